@@ -1,0 +1,140 @@
+"""The curated models a user can pick per task, overridable by a YAML file."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .base import ModelSpec
+from .errors import InvalidInput
+from .tasks import TASKS, canonical_task
+
+# The first entry of each task is its default: small enough for a free CPU Space.
+# `gpu: true` marks models that are too slow or too big without one.
+DEFAULT_CATALOG: dict[str, list[Any]] = {
+    "text-generation": [
+        {"id": "HuggingFaceTB/SmolLM2-135M-Instruct", "label": "SmolLM2 135M Instruct"},
+        {"id": "HuggingFaceTB/SmolLM2-360M-Instruct", "label": "SmolLM2 360M Instruct"},
+        {"id": "Qwen/Qwen2.5-0.5B-Instruct", "label": "Qwen2.5 0.5B Instruct"},
+        {"id": "openai-community/gpt2", "label": "GPT-2 (base, completion)"},
+        {"id": "Qwen/Qwen2.5-1.5B-Instruct", "label": "Qwen2.5 1.5B Instruct (GPU)", "gpu": True},
+    ],
+    "sentiment": [
+        {"id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "label": "DistilBERT SST-2"},
+        {"id": "cardiffnlp/twitter-roberta-base-sentiment-latest", "label": "Twitter RoBERTa (3 classes)"},
+        {"id": "siebert/sentiment-roberta-large-english", "label": "SiEBERT RoBERTa large (GPU)", "gpu": True},
+    ],
+    "ner": [
+        {"id": "dslim/bert-base-NER", "label": "BERT base CoNLL-03"},
+        {"id": "dslim/distilbert-NER", "label": "DistilBERT CoNLL-03"},
+        {"id": "dbmdz/bert-large-cased-finetuned-conll03-english", "label": "BERT large CoNLL-03 (GPU)", "gpu": True},
+    ],
+    "question-answering": [
+        {"id": "distilbert/distilbert-base-cased-distilled-squad", "label": "DistilBERT SQuAD"},
+        {"id": "deepset/roberta-base-squad2", "label": "RoBERTa base SQuAD 2 (can say no answer)"},
+        {"id": "deepset/roberta-large-squad2", "label": "RoBERTa large SQuAD 2 (GPU)", "gpu": True},
+    ],
+    "image-classification": [
+        {"id": "google/vit-base-patch16-224", "label": "ViT base (ImageNet-1k)"},
+        {"id": "timm/mobilenetv3_large_100.ra_in1k", "label": "MobileNetV3 large (timm, fastest)"},
+        {"id": "microsoft/resnet-50", "label": "ResNet-50"},
+        {"id": "timm/convnext_base.fb_in22k_ft_in1k", "label": "ConvNeXt base (timm, GPU)", "gpu": True},
+    ],
+    "clip": [
+        {"id": "ViT-B-32:laion2b_s34b_b79k", "label": "CLIP ViT-B/32 (LAION-2B)"},
+        {"id": "MobileCLIP-S1:datacompdr", "label": "MobileCLIP S1 (fast)"},
+        {"id": "ViT-B-16-SigLIP:webli", "label": "SigLIP ViT-B/16"},
+        {"id": "ViT-L-14:datacomp_xl_s13b_b90k", "label": "CLIP ViT-L/14 DataComp (GPU)", "gpu": True},
+    ],
+    "text-to-image": [
+        {"id": "stabilityai/sd-turbo", "label": "SD-Turbo (1-4 steps, 512px)"},
+        {"id": "stabilityai/sdxl-turbo", "label": "SDXL-Turbo (GPU)", "gpu": True},
+        {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "label": "Stable Diffusion 1.5 (GPU)", "gpu": True},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Per task, the models offered in the picker; the first is the default."""
+
+    entries: Mapping[str, tuple[ModelSpec, ...]]
+    source: str = "built-in"
+
+    def tasks(self) -> list[str]:
+        return [t for t in TASKS if self.entries.get(t)]
+
+    def models(self, task: str) -> tuple[ModelSpec, ...]:
+        return self.entries.get(canonical_task(task), ())
+
+    def default(self, task: str) -> str | None:
+        models = self.models(task)
+        return models[0].model_id if models else None
+
+    def find(self, task: str, model_id: str) -> ModelSpec | None:
+        for spec in self.models(task):
+            if spec.model_id == model_id or spec.label == model_id:
+                return spec
+        return None
+
+    def spec(self, task: str, model_id: str | None) -> ModelSpec:
+        """The catalog's entry for model_id, or a bare spec for a custom id (None: the default)."""
+        task = canonical_task(task)
+        if not model_id:
+            model_id = self.default(task)
+            if model_id is None:
+                raise InvalidInput(f"The catalog has no model for {task}; add one to the catalog file.")
+        return self.find(task, model_id) or ModelSpec(task=task, model_id=model_id)
+
+
+def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "built-in") -> Catalog:
+    """Turn the YAML shape ({task: [id | {id, label, gpu}]}) into a Catalog.
+
+    Local paths that start with '.' are resolved against the YAML file's folder, so a
+    catalog file can travel with its models.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"The catalog {source} must map task names to lists of models.")
+    entries: dict[str, tuple[ModelSpec, ...]] = {}
+    for raw_task, items in data.items():
+        task = canonical_task(str(raw_task))
+        if isinstance(items, (str, Mapping)):
+            items = [items]
+        if not isinstance(items, list):
+            raise InvalidInput(f"In {source}, {raw_task} must list models.")
+        specs = []
+        for item in items:
+            if isinstance(item, str):
+                item = {"id": item}
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"].strip():
+                raise InvalidInput(f"In {source}, each model of {raw_task} needs an id (a Hub id or a folder).")
+            model_id = item["id"].strip()
+            if base_dir is not None and model_id.startswith("."):
+                model_id = str((base_dir / model_id).resolve())
+            defaults = item.get("defaults") or {}
+            specs.append(ModelSpec(task=task, model_id=model_id, label=item.get("label"),
+                                   defaults=dict(defaults), needs_gpu=bool(item.get("gpu", False))))
+        entries[task] = tuple(specs)
+    return Catalog(entries=entries, source=source)
+
+
+def load_catalog(path: str | os.PathLike | None = None, *, merge_defaults: bool = True) -> Catalog:
+    """The built-in catalog, with the tasks of a YAML file (path or $PLAYGROUND_CONFIG) replacing its own."""
+    path = path or os.environ.get("PLAYGROUND_CONFIG") or None
+    base = parse_catalog(DEFAULT_CATALOG)
+    if path is None:
+        return base
+    import yaml  # small, and only needed when a file is given
+
+    file = Path(path).expanduser()
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except OSError as e:
+        raise InvalidInput(f"The catalog file {path} cannot be read ({e.strerror}).") from e
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"The catalog file {path} is not valid YAML: {str(e).splitlines()[0]}.") from e
+    override = parse_catalog(data, base_dir=file.resolve().parent, source=str(path))
+    entries = dict(base.entries) if merge_defaults else {}
+    entries.update(override.entries)
+    return Catalog(entries=entries, source=str(path))

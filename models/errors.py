@@ -1,0 +1,34 @@
+"""Typed errors that carry one plain sentence a user can act on."""
+from __future__ import annotations
+
+
+class PlaygroundError(Exception):
+    """Base class: str(error) is the sentence shown to the user, nothing more."""
+
+
+class UnknownTask(PlaygroundError):
+    pass
+
+
+class ModelNotFound(PlaygroundError):
+    """The id names no model we can reach (no such repo, gated, offline, not a model folder)."""
+
+
+class WrongModelKind(PlaygroundError):
+    """The model exists but was not trained for the task it was asked to do."""
+
+
+class ModelLoadFailed(PlaygroundError):
+    """The model was found but could not be loaded (corrupt weights, out of memory, ...)."""
+
+
+class ModelNotAllowed(PlaygroundError):
+    """Hosted mode: only the catalog's models may be loaded."""
+
+
+class InvalidInput(PlaygroundError):
+    """A parameter or an input is out of range or of the wrong type."""
+
+
+class OutOfMemory(PlaygroundError):
+    pass

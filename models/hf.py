@@ -1,0 +1,53 @@
+"""Shared pieces of the transformers adapters: loading, context length, label probabilities.
+
+Imported only when a transformers model loads (see models/tasks.py), so torch and
+transformers load then and not at `import models`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import transformers
+
+from .base import Pipeline
+from .errors import InvalidInput
+from .loading import check_architecture, resolve
+
+MAX_BATCH_TOKENS = 512  # the longest input a classification batch pads to
+
+
+def load_transformers(pipeline: Pipeline, auto_model: str, *, task_label: str, suffixes: tuple[str, ...],
+                      model_types: tuple[str, ...] = (), processor: str = "AutoTokenizer") -> None:
+    """Shared load for transformers models: config check, processor, weights to device and dtype."""
+    path = resolve(pipeline.spec.model_id, allow_pickle=pipeline.allow_pickle)
+    config = transformers.AutoConfig.from_pretrained(path, trust_remote_code=False)
+    check_architecture(config, pipeline.spec.model_id, task_label, suffixes, model_types)
+    proc = getattr(transformers, processor).from_pretrained(path, trust_remote_code=False)
+    model = getattr(transformers, auto_model).from_pretrained(
+        path, config=config, dtype=pipeline.dtype, device_map=pipeline.device,
+        use_safetensors=None if pipeline.allow_pickle else True, trust_remote_code=False)
+    model.eval()
+    pipeline.model = model
+    if processor == "AutoTokenizer":
+        if not getattr(proc, "is_fast", False):
+            raise InvalidInput(f"{pipeline.spec.model_id} has no fast tokenizer, which this app needs for character offsets.")
+        pipeline.tokenizer = proc
+    else:
+        pipeline.processor = proc
+
+
+def context_length(model: Any, tokenizer: Any) -> int:
+    config = model.config
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None) or getattr(getattr(config, "text_config", None), name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 2048
+
+
+def probabilities(logits: Any, config: Any) -> Any:
+    """Softmax for single-label heads, sigmoid for multi-label ones."""
+    if getattr(config, "problem_type", None) == "multi_label_classification":
+        return logits.float().sigmoid()
+    return logits.float().softmax(-1)

@@ -1,0 +1,74 @@
+"""Turning whatever a visitor sends into an RGB PIL image, refusing bombs before decoding."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput
+
+MAX_PIXELS = 40_000_000  # refuse above this before decoding; a 40 MP photo is a big camera's
+MAX_SIDE = 2048          # larger images are downscaled to this (no model here reads more)
+
+
+def open_image(source: Any) -> Any:
+    """A path, bytes, numpy array or PIL image -> an RGB PIL image (first frame, EXIF-upright)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if source is None:
+        raise InvalidInput("No image was given; upload an image.")
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, (str, Path, bytes, bytearray)):
+        data = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else source
+        try:
+            image = Image.open(data)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise InvalidInput("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.") from e
+        except Image.DecompressionBombError as e:
+            raise InvalidInput(f"The image is far too large to decode; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from e
+    elif hasattr(source, "__array_interface__"):
+        try:
+            image = Image.fromarray(source)
+        except (TypeError, ValueError) as e:
+            raise InvalidInput("The array is not an image; send height x width (x 3 or 4) values.") from e
+    else:
+        raise InvalidInput(f"Expected an image, not {type(source).__name__}.")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise InvalidInput(f"The image is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+    if width < 1 or height < 1:
+        raise InvalidInput("The image has no pixels; upload a real image.")
+    try:
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(0)  # animated GIF / WebP: the first frame
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return to_rgb(image)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InvalidInput("The image file is truncated or corrupt; upload it again or try another file.") from e
+
+
+def to_rgb(image: Any) -> Any:
+    """Any PIL mode -> RGB: transparency over white, 16-bit and float scaled to 8 bits."""
+    from PIL import Image
+
+    if image.mode == "RGB":
+        rgb = image
+    elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        arr = np.asarray(image, dtype=np.float64)
+        low, high = float(arr.min()), float(arr.max())
+        arr = (arr - low) / (high - low) * 255 if high > low else np.zeros_like(arr)
+        rgb = Image.fromarray(arr.astype("uint8"), "L").convert("RGB")
+    elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        rgb = Image.alpha_composite(background, rgba).convert("RGB")
+    else:
+        rgb = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
+    if max(rgb.size) > MAX_SIDE:
+        rgb = rgb.copy()
+        rgb.thumbnail((MAX_SIDE, MAX_SIDE))
+    return rgb

@@ -1,0 +1,166 @@
+"""Loads models lazily, once, keeps the most recently used under a cap, and reports them."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .base import ModelSpec, Pipeline
+from .catalog import Catalog
+from .devices import device_memory, pick_device, pick_dtype, release_memory
+from .errors import InvalidInput, ModelNotAllowed, PlaygroundError
+from .loading import load_errors
+from .tasks import adapter_class, canonical_task
+
+Key = tuple[str, str]
+
+
+@dataclass
+class LoadedModel:
+    pipeline: Pipeline
+    load_seconds: float
+    stats: dict[str, Any]
+    loaded_at: float
+
+
+class ModelManager:
+    """The one way handlers reach a model: `manager.get(task, model_id)`.
+
+    Ten requests arriving together for an unloaded model cause one load: each key has its
+    own lock, so loads of different models do not wait for each other.
+    """
+
+    def __init__(self, catalog: Catalog, *, device: str = "auto", max_loaded: int = 3,
+                 allow_custom: bool = True, allow_pickle: bool = False) -> None:
+        if int(max_loaded) < 1:
+            raise InvalidInput("max_loaded must be at least 1.")
+        self.catalog = catalog
+        self.device_preference = device
+        self.max_loaded = int(max_loaded)
+        self.allow_custom = allow_custom
+        self.allow_pickle = allow_pickle
+        self.load_count = 0  # loads started, for tests and the Models tab
+        self._device: str | None = None
+        self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
+        self._key_locks: dict[Key, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    # -- resolving ---------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = pick_device(self.device_preference)
+        return self._device
+
+    def spec(self, task: str, model_id: str | None = None) -> ModelSpec:
+        spec = self.catalog.spec(task, model_id)
+        if not self.allow_custom and self.catalog.find(spec.task, spec.model_id) is None:
+            raise ModelNotAllowed(
+                f"This hosted playground only runs the models in its list; pick one of those instead of {spec.model_id}.")
+        return spec
+
+    def is_loaded(self, task: str, model_id: str | None = None) -> bool:
+        spec = self.spec(task, model_id)
+        return (spec.task, spec.model_id) in self._models
+
+    # -- loading -----------------------------------------------------------------------------
+    def get(self, task: str, model_id: str | None = None,
+            on_loading: Callable[[ModelSpec], None] | None = None) -> Pipeline:
+        """The loaded pipeline for (task, model), loading it first if needed."""
+        spec = self.spec(task, model_id)
+        key = (spec.task, spec.model_id)
+        with self._lock:
+            entry = self._models.get(key)
+            if entry is not None:
+                self._models.move_to_end(key)
+                return entry.pipeline
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:  # someone else may have loaded it while we waited
+                entry = self._models.get(key)
+                if entry is not None:
+                    self._models.move_to_end(key)
+                    return entry.pipeline
+            if on_loading is not None:
+                on_loading(spec)
+            entry = self._load(spec)
+            with self._lock:
+                self._models[key] = entry
+                evicted = self._evict_over_cap(keep=key)
+        for old in evicted:
+            old.pipeline.unload()
+        if evicted:
+            release_memory()
+        return entry.pipeline
+
+    def _load(self, spec: ModelSpec) -> LoadedModel:
+        cls = adapter_class(spec.task)
+        pipeline = cls(spec, allow_pickle=self.allow_pickle)
+        self.load_count += 1
+        start = time.perf_counter()
+        try:
+            with load_errors(spec.model_id):
+                device = self.device
+                pipeline.load(device, pick_dtype(device))
+        except PlaygroundError:
+            pipeline.unload()
+            release_memory()
+            raise
+        seconds = time.perf_counter() - start
+        return LoadedModel(pipeline=pipeline, load_seconds=seconds, stats=pipeline.stats(), loaded_at=time.time())
+
+    def _evict_over_cap(self, keep: Key) -> list[LoadedModel]:
+        evicted = []
+        while len(self._models) > self.max_loaded:
+            oldest = next(k for k in self._models if k != keep)
+            evicted.append(self._models.pop(oldest))
+        return evicted
+
+    def preload(self, tasks: list[str]) -> list[Pipeline]:
+        return [self.get(canonical_task(t)) for t in tasks]
+
+    # -- unloading and reporting ---------------------------------------------------------------
+    def unload(self, task: str, model_id: str) -> bool:
+        """Drop a loaded model and give its memory back; False when it was not loaded."""
+        key = (canonical_task(task), model_id)
+        with self._lock:
+            entry = self._models.pop(key, None)
+        if entry is None:
+            return False
+        entry.pipeline.unload()
+        del entry
+        release_memory()
+        return True
+
+    def unload_all(self) -> int:
+        with self._lock:
+            entries = list(self._models.values())
+            self._models.clear()
+        for entry in entries:
+            entry.pipeline.unload()
+        entries.clear()
+        release_memory()
+        return len(entries)
+
+    def loaded(self) -> list[dict[str, Any]]:
+        """What is loaded, most recently used last, as plain data."""
+        with self._lock:
+            items = list(self._models.items())
+        return [
+            {
+                "task": task,
+                "model": model_id,
+                "label": entry.pipeline.spec.name,
+                "device": entry.pipeline.device,
+                "dtype": str(entry.pipeline.dtype).replace("torch.", ""),
+                "parameters": entry.stats["parameters"],
+                "memory_mb": round(entry.stats["memory_bytes"] / 2**20, 1),
+                "load_seconds": round(entry.load_seconds, 3),
+            }
+            for (task, model_id), entry in items
+        ]
+
+    def memory(self) -> dict[str, Any]:
+        return device_memory()

@@ -1,0 +1,291 @@
+"""Text adapters on transformers: generation (streamed), sentiment and named entities."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Any, Iterator
+
+import torch
+from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList,
+                          TemperatureLogitsWarper, TextIteratorStreamer, TopKLogitsWarper, TopPLogitsWarper)
+
+from .base import Pipeline, check_number, check_seed, check_text
+from .errors import InvalidInput
+from .hf import MAX_BATCH_TOKENS, context_length, load_transformers, probabilities
+
+MAX_NEW_TOKENS = 1024  # the cap a visitor can ask for; the model's context may lower it
+
+
+# -- text generation -------------------------------------------------------------------------------
+
+class TextGeneration(Pipeline):
+    """Streams tokens as they are generated; one request's stop never touches another's."""
+
+    task = "text-generation"
+
+    def _load(self, device: str, dtype: Any) -> None:
+        load_transformers(self, "AutoModelForCausalLM", task_label="text generation",
+                          suffixes=("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"))
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def predict(self, inputs: Any, **params: Any) -> dict[str, Any]:
+        """The whole generation at once: the last update of `stream`."""
+        result: dict[str, Any] = {}
+        for result in self.stream(inputs, **params):
+            pass
+        return result
+
+    def check_params(self, *, max_new_tokens: Any = 128, temperature: Any = 0.7, top_p: Any = 0.95,
+                     top_k: Any = 50, repetition_penalty: Any = 1.1, do_sample: Any = True,
+                     seed: Any = None) -> dict[str, Any]:
+        do_sample = bool(do_sample)
+        params = {
+            "max_new_tokens": int(check_number(max_new_tokens, "max_new_tokens", low=1, high=MAX_NEW_TOKENS, integer=True)),
+            "top_k": int(check_number(top_k, "top_k", low=0, high=100_000, integer=True)),
+            "top_p": float(check_number(top_p, "top_p", low=0, high=1, low_open=True)),
+            "repetition_penalty": float(check_number(repetition_penalty, "repetition_penalty", low=0, high=10, low_open=True)),
+            "do_sample": do_sample,
+            "seed": check_seed(seed),
+        }
+        temperature = float(check_number(temperature, "temperature", low=0, high=100))
+        if do_sample and temperature <= 0:
+            raise InvalidInput("temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.")
+        params["temperature"] = temperature
+        if params["seed"] is None:
+            params["seed"] = secrets.randbelow(2**32)
+        return params
+
+    def encode(self, prompt: Any) -> Any:
+        """Token ids for a prompt string or a chat (a list of {role, content}); chat models get their template."""
+        tokenizer = self.tokenizer
+        if isinstance(prompt, list):
+            if not self.is_chat:
+                raise InvalidInput(f"{self.spec.name} has no chat template; send a plain text prompt.")
+            if not prompt or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in prompt):
+                raise InvalidInput("A chat must be a non-empty list of messages with a role and a content.")
+            messages = prompt
+        else:
+            check_text(prompt, "prompt")
+            messages = [{"role": "user", "content": prompt}] if self.is_chat else None
+        if messages is not None:
+            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                return_dict=True)["input_ids"]
+        else:
+            ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+        return ids
+
+    def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[dict[str, Any]]:
+        """Yield {"text", "new_tokens", "seed", "done", "first_token_seconds", "seconds"} as tokens arrive."""
+        model, tokenizer = self._require_loaded("model", "tokenizer")
+        p = self.check_params(**params)
+        input_ids = self.encode(inputs).to(model.device)
+        limit = context_length(model, tokenizer)
+        if input_ids.shape[1] + p["max_new_tokens"] > limit:
+            room = limit - input_ids.shape[1]
+            if room < 1:
+                raise InvalidInput(f"The prompt is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. Shorten it.")
+            raise InvalidInput(f"The prompt ({input_ids.shape[1]} tokens) plus max_new_tokens ({p['max_new_tokens']}) "
+                               f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.")
+        stop = stop or threading.Event()
+        counter = _TokenCounter(input_ids.shape[1], stop)
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        processors = LogitsProcessorList()
+        if p["do_sample"]:
+            processors.append(_SeededSampler(p["temperature"], p["top_k"], p["top_p"], p["seed"], model.device))
+        kwargs = dict(
+            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
+            max_new_tokens=p["max_new_tokens"], do_sample=False, num_beams=1,
+            temperature=None, top_p=None, top_k=None,  # sampling is _SeededSampler's job
+            repetition_penalty=p["repetition_penalty"], logits_processor=processors,
+            stopping_criteria=StoppingCriteriaList([counter]), pad_token_id=tokenizer.pad_token_id,
+        )
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(**kwargs)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(e)
+                streamer.end()
+
+        start = time.perf_counter()
+        worker = threading.Thread(target=run, name="generate", daemon=True)
+        worker.start()
+        text, first = "", None
+        try:
+            for piece in streamer:
+                if not piece:
+                    continue
+                if first is None:
+                    first = time.perf_counter() - start
+                text += piece
+                yield {"text": text, "new_tokens": counter.new_tokens, "seed": p["seed"], "done": False,
+                       "first_token_seconds": first, "seconds": time.perf_counter() - start}
+        finally:
+            stop.set()  # the consumer left (stop button, closed tab): halt generate at the next token
+            worker.join()
+        if failure:
+            raise failure[0]
+        yield {"text": text, "new_tokens": counter.new_tokens, "seed": p["seed"], "done": True,
+               "stopped": counter.stopped, "first_token_seconds": first, "seconds": time.perf_counter() - start}
+
+
+class _TokenCounter(StoppingCriteria):
+    """A stopping criterion that counts new tokens and ends generation when its request stops."""
+
+    def __init__(self, prompt_tokens: int, stop: threading.Event) -> None:
+        self.prompt_tokens, self.stop, self.new_tokens, self.stopped = prompt_tokens, stop, 0, False
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        self.new_tokens = input_ids.shape[1] - self.prompt_tokens
+        self.stopped = self.stop.is_set()
+        return torch.full((input_ids.shape[0],), self.stopped, dtype=torch.bool, device=input_ids.device)
+
+
+class _SeededSampler(LogitsProcessor):
+    """Temperature, top-k and top-p, then a draw from the request's own torch.Generator.
+
+    generate() samples from torch's global RNG, which concurrent requests share; drawing here
+    and leaving only the drawn token finite makes greedy decoding pick it, so the same seed
+    gives the same text whatever else runs at the same time.
+    """
+
+    def __init__(self, temperature: float, top_k: int, top_p: float, seed: int, device: Any) -> None:
+        self.warpers = [TemperatureLogitsWarper(temperature)]
+        if top_k > 0:
+            self.warpers.append(TopKLogitsWarper(top_k))
+        if top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(top_p))
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for warp in self.warpers:
+            scores = warp(input_ids, scores)
+        probs = scores.float().softmax(-1)
+        token = torch.multinomial(probs, 1, generator=self.generator)
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(-1, token, 0.0)
+
+
+# -- sentiment ---------------------------------------------------------------------------------------
+
+class Sentiment(Pipeline):
+    """Text classification: every label with its score, highest first."""
+
+    task = "sentiment"
+
+    def _load(self, device: str, dtype: Any) -> None:
+        load_transformers(self, "AutoModelForSequenceClassification", task_label="text classification",
+                          suffixes=("ForSequenceClassification",))
+
+    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
+        return self.predict_batch([inputs], **params)[0]
+
+    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
+        """{"labels": [{"label", "score"}...], "truncated": bool} per text, padded to the longest."""
+        model, tokenizer = self._require_loaded("model", "tokenizer")
+        texts = [check_text(t) for t in inputs]
+        limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
+        enc = tokenizer(texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt",
+                        return_overflowing_tokens=False, return_length=False)
+        full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        with torch.inference_mode():
+            logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits
+        probs = probabilities(logits, model.config).cpu().tolist()
+        id2label = model.config.id2label
+        results = []
+        for row, n in zip(probs, full_lengths):
+            labels = sorted(({"label": id2label.get(i, str(i)), "score": s} for i, s in enumerate(row)),
+                            key=lambda d: d["score"], reverse=True)
+            results.append({"labels": labels, "truncated": n > limit})
+        return results
+
+
+# -- named entities ----------------------------------------------------------------------------------
+
+class NamedEntities(Pipeline):
+    """Token classification grouped into entities with exact character spans.
+
+    Sub-tokens are merged into words (the first sub-token's label decides, as transformers'
+    "first" aggregation), and B-/I- words of one type into entities. Long texts are read in
+    overlapping windows, so nothing past the model's window is lost.
+    """
+
+    task = "ner"
+
+    def _load(self, device: str, dtype: Any) -> None:
+        load_transformers(self, "AutoModelForTokenClassification", task_label="token classification (entities)",
+                          suffixes=("ForTokenClassification",))
+
+    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
+        return self.predict_batch([inputs], **params)[0]
+
+    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
+        model, tokenizer = self._require_loaded("model", "tokenizer")
+        texts = [check_text(t) for t in inputs]
+        window = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
+        enc = tokenizer(texts, padding="longest", truncation=True, max_length=window, stride=min(64, window // 4),
+                        return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
+        offsets = enc.pop("offset_mapping").tolist()
+        sample_of = enc.pop("overflow_to_sample_mapping").tolist()
+        probs = []
+        with torch.inference_mode():
+            for i in range(0, len(sample_of), 32):
+                batch = {k: v[i:i + 32].to(model.device) for k, v in enc.items()}
+                probs.append(probabilities(model(**batch).logits, model.config).cpu())
+        probs_all = torch.cat(probs)
+        scores, label_ids = probs_all.max(-1)
+        id2label = model.config.id2label
+        words: list[list[dict[str, Any]]] = [[] for _ in texts]
+        covered = [0] * len(texts)  # characters already read by an earlier window
+        for w, sample in enumerate(sample_of):
+            word_ids = enc.word_ids(w)
+            last_word = None
+            for t, word in enumerate(word_ids):
+                if word is None:
+                    continue
+                start, end = offsets[w][t]
+                if start < covered[sample] and word != last_word:
+                    continue  # this word was already read by the previous window
+                if word == last_word and words[sample]:
+                    words[sample][-1]["end"] = max(words[sample][-1]["end"], end)
+                else:
+                    words[sample].append({"start": start, "end": end, "label": id2label.get(int(label_ids[w, t]), "O"),
+                                          "score": float(scores[w, t])})
+                last_word = word
+            if words[sample]:
+                covered[sample] = words[sample][-1]["end"]
+        return [{"entities": group_entities(text, ws)} for text, ws in zip(texts, words)]
+
+
+def group_entities(text: str, words: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge words tagged B-X, I-X (or plain X) into entities of type X."""
+    entities: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for word in words:
+        label = word["label"]
+        if label == "O" or not label:
+            current = None
+            continue
+        prefix, _, kind = label.partition("-") if label[:2] in ("B-", "I-", "E-", "S-") else ("", "", label)
+        continues = current is not None and current["entity"] == kind and prefix in ("I-", "E-", "")
+        if continues:
+            current["end"] = word["end"]
+            current["_scores"].append(word["score"])
+        else:
+            current = {"entity": kind, "start": word["start"], "end": word["end"], "_scores": [word["score"]]}
+            entities.append(current)
+        if prefix in ("E-", "S-"):
+            current = None
+    for e in entities:
+        scores = e.pop("_scores")
+        e["score"] = sum(scores) / len(scores)
+        e["text"] = text[e["start"]:e["end"]]
+    return entities

@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny models built once per session (cached on disk), a catalog and a manager."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CACHE = Path(os.environ.get("PLAYGROUND_TEST_CACHE", ROOT / "tests" / ".cache"))
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+
+# name -> "module:function"; function(folder: Path) -> None writes a model folder there.
+# Bump a builder's VERSION constant in its module to rebuild its cached folder.
+BUILDERS = {
+    "gpt2": "tests.builders.text:build_gpt2",
+    "chat-gpt2": "tests.builders.text:build_chat_gpt2",
+    "sentiment": "tests.builders.text:build_sentiment",
+    "ner": "tests.builders.text:build_ner",
+    "qa": "tests.builders.text:build_qa",
+    "vit": "tests.builders.vision:build_vit",
+    "clip": "tests.builders.clip:build_clip",
+    "diffusion": "tests.builders.diffusion:build_diffusion",
+}
+
+
+class TinyModels:
+    """tiny_models["sentiment"] -> path of a folder, built on first use and kept in tests/.cache."""
+
+    def __getitem__(self, name: str) -> str:
+        module_name, func_name = BUILDERS[name].split(":")
+        module = importlib.import_module(module_name)
+        folder = CACHE / f"{name}-v{getattr(module, 'VERSION', 1)}"
+        done = folder / ".complete"
+        if not done.exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            getattr(module, func_name)(folder)
+            done.write_text("ok")
+        return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_models() -> TinyModels:
+    return TinyModels()
+
+
+@pytest.fixture(scope="session")
+def tiny_catalog_data(tiny_models: TinyModels) -> dict:
+    """The YAML shape of a catalog where every task points at tiny local models."""
+    return {
+        "text-generation": [{"id": tiny_models["chat-gpt2"], "label": "tiny chat"},
+                            {"id": tiny_models["gpt2"], "label": "tiny gpt2"}],
+        "sentiment": [{"id": tiny_models["sentiment"], "label": "tiny sentiment"}],
+        "ner": [{"id": tiny_models["ner"], "label": "tiny ner"}],
+        "question-answering": [{"id": tiny_models["qa"], "label": "tiny qa"}],
+        "image-classification": [{"id": tiny_models["vit"], "label": "tiny vit"}],
+    }
+
+
+@pytest.fixture(scope="session")
+def efficientnet() -> str:
+    folder = SHARED_MODELS / "efficientnet_lite0"
+    if not (folder / "model.safetensors").exists():
+        pytest.skip("../shared/models/efficientnet_lite0 is not here")
+    return str(folder)
