@@ -11,6 +11,21 @@ MAX_PIXELS = 40_000_000  # refuse above this before decoding; a 40 MP photo is a
 MAX_SIDE = 2048          # larger images are downscaled to this (no model here reads more)
 
 
+def check_image_file(path: str | Path) -> None:
+    """Refuse a file that is not an image, or too big, reading only its header."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as e:
+        raise InvalidInput(f"The image is far too large to decode; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise InvalidInput("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.") from e
+    if width * height > MAX_PIXELS:
+        raise InvalidInput(f"The image is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+
+
 def open_image(source: Any) -> Any:
     """A path, bytes, numpy array or PIL image -> an RGB PIL image (first frame, EXIF-upright)."""
     from PIL import Image, ImageOps, UnidentifiedImageError

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .base import ModelSpec, Pipeline
+from .batching import Batcher
 from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
 from .errors import InvalidInput, ModelNotAllowed, PlaygroundError
@@ -33,7 +34,7 @@ class ModelManager:
     """
 
     def __init__(self, catalog: Catalog, *, device: str = "auto", max_loaded: int = 3,
-                 allow_custom: bool = True, allow_pickle: bool = False) -> None:
+                 allow_custom: bool = True, allow_pickle: bool = False, max_batch_size: int = 16) -> None:
         if int(max_loaded) < 1:
             raise InvalidInput("max_loaded must be at least 1.")
         self.catalog = catalog
@@ -42,6 +43,7 @@ class ModelManager:
         self.allow_custom = allow_custom
         self.allow_pickle = allow_pickle
         self.load_count = 0  # loads started, for tests and the Models tab
+        self.batcher = Batcher(max_batch_size) if max_batch_size > 1 else None
         self._device: str | None = None
         self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._key_locks: dict[Key, threading.Lock] = {}
@@ -117,6 +119,15 @@ class ModelManager:
             oldest = next(k for k in self._models if k != keep)
             evicted.append(self._models.pop(oldest))
         return evicted
+
+    def predict(self, task: str, model_id: str | None, inputs: Any, **params: Any) -> Any:
+        """One request; requests for the same model and parameters that arrive together share a
+        forward pass (the adapter's predict_batch), padded to the longest of them."""
+        pipeline = self.get(task, model_id)
+        if self.batcher is None:
+            return pipeline.predict(inputs, **params)
+        key = (pipeline.spec.task, pipeline.spec.model_id, tuple(sorted(params.items())))
+        return self.batcher.run(key, lambda items: pipeline.predict_batch(items, **params), inputs)
 
     def preload(self, tasks: list[str]) -> list[Pipeline]:
         return [self.get(canonical_task(t)) for t in tasks]

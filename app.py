@@ -1,0 +1,83 @@
+"""Start the playground: parse flags, load the catalog, build the UI, launch.
+
+Imports no torch: the page is served before any model library loads.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from models import TASKS, InvalidInput, ModelManager, PlaygroundError, load_catalog
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="A browser playground for open models: text generation, sentiment, named entities, "
+                    "question answering, image classification, CLIP matching and text-to-image.")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to listen on (0.0.0.0 to accept other machines; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                        help="port to listen on (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also create a public gradio.live link")
+    parser.add_argument("--auth", action="append", metavar="USER:PASS", default=[],
+                        help="require this user name and password for the page and the API (repeatable)")
+    parser.add_argument("--config", metavar="PATH", default=os.environ.get("PLAYGROUND_CONFIG"),
+                        help="YAML catalog of models per task (default: $PLAYGROUND_CONFIG or the built-in list)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where models run (default: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--max-loaded-models", type=int, default=3, metavar="N",
+                        help="keep at most N models loaded; the least recently used is unloaded (default 3)")
+    parser.add_argument("--preload", nargs="*", default=[], metavar="TASK",
+                        help=f"load these tasks' default models before serving ({', '.join(TASKS)})")
+    parser.add_argument("--hosted", action="store_true", default=bool(os.environ.get("SPACE_ID")),
+                        help="public hosting: only the catalog's models can be picked (on by default on Spaces)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="also load weights stored as pickle (.bin), which can run code; off by default")
+    parser.add_argument("--concurrency", type=int, default=2, metavar="N",
+                        help="model calls that run at once on the device, all tabs together (default 2)")
+    parser.add_argument("--max-batch-size", type=int, default=16, metavar="N",
+                        help="classification requests for one model that arrive together run as one batch of up to N (default 16)")
+    parser.add_argument("--no-batching", action="store_true",
+                        help="run classification requests one by one instead of batching those that arrive together")
+    return parser.parse_args(argv)
+
+
+def parse_auth(pairs: list[str]) -> list[tuple[str, str]] | None:
+    users = []
+    for pair in pairs:
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            raise InvalidInput(f"--auth takes USER:PASS, not {pair!r}.")
+        users.append((user, password))
+    return users or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        catalog = load_catalog(args.config)
+        auth = parse_auth(args.auth)
+        allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
+        manager = ModelManager(catalog, device=args.device, max_loaded=args.max_loaded_models,
+                               allow_custom=allow_custom, allow_pickle=args.allow_pickle,
+                               max_batch_size=1 if args.no_batching else args.max_batch_size)
+        for task in args.preload:
+            print(f"Loading the {task} model…", flush=True)
+            manager.preload([task])
+    except PlaygroundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    from components import Settings, build_demo  # gradio, not torch
+
+    settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted)
+    demo = build_demo(catalog, manager, settings)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+                max_file_size="20mb", allowed_paths=[os.path.abspath(settings.examples_dir)])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Image classification tab: upload, webcam or paste; top-k labels with confidence bars."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from .common import Context, ImageInput, model_picker, wire_run
+
+TASK = "image-classification"
+
+
+def build(ctx: Context) -> None:
+    gr.Markdown("Recognise what is in a photo: the top labels with their confidence.")
+    with gr.Row():
+        with gr.Column():
+            model = model_picker(ctx, TASK)
+            image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)
+            with gr.Accordion("Parameters", open=False):
+                top_k = gr.Slider(1, 20, value=5, step=1, label="Top k labels")
+            run = gr.Button("Classify", variant="primary")
+            examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
+            if examples:
+                gr.Examples(examples, inputs=[image], label="Examples")
+        with gr.Column():
+            status = gr.Markdown()
+            label = gr.Label(label="Labels", num_top_classes=20)
+
+    def classify_image(image: str, model: str, top_k: int) -> dict[str, float]:
+        if image is None:
+            raise gr.Error("No image was given; upload an image, use the webcam or paste one.")
+        result = ctx.manager.predict(TASK, model, image, top_k=top_k)
+        return {item["label"]: item["score"] for item in result}
+
+    wire_run(ctx, TASK, [run.click], model=model, status=status, fn=classify_image,
+             inputs=[image, model, top_k], outputs=[label], api_name="classify_image", batched=True)

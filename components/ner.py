@@ -1,0 +1,46 @@
+"""Named entities tab: the text with entities highlighted by type, and a table of them."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from .common import Context, model_picker, wire_run
+
+TASK = "ner"
+EXAMPLES = [
+    "Ada Lovelace worked with Charles Babbage in London on the Analytical Engine.",
+    "Hugging Face was founded in New York by Clément Delangue, Julien Chaumond and Thomas Wolf.",
+    "Angela Merkel met Emmanuel Macron in Paris before flying back to Berlin.",
+]
+TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
+
+
+def to_highlights(text: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"text": text, "entities": [{"entity": e["entity"], "start": e["start"], "end": e["end"]}
+                                       for e in result["entities"]]}
+
+
+def to_table(result: dict[str, Any]) -> list[list[Any]]:
+    return [[e["text"], e["entity"], round(e["score"], 4), e["start"], e["end"]] for e in result["entities"]]
+
+
+def build(ctx: Context) -> None:
+    gr.Markdown("Find people, places, organisations and more in a text; entities are highlighted in place.")
+    with gr.Row():
+        with gr.Column():
+            model = model_picker(ctx, TASK)
+            text = gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")
+            run = gr.Button("Find entities", variant="primary")
+            gr.Examples(EXAMPLES, inputs=[text], label="Examples")
+        with gr.Column():
+            status = gr.Markdown()
+            highlighted = gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True)
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False)
+
+    def ner(text: str, model: str) -> tuple[dict[str, Any], list[list[Any]]]:
+        result = ctx.manager.predict(TASK, model, text)
+        return to_highlights(text, result), to_table(result)
+
+    wire_run(ctx, TASK, [run.click, text.submit], model=model, status=status, fn=ner,
+             inputs=[text, model], outputs=[highlighted, table], api_name="ner", batched=True)

@@ -1,0 +1,80 @@
+"""Text generation tab: streamed output, a per-user Stop, the seed and the speed shown back."""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import gradio as gr
+
+from .common import Context, model_picker, session_of, wire_run
+
+TASK = "text-generation"
+EXAMPLES = [
+    "Write a haiku about a cat watching the rain.",
+    "Explain in two sentences why the sky is blue.",
+    "Give three tips for learning a new language.",
+]
+YIELD_EVERY = 0.05  # seconds between streamed updates: smooth to read, without flooding the browser
+
+
+def describe(update: dict[str, Any]) -> str:
+    seconds = update["seconds"] or 0.0
+    first = update["first_token_seconds"]
+    rate = update["new_tokens"] / seconds if seconds > 0 else 0.0
+    parts = [f"seed {update['seed']}", f"{update['new_tokens']} tokens", f"{rate:.1f} tokens/s",
+             f"first token {first:.2f} s" if first is not None else "no token", f"total {seconds:.2f} s"]
+    if update.get("stopped"):
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+def build(ctx: Context) -> None:
+    gr.Markdown("Generate text token by token. Instruct models get their chat template; Stop ends your run at once.")
+    with gr.Row():
+        with gr.Column():
+            model = model_picker(ctx, TASK)
+            prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Ask or start a text…")
+            with gr.Row():
+                run = gr.Button("Generate", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            with gr.Accordion("Parameters", open=False):
+                max_new_tokens = gr.Slider(1, 1024, value=128, step=1, label="Max new tokens")
+                temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature (0 = greedy)")
+                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top p")
+                top_k = gr.Slider(0, 200, value=50, step=1, label="Top k (0 = off)")
+                repetition_penalty = gr.Slider(0.5, 2.0, value=1.1, step=0.05, label="Repetition penalty")
+                seed = gr.Number(label="Seed (empty = random)", value=None, precision=0)
+            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
+        with gr.Column():
+            status = gr.Markdown()
+            output = gr.Textbox(label="Output", lines=12, interactive=False)
+            stats = gr.Markdown()
+
+    def generate(prompt: str, model: str, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+                 repetition_penalty: float, seed: int | None, request: gr.Request) -> Iterator[tuple[str, str]]:
+        pipeline = ctx.manager.get(TASK, model)
+        session = session_of(request)
+        stop_event = ctx.stops.start(session)
+        do_sample = not (isinstance(temperature, (int, float)) and temperature == 0)
+        updates = pipeline.stream(prompt, stop=stop_event, max_new_tokens=max_new_tokens, temperature=temperature,
+                                  top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty,
+                                  do_sample=do_sample, seed=seed)
+        last_yield = 0.0
+        try:
+            for update in updates:
+                now = time.perf_counter()
+                if update["done"] or now - last_yield >= YIELD_EVERY:
+                    last_yield = now
+                    yield update["text"], describe(update)
+        finally:
+            stop_event.set()  # the client went away (Stop, closed tab): end generate() too
+            updates.close()
+            ctx.stops.finish(session, stop_event)
+
+    def stop_generation(request: gr.Request) -> None:
+        ctx.stops.stop(session_of(request))
+
+    event = wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
+                     inputs=[prompt, model, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
+                     outputs=[output, stats], api_name="generate")
+    stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")

@@ -1,0 +1,71 @@
+"""Dynamic batching: requests for the same model that pile up run in one forward pass.
+
+A lone request runs at once (no waiting window); while a batch runs, newer requests queue,
+and the next one to get the model's turn takes all of them (up to max_batch_size). A batch
+that fails is retried one request at a time, so one bad input fails only its own request.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+
+@dataclass
+class _Slot:
+    item: Any
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Lane:
+    pending: list[_Slot] = field(default_factory=list)
+    turn: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Batcher:
+    def __init__(self, max_batch_size: int = 16) -> None:
+        self.max_batch_size = max(1, int(max_batch_size))
+        self.batches_run = 0  # for tests and benchmarks
+        self._lanes: dict[Hashable, _Lane] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: Hashable, run_batch: Callable[[list[Any]], list[Any]], item: Any) -> Any:
+        """run_batch(items) -> results in order; key groups requests that may share a batch."""
+        slot = _Slot(item)
+        with self._lock:
+            lane = self._lanes.setdefault(key, _Lane())
+            lane.pending.append(slot)
+        while True:
+            with lane.turn:
+                if not slot.done:
+                    with self._lock:
+                        batch = lane.pending[:self.max_batch_size]
+                        del lane.pending[:self.max_batch_size]
+                    self._execute(run_batch, batch)
+            if slot.done:
+                break
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def _execute(self, run_batch: Callable[[list[Any]], list[Any]], batch: list[_Slot]) -> None:
+        self.batches_run += 1
+        try:
+            results = run_batch([s.item for s in batch])
+            for s, r in zip(batch, results):
+                s.result = r
+        except BaseException as e:  # noqa: BLE001 - delivered to each request below
+            if len(batch) == 1:
+                batch[0].error = e
+            else:  # find who caused it: everyone else still gets an answer
+                for s in batch:
+                    try:
+                        s.result = run_batch([s.item])[0]
+                    except BaseException as one:  # noqa: BLE001
+                        s.error = one
+        finally:
+            for s in batch:
+                s.done = True
