@@ -274,7 +274,7 @@ def group_entities(text: str, words: list[dict[str, Any]]) -> list[dict[str, Any
         if label == "O" or not label:
             current = None
             continue
-        prefix, _, kind = label.partition("-") if label[:2] in ("B-", "I-", "E-", "S-") else ("", "", label)
+        prefix, kind = (label[:2], label[2:]) if label[:2] in ("B-", "I-", "E-", "S-") else ("", label)
         continues = current is not None and current["entity"] == kind and prefix in ("I-", "E-", "")
         if continues:
             current["end"] = word["end"]

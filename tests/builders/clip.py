@@ -51,7 +51,7 @@ def colour_image(name: str, size: int = 48, *, seed: int = 0) -> Any:
     return Image.fromarray(np.clip(pixels, 0, 255).astype("uint8"), "RGB")
 
 
-def build_clip(folder: Path, *, steps: int = 150) -> None:
+def build_clip(folder: Path, *, steps: int = 80) -> None:
     import numpy as np
     import open_clip
     import torch

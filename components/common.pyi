@@ -1,0 +1,176 @@
+"""What every tab shares: the model picker, the error mapping, loading with progress, settings."""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gradio as gr
+
+from models import Catalog, ModelManager, PlaygroundError
+from models.images import check_image_file
+
+log = logging.getLogger("playground")
+
+UNEXPECTED = "Something went wrong on the server while running this request; try again, or pick another model."
+
+
+@dataclass
+class Settings:
+    """How the UI behaves; built by app.py from its flags."""
+
+    allow_custom_models: bool = True
+    concurrency_limit: int = 2        # model calls running at once on the device, all tabs together
+    hosted: bool = False
+    examples_dir: str = "assets"
+
+
+@dataclass
+class StopSignals:
+    """One stop flag per browser session (or API client), so Stop only ends that user's run."""
+
+    _events: dict[str, threading.Event] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, session: str) -> threading.Event:
+        with self._lock:
+            event = threading.Event()
+            self._events[session] = event
+            return event
+
+    def stop(self, session: str) -> bool:
+        with self._lock:
+            event = self._events.get(session)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def finish(self, session: str, event: threading.Event) -> None:
+        with self._lock:
+            if self._events.get(session) is event:
+                del self._events[session]
+
+
+@dataclass
+class Context:
+    """The dependencies each tab's handlers receive (no module globals)."""
+
+    catalog: Catalog
+    manager: ModelManager
+    settings: Settings
+    stops: StopSignals = field(default_factory=StopSignals)
+
+
+def session_of(request: gr.Request | None) -> str:
+    return (getattr(request, "session_hash", None) or "no-session") if request is not None else "no-session"
+
+
+def to_user_error(error: BaseException) -> gr.Error:
+    """One plain sentence for the user, whatever was raised; unexpected errors are logged."""
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, PlaygroundError):
+        return gr.Error(str(error), print_exception=False)
+    log.exception("unexpected error in a handler", exc_info=error)
+    return gr.Error(UNEXPECTED, print_exception=False)
+
+
+def plain_errors(fn: Callable) -> Callable:
+    """Wrap a handler (function or generator) so every failure reaches the user as gr.Error."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001
+                raise to_user_error(e) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001
+            raise to_user_error(e) from None
+    return wrapper
+
+
+def model_picker(ctx: Context, task: str) -> gr.Dropdown:
+    """The catalog's models for a task; free text too when custom models are allowed."""
+    specs = ctx.catalog.models(task)
+    choices = [(spec.name, spec.model_id) for spec in specs]
+    custom = ctx.settings.allow_custom_models
+    info = "Pick a model" + (", or type a Hub id (owner/name) or a local folder." if custom else ".")
+    return gr.Dropdown(choices=choices, value=ctx.catalog.default(task), label="Model", info=info,
+                       allow_custom_value=custom, filterable=True)
+
+
+def loader(ctx: Context, task: str) -> Callable:
+    """A handler that loads the picked model with a visible "Loading <model>…" (instant when loaded)."""
+    @plain_errors
+    def load_model(model: str | None, progress: gr.Progress = gr.Progress()) -> str:
+        spec = ctx.manager.spec(task, model)
+        if not ctx.manager.is_loaded(task, spec.model_id):
+            progress(0.1, desc=f"Loading {spec.name}…")
+        ctx.manager.get(task, spec.model_id)
+        entry = next((m for m in ctx.manager.loaded() if m["task"] == task and m["model"] == spec.model_id), None)
+        if entry is None:
+            return f"**{spec.name}** is ready."
+        return (f"**{spec.name}** on {entry['device']} ({entry['dtype']}, {entry['parameters']:,} parameters, "
+                f"loaded in {entry['load_seconds']:.1f} s)")
+    return load_model
+
+
+def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
+    """Queue settings: model calls share the device's concurrency limit. Batched endpoints let
+    up to max_batch_size requests in, so those that arrive together meet in the manager's
+    batcher, which runs one batch at a time per model."""
+    batcher = ctx.manager.batcher
+    if batched and batcher is not None:
+        return {"concurrency_id": "device-batched", "concurrency_limit": batcher.max_batch_size}
+    return {"concurrency_id": "device", "concurrency_limit": ctx.settings.concurrency_limit}
+
+
+
+def wire_run(ctx: Context, task: str, triggers: list[Any], *, model: gr.Dropdown, status: gr.Markdown,
+             fn: Callable, inputs: list[Any], outputs: list[Any], api_name: str, **options: Any) -> Any:
+    """The one way a tab runs a model: load it (with progress), then run the public endpoint."""
+    load = gr.on(triggers, loader(ctx, task), [model], [status], api_visibility="private", **event_options(ctx))
+    return load.success(plain_errors(fn), inputs, outputs, api_name=api_name,
+                        **event_options(ctx, batched=options.pop("batched", False)), **options)
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """An image upload that answers a non-image or a too-big image with one plain sentence,
+    reading only the file's header, and hands the handler the file's path, not decoded pixels."""
+
+    is_template = True  # the browser draws it as a plain gr.Image
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("type", "filepath")
+        kwargs.setdefault("image_mode", None)  # keep the original mode: models/images.py converts it
+        super().__init__(**kwargs)
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is not None and getattr(payload, "path", None):
+            try:
+                check_image_file(payload.path)
+            except PlaygroundError as e:
+                raise gr.Error(str(e), print_exception=False) from None
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001
+            raise gr.Error("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
+                           print_exception=False) from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
