@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="keep at most N models loaded; the least recently used is unloaded (default 3)")
     parser.add_argument("--preload", nargs="*", default=[], metavar="TASK",
                         help=f"load these tasks' default models before serving ({', '.join(TASKS)})")
+    parser.add_argument("--download", nargs="*", metavar="TASK", default=None,
+                        help="download the catalog's models of these tasks (all when none is named) into the "
+                             "Hugging Face cache for offline use, then exit")
     parser.add_argument("--hosted", action="store_true", default=bool(os.environ.get("SPACE_ID")),
                         help="public hosting: only the catalog's models can be picked (on by default on Spaces)")
     parser.add_argument("--allow-pickle", action="store_true",
@@ -58,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         catalog = load_catalog(args.config)
+        if args.download is not None:
+            from models.download import download
+
+            results = download(catalog, args.download)
+            return 0 if all(r["ok"] for r in results) else 1
         auth = parse_auth(args.auth)
         allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
         manager = ModelManager(catalog, device=args.device, max_loaded=args.max_loaded_models,

@@ -5,7 +5,7 @@ import gradio as gr
 
 from models import Catalog, ModelManager
 
-from . import image_classification, ner, question_answering, sentiment, system, text_generation
+from . import clip, image_classification, ner, question_answering, sentiment, system, text_generation, text_to_image
 from .common import Context, Settings
 
 TABS = [
@@ -14,6 +14,8 @@ TABS = [
     ("Named entities", "ner", ner),
     ("Question answering", "question-answering", question_answering),
     ("Image classification", "image-classification", image_classification),
+    ("CLIP", "clip", clip),
+    ("Text to image", "text-to-image", text_to_image),
 ]
 
 TITLE = "Model Playground"

@@ -30,29 +30,33 @@ class Settings:
 
 @dataclass
 class StopSignals:
-    """One stop flag per browser session (or API client), so Stop only ends that user's run."""
+    """One stop flag per browser session (or API client) and task, so Stop ends only that user's run."""
 
-    _events: dict[str, threading.Event] = field(default_factory=dict)
+    _events: dict[tuple[str, str], threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, session: str) -> threading.Event:
+    def start(self, session: str, task: str) -> threading.Event:
         with self._lock:
             event = threading.Event()
-            self._events[session] = event
+            self._events[(session, task)] = event
             return event
 
-    def stop(self, session: str) -> bool:
+    def stop(self, session: str, task: str) -> bool:
         with self._lock:
-            event = self._events.get(session)
+            event = self._events.get((session, task))
         if event is None:
             return False
         event.set()
         return True
 
-    def finish(self, session: str, event: threading.Event) -> None:
+    def finish(self, session: str, task: str, event: threading.Event) -> None:
         with self._lock:
-            if self._events.get(session) is event:
-                del self._events[session]
+            if self._events.get((session, task)) is event:
+                del self._events[(session, task)]
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._events)
 
 
 @dataclass

@@ -54,7 +54,7 @@ def build(ctx: Context) -> None:
                  repetition_penalty: float, seed: int | None, request: gr.Request) -> Iterator[tuple[str, str]]:
         pipeline = ctx.manager.get(TASK, model)
         session = session_of(request)
-        stop_event = ctx.stops.start(session)
+        stop_event = ctx.stops.start(session, TASK)
         do_sample = not (isinstance(temperature, (int, float)) and temperature == 0)
         updates = pipeline.stream(prompt, stop=stop_event, max_new_tokens=max_new_tokens, temperature=temperature,
                                   top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty,
@@ -69,10 +69,10 @@ def build(ctx: Context) -> None:
         finally:
             stop_event.set()  # the client went away (Stop, closed tab): end generate() too
             updates.close()
-            ctx.stops.finish(session, stop_event)
+            ctx.stops.finish(session, TASK, stop_event)
 
     def stop_generation(request: gr.Request) -> None:
-        ctx.stops.stop(session_of(request))
+        ctx.stops.stop(session_of(request), TASK)
 
     event = wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
                      inputs=[prompt, model, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],

@@ -1,0 +1,80 @@
+"""CLIP tab: zero-shot classification, text-to-image search, and caption ranking (open_clip)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .common import Context, ImageInput, model_picker, plain_errors, wire_run
+
+TASK = "clip"
+DEFAULT_TEMPLATE = "a photo of a {}."
+
+
+def as_paths(images: Any) -> list[str]:
+    """gr.File(file_count="multiple") gives paths (or file objects with .name)."""
+    if not images:
+        return []
+    return [getattr(f, "name", f) if not isinstance(f, dict) else f.get("path") for f in images]
+
+
+def build(ctx: Context) -> None:
+    gr.Markdown("Match images and texts with CLIP: label a photo with your own words, search a set of "
+                "images with a sentence, or rank captions for a photo.")
+    model = model_picker(ctx, TASK)
+    status = gr.Markdown()
+    examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
+    with gr.Tabs():
+        with gr.Tab("Zero-shot classification"):
+            with gr.Row():
+                with gr.Column():
+                    zs_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
+                    labels = gr.Textbox(label="Labels (comma or newline separated)", value="cat, dog, coffee, rocket")
+                    with gr.Accordion("Parameters", open=False):
+                        template = gr.Textbox(label="Prompt template ({} is the label)", value=DEFAULT_TEMPLATE)
+                    zs_run = gr.Button("Classify", variant="primary")
+                    if examples:
+                        gr.Examples(examples, inputs=[zs_image], label="Examples")
+                zs_out = gr.Label(label="Scores", num_top_classes=20)
+        with gr.Tab("Text-to-image search"):
+            with gr.Row():
+                with gr.Column():
+                    images = gr.File(label="Images (up to 64)", file_count="multiple", file_types=["image"],
+                                     value=examples or None)
+                    query = gr.Textbox(label="Query", placeholder="a cat sleeping…")
+                    with gr.Accordion("Parameters", open=False):
+                        top_k = gr.Slider(1, 64, value=8, step=1, label="Show the top k images")
+                    search_run = gr.Button("Search", variant="primary")
+                    gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
+                gallery = gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
+        with gr.Tab("Caption ranking"):
+            with gr.Row():
+                with gr.Column():
+                    rank_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
+                    captions = gr.Textbox(label="Captions (one per line)", lines=5,
+                                          value="a cat lying on a blanket\na cup of coffee\na rocket on its launch pad")
+                    rank_run = gr.Button("Rank captions", variant="primary")
+                    if examples:
+                        gr.Examples(examples, inputs=[rank_image], label="Examples")
+                rank_out = gr.Label(label="Captions, best first", num_top_classes=20)
+
+    def clip_zero_shot(image: str, labels: str, template: str, model: str) -> dict[str, float]:
+        pipeline = ctx.manager.get(TASK, model)
+        return {r["label"]: r["score"] for r in pipeline.zero_shot(image, labels, template=template)}
+
+    def clip_search(query: str, images: list[str], model: str, top_k: int) -> list[tuple[str, str]]:
+        paths = as_paths(images)
+        ranked = ctx.manager.get(TASK, model).search(query, paths, top_k=top_k)
+        return [(paths[r["index"]], f"{r['score']:.3f}") for r in ranked]
+
+    def clip_rank_captions(image: str, captions: str, model: str) -> dict[str, float]:
+        pipeline = ctx.manager.get(TASK, model)
+        return {r["caption"]: r["score"] for r in pipeline.rank_captions(image, captions)}
+
+    wire_run(ctx, TASK, [zs_run.click], model=model, status=status, fn=clip_zero_shot,
+             inputs=[zs_image, labels, template, model], outputs=[zs_out], api_name="clip_zero_shot")
+    wire_run(ctx, TASK, [search_run.click, query.submit], model=model, status=status, fn=clip_search,
+             inputs=[query, images, model, top_k], outputs=[gallery], api_name="clip_search")
+    wire_run(ctx, TASK, [rank_run.click], model=model, status=status, fn=clip_rank_captions,
+             inputs=[rank_image, captions, model], outputs=[rank_out], api_name="clip_rank_captions")

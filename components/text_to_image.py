@@ -1,0 +1,80 @@
+"""Text-to-image tab: a live progress bar per step, a per-user Stop, seeds shown in captions."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from .common import Context, model_picker, session_of, wire_run
+
+TASK = "text-to-image"
+EXAMPLES = [
+    "a watercolor painting of a lighthouse at dawn",
+    "a cozy reading nook with a cat, warm light, photograph",
+    "an astronaut riding a horse on the moon, digital art",
+]
+SCHEDULERS = ["default", "euler", "euler_a", "dpm++", "ddim", "lcm"]
+
+
+def caption(seed: int, index: int, p: dict[str, Any]) -> str:
+    return (f"seed {seed} (image {index + 1}) · {p['steps']} steps · guidance {p['guidance_scale']} · "
+            f"{p['width']}x{p['height']}")
+
+
+def build(ctx: Context) -> None:
+    gr.Markdown("Turn a prompt into images. The seed is always shown, so a result can be made again; "
+                "Stop ends your run at the next step.")
+    with gr.Row():
+        with gr.Column():
+            model = model_picker(ctx, TASK)
+            prompt = gr.Textbox(label="Prompt", lines=3, placeholder="Describe the picture…")
+            negative_prompt = gr.Textbox(label="Negative prompt", placeholder="What to avoid (optional)")
+            with gr.Row():
+                run = gr.Button("Generate", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            with gr.Accordion("Parameters", open=False):
+                steps = gr.Slider(1, 100, value=2, step=1, label="Steps")
+                guidance_scale = gr.Slider(0.0, 20.0, value=0.0, step=0.5, label="Guidance scale (0 for turbo models)")
+                with gr.Row():
+                    width = gr.Slider(64, 1024, value=512, step=8, label="Width")
+                    height = gr.Slider(64, 1024, value=512, step=8, label="Height")
+                num_images = gr.Slider(1, 4, value=1, step=1, label="Number of images")
+                seed = gr.Number(label="Seed (empty = random)", value=None, precision=0)
+                scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler")
+            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
+        with gr.Column():
+            status = gr.Markdown()
+            gallery = gr.Gallery(label="Images", columns=2, height=520, object_fit="contain")
+            info = gr.Markdown()
+
+    def text_to_image(prompt: str, negative_prompt: str, steps: int, guidance_scale: float, width: int, height: int,
+                      num_images: int, seed: int | None, model: str, scheduler: str = "default",
+                      request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
+        pipeline = ctx.manager.get(TASK, model)
+        estimate = pipeline.estimate_seconds(steps=steps, width=width, height=height, num_images=num_images)
+        if estimate and estimate > 10:
+            gr.Info(f"This will take about {estimate:.0f} s on {pipeline.device}.")
+        session = session_of(request)
+        stop_event = ctx.stops.start(session, TASK)
+        try:
+            result = pipeline.predict(
+                prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale, width=width,
+                height=height, num_images=num_images, seed=seed,
+                scheduler=None if scheduler in (None, "", "default") else scheduler,
+                progress=lambda step, total: progress((step, total), desc="Denoising", unit="steps"),
+                stop=stop_event)
+        finally:
+            ctx.stops.finish(session, TASK, stop_event)
+        p = result["parameters"]
+        images = [(img, caption(result["seed"], i, p)) for i, img in enumerate(result["images"])]
+        note = (f"seed **{result['seed']}** · {result['steps_run']}/{p['steps']} steps · "
+                f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else ""))
+        return images, note
+
+    def stop_text_to_image(request: gr.Request) -> None:
+        ctx.stops.stop(session_of(request), TASK)
+
+    wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=text_to_image,
+             inputs=[prompt, negative_prompt, steps, guidance_scale, width, height, num_images, seed, model, scheduler],
+             outputs=[gallery, info], api_name="text_to_image")
+    stop.click(stop_text_to_image, None, None, queue=False, api_name="stop_text_to_image")

@@ -1,0 +1,370 @@
+"""Image-text matching on open_clip: zero-shot labels, text-to-image search, caption ranking.
+
+Model ids come in three forms, told apart by their shape (never by words inside a name):
+- "ARCH:TAG", an architecture and pretrained tag that open_clip knows (ViT-B-32:laion2b_s34b_b79k);
+- "hf-hub:org/repo" (or plain "org/repo"), a repo in open_clip's export layout;
+- a local folder with open_clip_config.json and open_clip_model.safetensors (the same layout).
+Weights are read from safetensors; pickle checkpoints only when the app allows pickle.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterable
+
+import open_clip
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
+
+from .base import Pipeline, check_number, check_text
+from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
+from .images import open_image
+from .loading import _HUB_ID, is_local, read_json, resolve
+
+MAX_LABELS = 1000        # labels (or captions, or texts) per request
+MAX_LABEL_CHARS = 200    # per label; CLIP reads 77 tokens, about 300 characters of English
+MAX_QUERY_CHARS = 1000
+MAX_IMAGES = 64          # images per search / similarity request
+TEXT_CACHE_SETS = 32     # distinct label sets whose embeddings are kept
+TEXT_CACHE_TEXTS = 8192  # ... holding at most this many embeddings in all
+IMAGE_CACHE_SIZE = 4096  # image embeddings kept, keyed by a hash of the pixels
+BATCH = 32               # images or texts per forward pass
+
+CONFIG_NAME = "open_clip_config.json"
+SAFE_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors", "model.safetensors")
+PICKLE_WEIGHTS = ("open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth", "pytorch_model.bin", "model.pth")
+
+_ARCH_TAG = re.compile(r"^([A-Za-z0-9][\w.\-]*):([\w.\-]+)$")
+_MODES = {"zero-shot": "zero_shot", "search": "search", "captions": "rank_captions",
+          "rank-captions": "rank_captions", "similarity": "similarity"}
+
+
+class ClipMatching(Pipeline):
+    """One open_clip model, with caches so repeated labels or galleries are not encoded again.
+
+    `text_encodes` and `image_encodes` count the texts and images actually run through the
+    towers, so a test (or the Models tab) can see the caches at work.
+    """
+
+    task = "clip"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.preprocess: Any = None
+        self.text_encodes = 0
+        self.image_encodes = 0
+        self._text_cache: OrderedDict[tuple[str, ...], torch.Tensor] = OrderedDict()
+        self._image_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # -- loading ---------------------------------------------------------------------------------
+    def _load(self, device: str, dtype: Any) -> None:
+        source = self._locate(self.spec.model_id)
+        precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+        # load_weights=False: open_clip would pick (and maybe unpickle) a checkpoint itself;
+        # pretrained_text=False: it would fetch a text tower's base weights from the Hub.
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            source["name"], pretrained=None, load_weights=False, precision=precision, device=device,
+            pretrained_text=False, pretrained_image=False, **source["options"])
+        open_clip.load_checkpoint(model, source["checkpoint"], strict=True, weights_only=True)
+        model.eval()
+        self.model, self.preprocess = model, preprocess
+        self.tokenizer = open_clip.get_tokenizer(source["tokenizer"])
+        self.clear_caches()
+
+    def _locate(self, model_id: str) -> dict[str, Any]:
+        """What open_clip needs for each id form: a config name, a checked checkpoint, a tokenizer name."""
+        model_id = (model_id or "").strip()
+        if model_id.startswith("hf-hub:"):
+            return self._from_hub(model_id[len("hf-hub:"):])
+        if is_local(model_id):
+            folder = resolve(model_id, needs=CONFIG_NAME, allow_pickle=self.allow_pickle)
+            return self._from_folder(Path(folder), tokenizer=f"local-dir:{folder}")
+        match = _ARCH_TAG.match(model_id)
+        if match:
+            return self._from_tag(*match.groups())
+        if "/" in model_id and _HUB_ID.match(model_id):
+            return self._from_hub(model_id)
+        if model_id in open_clip.list_models():
+            tags = list_pretrained_tags_by_model(model_id)
+            hint = f"; its tags are {', '.join(tags[:8])}" if tags else ""
+            raise ModelNotFound(f"{model_id} needs a pretrained tag, written {model_id}:TAG{hint}.")
+        raise ModelNotFound(
+            f"{model_id!r} is not an open_clip model; write ARCH:TAG (ViT-B-32:laion2b_s34b_b79k), "
+            "hf-hub:org/repo, or a folder that holds open_clip_config.json.")
+
+    def _from_folder(self, folder: Path, *, tokenizer: str) -> dict[str, Any]:
+        config = read_json(folder / CONFIG_NAME)
+        if not isinstance(config, dict) or "model_cfg" not in config:
+            raise ModelNotFound(f"{folder.name}/{CONFIG_NAME} has no model_cfg, so it is not an open_clip export.")
+        names = SAFE_WEIGHTS + (PICKLE_WEIGHTS if self.allow_pickle else ())
+        found = [folder / n for n in names if (folder / n).is_file()]
+        if not found:
+            others = sorted(folder.glob("*.safetensors"))
+            if len(others) == 1:
+                found = others
+            elif not others:
+                raise ModelNotFound(f"The folder {folder.name} has no weights; it needs {SAFE_WEIGHTS[0]}.")
+            else:
+                raise ModelNotFound(f"The folder {folder.name} has several .safetensors files; "
+                                    f"name the weights {SAFE_WEIGHTS[0]}.")
+        return {"name": f"local-dir:{folder}", "checkpoint": str(found[0]), "tokenizer": tokenizer, "options": {}}
+
+    def _from_hub(self, repo: str) -> dict[str, Any]:
+        if ".." in repo or not _HUB_ID.match(repo) or "/" not in repo:
+            raise ModelNotFound(f"{repo!r} is not a Hub id; write hf-hub:owner/name.")
+        config = hf_hub_download(repo, CONFIG_NAME)
+        checkpoint = self._download_weights(repo, "open_clip_pytorch_model.bin")
+        info = self._from_folder(Path(config).parent, tokenizer=f"hf-hub:{repo}")
+        # The snapshot folder may hold other weight files from earlier downloads: use ours.
+        info["checkpoint"] = checkpoint
+        return info
+
+    def _from_tag(self, arch: str, tag: str) -> dict[str, Any]:
+        if arch not in open_clip.list_models():
+            raise ModelNotFound(f"open_clip has no architecture {arch}; check the name before the colon.")
+        cfg = get_pretrained_cfg(arch, tag)
+        if not cfg:
+            tags = list_pretrained_tags_by_model(arch)
+            raise ModelNotFound(f"{arch} has no pretrained tag {tag!r}; use one of: {', '.join(tags) or 'none'}.")
+        if cfg.get("file"):
+            checkpoint = str(cfg["file"])
+            self._refuse_pickle(checkpoint, f"{arch}:{tag}")
+        elif cfg.get("hf_hub"):
+            repo, filename = os.path.split(cfg["hf_hub"])  # "org/repo/" or "org/repo/file.bin", as open_clip reads it
+            checkpoint = self._download_weights(repo, filename or "open_clip_pytorch_model.bin")
+        elif cfg.get("url"):
+            self._refuse_pickle(cfg["url"], f"{arch}:{tag}")
+            from open_clip.pretrained import download_pretrained_from_url
+            checkpoint = download_pretrained_from_url(cfg["url"])
+        else:
+            raise ModelNotFound(f"{arch}:{tag} names no weights that can be downloaded.")
+        options = {
+            "force_quick_gelu": bool(cfg.get("quick_gelu", False)),  # open_clip only warns on a mismatch
+            "image_mean": cfg.get("mean"), "image_std": cfg.get("std"),
+            "image_interpolation": cfg.get("interpolation"), "image_resize_mode": cfg.get("resize_mode"),
+        }
+        return {"name": arch, "checkpoint": checkpoint, "tokenizer": arch, "options": options}
+
+    def _download_weights(self, repo: str, filename: str) -> str:
+        """The safetensors twin of `filename` when the repo has one; the pickle file only if allowed."""
+        if filename.endswith(".safetensors"):
+            return hf_hub_download(repo, filename)
+        safe = ("open_clip_model.safetensors" if filename == "open_clip_pytorch_model.bin"
+                else filename.rsplit(".", 1)[0] + ".safetensors")
+        try:
+            return hf_hub_download(repo, safe)
+        except LocalEntryNotFoundError:
+            raise  # offline and not cached: load_errors turns it into a sentence
+        except EntryNotFoundError:
+            self._refuse_pickle(filename, repo)
+        return hf_hub_download(repo, filename)
+
+    def _refuse_pickle(self, filename: str, name: str) -> None:
+        if not self.allow_pickle and not str(filename).endswith(".safetensors"):
+            raise ModelLoadFailed(f"{name} is published only as a pickle checkpoint, which can run code when loaded; "
+                                  "pick another model (or start the app with --allow-pickle).")
+
+    def _weights(self) -> list[str]:
+        return ["model", "tokenizer", "preprocess"]
+
+    def modules(self) -> list[Any]:
+        return [self.model] if self.model is not None else []
+
+    def unload(self) -> None:
+        super().unload()
+        self.clear_caches()
+
+    def clear_caches(self) -> None:
+        with self._cache_lock:
+            self._text_cache.clear()
+            self._image_cache.clear()
+
+    # -- the four tasks ----------------------------------------------------------------------------
+    def predict(self, inputs: Any, *, mode: str = "zero-shot", **params: Any) -> Any:
+        """Dispatch on mode: "zero-shot" (inputs: image), "search" (inputs: query text),
+        "captions" (inputs: image) or "similarity" (inputs: texts)."""
+        key = str(mode).strip().lower().replace("_", "-")
+        if key not in _MODES:
+            raise InvalidInput(f"Unknown mode {mode!r}; use one of: zero-shot, search, captions, similarity.")
+        return getattr(self, _MODES[key])(inputs, **params)
+
+    def zero_shot(self, image: Any, labels: list[str] | str, template: str = "a photo of a {}.") -> list[dict[str, Any]]:
+        """[{"label", "score"}] in the labels' order as given; scores are a softmax over the labels.
+
+        `labels` is a list, or one string split on commas and newlines (use a list for labels
+        that contain commas). Labels are stripped; empty ones are dropped, and repeats are
+        dropped after their first occurrence, since two copies of a label would split its
+        probability in half. The softmax makes the labels compete: it says which label fits
+        best, not whether any fits.
+        """
+        model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
+        names = parse_texts(labels, "label", split_commas=True)
+        template = check_template(template)
+        picture = open_image(image)
+        text = self._encode_texts(model, tokenizer, tuple(template.replace("{}", n) for n in names))
+        pixels = self._encode_images(model, preprocess, [picture])
+        scores = self._softmax(model, pixels @ text.T)[0]
+        return [{"label": n, "score": float(s)} for n, s in zip(names, scores)]
+
+    def search(self, query: str, images: list[Any], top_k: int | None = None) -> list[dict[str, Any]]:
+        """[{"index", "score"}] for the top_k images (all when None), best first.
+
+        `index` points into `images` as given; `score` is the cosine similarity of the image
+        and the query (about 0.2 to 0.4 for a good match with real CLIP models). Embeddings are
+        cached by a hash of each image's pixels, so a second query on the same gallery
+        encodes no image.
+        """
+        model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
+        query = check_text(query, "search text", max_chars=MAX_QUERY_CHARS)
+        pictures = check_images(images)
+        k = len(pictures) if top_k is None else int(check_number(top_k, "top_k", low=1, high=MAX_IMAGES, integer=True))
+        text = self._encode_texts(model, tokenizer, (query.strip(),))
+        pixels = self._encode_images(model, preprocess, pictures)
+        cosines = (pixels @ text.T)[:, 0]
+        order = cosines.argsort(descending=True, stable=True)[:k]
+        return [{"index": int(i), "score": float(cosines[i])} for i in order]
+
+    def rank_captions(self, image: Any, captions: list[str] | str) -> list[dict[str, Any]]:
+        """[{"caption", "score"}] best first; scores are a softmax over the captions (one per line)."""
+        model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
+        texts = parse_texts(captions, "caption", split_commas=False)
+        picture = open_image(image)
+        text = self._encode_texts(model, tokenizer, tuple(texts))
+        pixels = self._encode_images(model, preprocess, [picture])
+        scores = self._softmax(model, pixels @ text.T)[0]
+        ranked = sorted(zip(texts, scores.tolist()), key=lambda pair: pair[1], reverse=True)
+        return [{"caption": c, "score": float(s)} for c, s in ranked]
+
+    def similarity(self, texts: list[str] | str, images: list[Any]) -> list[list[float]]:
+        """Cosine similarities, one row per text and one column per image, for a heatmap."""
+        model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
+        names = parse_texts(texts, "text", split_commas=False)
+        pictures = check_images(images)
+        text = self._encode_texts(model, tokenizer, tuple(names))
+        pixels = self._encode_images(model, preprocess, pictures)
+        return (text @ pixels.T).tolist()
+
+    # -- encoding with caches ----------------------------------------------------------------------
+    def _encode_texts(self, model: Any, tokenizer: Any, texts: tuple[str, ...]) -> torch.Tensor:
+        """L2-normalised float32 embeddings on the CPU, cached per distinct tuple of texts."""
+        with self._cache_lock:
+            cached = self._text_cache.get(texts)
+            if cached is not None:
+                self._text_cache.move_to_end(texts)
+                return cached
+        parts = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), BATCH * 4):
+                tokens = tokenizer(list(texts[start:start + BATCH * 4])).to(self.device)
+                parts.append(model.encode_text(tokens, normalize=True).float().cpu())
+        embeddings = torch.cat(parts)
+        with self._cache_lock:
+            self.text_encodes += len(texts)
+            self._text_cache[texts] = embeddings
+            total = sum(len(k) for k in self._text_cache)
+            while len(self._text_cache) > 1 and (len(self._text_cache) > TEXT_CACHE_SETS or total > TEXT_CACHE_TEXTS):
+                old, _ = self._text_cache.popitem(last=False)
+                total -= len(old)
+        return embeddings
+
+    def _encode_images(self, model: Any, preprocess: Any, pictures: list[Any]) -> torch.Tensor:
+        """L2-normalised float32 embeddings on the CPU; only images not seen before are encoded."""
+        keys = [pixel_hash(p) for p in pictures]
+        with self._cache_lock:
+            known = {k: self._image_cache[k] for k in keys if k in self._image_cache}
+        missing = [(k, p) for k, p in zip(keys, pictures) if k not in known]
+        missing = list({k: (k, p) for k, p in missing}.values())  # the same image twice: encode once
+        fresh: dict[str, torch.Tensor] = {}
+        with torch.inference_mode():
+            for start in range(0, len(missing), BATCH):
+                chunk = missing[start:start + BATCH]
+                batch = torch.stack([preprocess(p) for _, p in chunk]).to(self.device, self.dtype)
+                out = model.encode_image(batch, normalize=True).float().cpu()
+                fresh.update({k: row for (k, _), row in zip(chunk, out)})
+        with self._cache_lock:
+            self.image_encodes += len(fresh)
+            for k in keys:
+                if k in self._image_cache:
+                    self._image_cache.move_to_end(k)
+            self._image_cache.update(fresh)
+            while len(self._image_cache) > IMAGE_CACHE_SIZE:
+                self._image_cache.popitem(last=False)
+        known.update(fresh)
+        return torch.stack([known[k] for k in keys])
+
+    def _softmax(self, model: Any, cosines: torch.Tensor) -> torch.Tensor:
+        scale = float(model.logit_scale.detach().float().exp().clamp(max=100).cpu().reshape(-1)[0])
+        return (cosines * scale).softmax(dim=-1)
+
+
+# -- checking inputs -----------------------------------------------------------------------------
+
+def parse_texts(value: Any, what: str, *, split_commas: bool) -> list[str]:
+    """A list of strings, or one string split on newlines (and commas), stripped and de-duplicated."""
+    if isinstance(value, str):
+        pieces: Iterable[Any] = re.split(r"[,\n]" if split_commas else r"\n", value)
+    elif isinstance(value, (list, tuple)):
+        pieces = value
+    elif value is None:
+        pieces = []
+    else:
+        raise InvalidInput(f"The {what}s must be a list of strings or one string, not {type(value).__name__}.")
+    pieces = list(pieces)
+    if len(pieces) > MAX_LABELS:
+        raise InvalidInput(f"There are {len(pieces):,} {what}s; the limit is {MAX_LABELS:,}. Remove some.")
+    out: list[str] = []
+    seen: set[str] = set()
+    for piece in pieces:
+        if not isinstance(piece, str):
+            raise InvalidInput(f"Each {what} must be a string, not {type(piece).__name__}.")
+        piece = piece.strip()
+        if len(piece) > MAX_LABEL_CHARS:
+            raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
+                               f"the limit is {MAX_LABEL_CHARS}.")
+        if piece and piece not in seen:
+            seen.add(piece)
+            out.append(piece)
+    if not out:
+        sep = "commas or new lines" if split_commas else "new lines"
+        raise InvalidInput(f"No {what}s were given; type at least one, separated by {sep}.")
+    return out
+
+
+def check_template(template: Any) -> str:
+    if template is None or (isinstance(template, str) and not template.strip()):
+        return "{}"
+    if not isinstance(template, str):
+        raise InvalidInput(f"The template must be a string, not {type(template).__name__}.")
+    if template.count("{}") != 1:
+        raise InvalidInput(f"The template must contain {{}} exactly once, where each label goes "
+                           f"(like 'a photo of a {{}}.'); {template!r} has it {template.count('{}')} times.")
+    if len(template) > MAX_LABEL_CHARS:
+        raise InvalidInput(f"The template is {len(template):,} characters long; the limit is {MAX_LABEL_CHARS}.")
+    return template.strip()
+
+
+def check_images(images: Any) -> list[Any]:
+    if images is None or (isinstance(images, (list, tuple)) and not images):
+        raise InvalidInput("The gallery is empty; add at least one image.")
+    if not isinstance(images, (list, tuple)):
+        images = [images]
+    if len(images) > MAX_IMAGES:
+        raise InvalidInput(f"The gallery has {len(images)} images; the limit is {MAX_IMAGES}. Remove some.")
+    return [open_image(x) for x in images]
+
+
+def pixel_hash(image: Any) -> str:
+    """Same pixels, same key, whatever file format or path they came from."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{image.mode}{image.size}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
