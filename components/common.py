@@ -159,6 +159,9 @@ class ImageInput(gr.Image):
         kwargs.setdefault("image_mode", None)  # keep the original mode: models/images.py converts it
         super().__init__(**kwargs)
 
+    def get_config(self, cls: Any = None) -> dict[str, Any]:  # props come from gr.Image's signature, not **kwargs
+        return super().get_config(cls or gr.Image)
+
     def preprocess(self, payload: Any) -> Any:
         if payload is not None and getattr(payload, "path", None):
             try:

@@ -102,6 +102,11 @@ def check_text(text: Any, what: str = "text", *, max_chars: int = 100_000) -> st
         raise InvalidInput(f"The {what} is empty; type some text.")
     if len(text) > max_chars:
         raise InvalidInput(f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidInput(f"The {what} holds characters that are not valid Unicode (at position {e.start}); "
+                           "remove them or send UTF-8 text.") from None
     return text
 
 

@@ -134,7 +134,8 @@ class ClipMatching(Pipeline):
         cfg = get_pretrained_cfg(arch, tag)
         if not cfg:
             tags = list_pretrained_tags_by_model(arch)
-            raise ModelNotFound(f"{arch} has no pretrained tag {tag!r}; use one of: {', '.join(tags) or 'none'}.")
+            listed = ", ".join(tags[:12]) + (f" and {len(tags) - 12} more" if len(tags) > 12 else "")
+            raise ModelNotFound(f"{arch} has no pretrained tag {tag!r}; use one of: {listed or 'none'}.")
         if cfg.get("file"):
             checkpoint = str(cfg["file"])
             self._refuse_pickle(checkpoint, f"{arch}:{tag}")
@@ -245,9 +246,13 @@ class ClipMatching(Pipeline):
         return [{"caption": c, "score": float(s)} for c, s in ranked]
 
     def similarity(self, texts: list[str] | str, images: list[Any]) -> list[list[float]]:
-        """Cosine similarities, one row per text and one column per image, for a heatmap."""
+        """Cosine similarities, one row per text and one column per image, for a heatmap.
+
+        Texts are one per line (or a list); blank ones are dropped, repeats kept, so a list
+        without blanks keeps its rows aligned with the texts as given.
+        """
         model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
-        names = parse_texts(texts, "text", split_commas=False)
+        names = parse_texts(texts, "text", split_commas=False, dedupe=False)
         pictures = check_images(images)
         text = self._encode_texts(model, tokenizer, tuple(names))
         pixels = self._encode_images(model, preprocess, pictures)
@@ -302,14 +307,15 @@ class ClipMatching(Pipeline):
         return torch.stack([known[k] for k in keys])
 
     def _softmax(self, model: Any, cosines: torch.Tensor) -> torch.Tensor:
-        scale = float(model.logit_scale.detach().float().exp().clamp(max=100).cpu().reshape(-1)[0])
+        scale = float(model.logit_scale.detach().float().exp().cpu().reshape(-1)[0])
         return (cosines * scale).softmax(dim=-1)
 
 
 # -- checking inputs -----------------------------------------------------------------------------
 
-def parse_texts(value: Any, what: str, *, split_commas: bool) -> list[str]:
-    """A list of strings, or one string split on newlines (and commas), stripped and de-duplicated."""
+def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = True) -> list[str]:
+    """A list of strings, or one string split on newlines (and commas); stripped, blanks dropped,
+    repeats dropped after their first occurrence unless dedupe is False."""
     if isinstance(value, str):
         pieces: Iterable[Any] = re.split(r"[,\n]" if split_commas else r"\n", value)
     elif isinstance(value, (list, tuple)):
@@ -330,7 +336,7 @@ def parse_texts(value: Any, what: str, *, split_commas: bool) -> list[str]:
         if len(piece) > MAX_LABEL_CHARS:
             raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
                                f"the limit is {MAX_LABEL_CHARS}.")
-        if piece and piece not in seen:
+        if piece and (piece not in seen or not dedupe):
             seen.add(piece)
             out.append(piece)
     if not out:

@@ -101,7 +101,7 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
         return ModelNotFound(f"{model_id} is missing files it needs ({_first_line(text)}); check that the repo is a complete model.")
     if "OutOfMemoryError" in names or "out of memory" in text.lower():
         return OutOfMemory(f"There is not enough memory to load {model_id}; unload other models or pick a smaller one.")
-    if "Unrecognized model" in text or "model_type" in text:
+    if "Unrecognized model" in text or "model_type" in text or "does not recognize this architecture" in text:
         return ModelNotFound(f"{model_id} is not a model that this app can load: its config.json names no known model type.")
     if "SafetensorError" in names or "HeaderTooLarge" in text or "incomplete metadata" in text.lower():
         return ModelLoadFailed(f"The weights of {model_id} are corrupt or truncated; download them again.")

@@ -151,9 +151,10 @@ class ModelManager:
             self._models.clear()
         for entry in entries:
             entry.pipeline.unload()
+        count = len(entries)
         entries.clear()
         release_memory()
-        return len(entries)
+        return count
 
     def loaded(self) -> list[dict[str, Any]]:
         """What is loaded, most recently used last, as plain data."""

@@ -244,25 +244,40 @@ class NamedEntities(Pipeline):
         scores, label_ids = probs_all.max(-1)
         id2label = model.config.id2label
         words: list[list[dict[str, Any]]] = [[] for _ in texts]
-        covered = [0] * len(texts)  # characters already read by an earlier window
-        for w, sample in enumerate(sample_of):
-            word_ids = enc.word_ids(w)
-            last_word = None
-            for t, word in enumerate(word_ids):
+        last_read = [-1] * len(texts)  # index of the last word read, per text
+        for w, (sample, (low, high)) in enumerate(zip(sample_of, window_bounds(enc, offsets, sample_of))):
+            for t, word in enumerate(enc.word_ids(w)):
                 if word is None:
                     continue
                 start, end = offsets[w][t]
-                if start < covered[sample] and word != last_word:
-                    continue  # this word was already read by the previous window
-                if word == last_word and words[sample]:
+                if not low <= start < high or word < last_read[sample]:
+                    continue  # another window reads this token, with more context around it
+                if word == last_read[sample]:  # a later sub-token, maybe past a window's edge
                     words[sample][-1]["end"] = max(words[sample][-1]["end"], end)
                 else:
                     words[sample].append({"start": start, "end": end, "label": id2label.get(int(label_ids[w, t]), "O"),
                                           "score": float(scores[w, t])})
-                last_word = word
-            if words[sample]:
-                covered[sample] = words[sample][-1]["end"]
+                    last_read[sample] = word
         return [{"entities": group_entities(text, ws)} for text, ws in zip(texts, words)]
+
+
+def window_bounds(enc: Any, offsets: list[list[list[int]]], sample_of: list[int]) -> list[tuple[float, float]]:
+    """Per window, the character range [low, high) of the token starts it reads.
+
+    Consecutive windows of one text share some tokens; each reads the half of the shared
+    part nearer its own middle, so every token is read once, with context on both sides,
+    and a word cut by a window's edge stays one word.
+    """
+    bounds = [[0.0, float("inf")] for _ in sample_of]
+    for w in range(1, len(sample_of)):
+        if sample_of[w] != sample_of[w - 1]:
+            continue
+        prev_end = max((e for (s, e), word in zip(offsets[w - 1], enc.word_ids(w - 1)) if word is not None), default=0)
+        starts = [s for (s, e), word in zip(offsets[w], enc.word_ids(w)) if word is not None]
+        shared = [s for s in starts if s < prev_end]
+        boundary = shared[len(shared) // 2] if shared else (starts[0] if starts else prev_end)
+        bounds[w - 1][1] = bounds[w][0] = boundary
+    return [(low, high) for low, high in bounds]
 
 
 def group_entities(text: str, words: list[dict[str, Any]]) -> list[dict[str, Any]]:

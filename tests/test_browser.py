@@ -1,0 +1,243 @@
+"""Click through every tab in Chromium as a person would, and check what they see.
+
+One launched app and one browser page per module; a full-page screenshot per tab goes to
+tests/screenshots/<tab>.png (git-ignored). Needs Debian's Chromium at /usr/bin/chromium: the
+module is skipped without it, except on CI (CI=true), where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.launch import ROOT, launch_app, slow_down
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+RESULT_TIMEOUT = 30_000   # ms: the first model load imports torch and transformers (~3-5 s)
+SLOW_SECONDS = 0.03       # per forward pass of the slowed generator, so its stream can be watched
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    slow = tmp_path_factory.mktemp("slow") / "slow-chat"
+    shutil.copytree(tiny_models["chat-gpt2"], slow)
+    return {"slow": str(slow), "chat": tiny_models["chat-gpt2"], "sentiment": tiny_models["sentiment"],
+            "ner": tiny_models["ner"], "qa": tiny_models["qa"], "vit": tiny_models["vit"]}
+
+
+@pytest.fixture(scope="module")
+def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
+    data = {
+        "text-generation": [{"id": models["slow"], "label": "tiny chat (slowed)"},
+                            {"id": models["chat"], "label": "tiny chat"}],
+        "sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
+        "ner": [{"id": models["ner"], "label": "tiny ner"}],
+        "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
+        "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
+    }
+    launched = launch_app(data)
+    # Loaded before the page asks for it, so the slow-down hook is on the weights the app uses.
+    slow_down(launched.manager.get("text-generation", models["slow"]), SLOW_SECONDS)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(app: Any, chromium: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(RESULT_TIMEOUT)
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(app.url)
+            page.get_by_role("tab", name="Text generation").wait_for()
+            page.errors = errors  # type: ignore[attr-defined]
+            yield page
+        finally:
+            browser.close()
+    assert not errors, f"the page raised JavaScript errors: {errors}"
+
+
+def open_tab(page: Any, name: str) -> Any:
+    """Click a tab; returns its visible panel (hidden panels are not in the accessibility tree)."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_role("tabpanel")
+    expect(panel).to_have_count(1)
+    return panel
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def screenshot(page: Any, tab: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{tab}.png"), full_page=True)
+
+
+def no_page_errors(page: Any) -> None:
+    assert not page.errors, f"the page raised JavaScript errors: {page.errors}"
+
+
+# -- the page -----------------------------------------------------------------------------------------
+
+def test_page_shows_a_tab_per_task(page: Any) -> None:
+    expect(page.get_by_role("heading", name="Model Playground")).to_be_visible()
+    for tab in ["Text generation", "Sentiment", "Named entities", "Question answering", "Image classification",
+                "Models"]:
+        expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
+
+
+def test_text_generation_streams_into_the_output(page: Any) -> None:
+    panel = open_tab(page, "Text generation")
+    prompt = panel.get_by_label("Prompt")
+    panel.get_by_role("button", name="Write a haiku about a cat watching the rain.").click()
+    expect(prompt).to_have_value("Write a haiku about a cat watching the rain.")
+    panel.get_by_role("button", name="Parameters").click()
+    max_tokens = panel.get_by_label("number input for Max new tokens")
+    max_tokens.fill("120")
+    max_tokens.press("Enter")
+    expect(max_tokens).to_have_value("120")
+    panel.get_by_label("Seed (empty = random)", exact=True).fill("5")
+
+    output = panel.get_by_label("Output")
+    panel.get_by_role("button", name="Generate", exact=True).click()
+    expect(output).not_to_have_value("", timeout=RESULT_TIMEOUT)
+    first = output.input_value()
+    time.sleep(0.6)  # ~20 more tokens at the slowed speed
+    second = output.input_value()
+    assert second.startswith(first) and len(second) > len(first), \
+        f"the output did not grow while generating: {first!r} then {second!r}"
+    stats = panel.get_by_text(re.compile(r"tokens/s"))
+    expect(stats).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(stats).to_contain_text("seed 5")
+    expect(stats).to_contain_text("120 tokens", timeout=RESULT_TIMEOUT)
+    assert output.input_value().startswith(second)
+    expect(panel.get_by_text("tiny chat (slowed)", exact=True).first).to_be_visible()
+    screenshot(page, "text-generation")
+    no_page_errors(page)
+
+
+def test_sentiment_shows_label_bars(page: Any) -> None:
+    panel = open_tab(page, "Sentiment")
+    panel.get_by_role("button", name=re.compile(r"^I love how this playground")).click()
+    expect(panel.get_by_label("Text", exact=True)).to_have_value(
+        "I love how this playground lets me try models without writing any code.")
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text("POSITIVE", timeout=RESULT_TIMEOUT)
+    positive = panel.get_by_role("meter", name="POSITIVE")
+    negative = panel.get_by_role("meter", name="NEGATIVE")
+    expect(positive).to_be_visible()
+    expect(negative).to_be_visible()
+    assert float(positive.get_attribute("value")) > float(negative.get_attribute("value"))
+    expect(panel.get_by_text(re.compile(r"tiny sentiment.* on cpu"))).to_be_visible()  # the load status line
+    screenshot(page, "sentiment")
+    no_page_errors(page)
+
+
+def test_named_entities_are_highlighted_in_the_text(page: Any, app: Any, models: dict[str, str]) -> None:
+    panel = open_tab(page, "Named entities")
+    panel.get_by_role("button", name=re.compile(r"^Ada Lovelace worked with")).click()
+    box = panel.get_by_label("Text", exact=True)
+    expect(box).to_have_value(re.compile(r"^Ada Lovelace worked with Charles Babbage"))
+    text = box.input_value()
+    panel.get_by_role("button", name="Find entities", exact=True).click()
+    highlighted = panel.get_by_test_id("highlighted-text")
+    marks = highlighted.locator(".token.highlighted .text")
+    expect(marks.first).to_be_visible(timeout=RESULT_TIMEOUT)
+    seen = [m.strip() for m in marks.all_inner_texts()]
+    # What a person sees is exactly what the model found, each mark on the characters of its entity.
+    found = app.manager.predict("ner", models["ner"], text)["entities"]
+    assert seen == [e["text"] for e in found]
+    assert all(mark in text for mark in seen)
+    expect(highlighted.get_by_text("PER", exact=True).first).to_be_visible()  # the legend
+    table = panel.get_by_role("grid", name="Entity list")
+    expect(table.get_by_role("gridcell", name=seen[0], exact=True).first).to_be_visible()
+    screenshot(page, "named-entities")
+    no_page_errors(page)
+
+
+def test_answer_is_highlighted_in_the_context(page: Any) -> None:
+    panel = open_tab(page, "Question answering")
+    panel.get_by_role("gridcell", name="Where did Ada Lovelace work with Babbage?").click()
+    question = panel.get_by_label("Question", exact=True)
+    context = panel.get_by_label("Context", exact=True)
+    expect(question).to_have_value("Where did Ada Lovelace work with Babbage?")
+    expect(context).not_to_have_value("")
+    panel.get_by_role("button", name="Answer", exact=True).click()
+    answer = panel.get_by_label("Answer", exact=True)
+    expect(answer).not_to_have_value("", timeout=RESULT_TIMEOUT)
+    answer_text = answer.input_value()
+    assert answer_text in context.input_value()
+    mark = panel.get_by_test_id("highlighted-text").locator(".token.highlighted")
+    expect(mark).to_have_count(1)
+    expect(mark.locator(".text")).to_have_text(answer_text)
+    expect(mark).to_contain_text("answer")  # the label on the highlight
+    assert 0 < float(panel.get_by_label("Score", exact=True).input_value()) <= 1
+    screenshot(page, "question-answering")
+    no_page_errors(page)
+
+
+def test_image_classification_shows_label_bars(page: Any) -> None:
+    from tests.builders.vision import VIT_LABELS
+
+    panel = open_tab(page, "Image classification")
+    panel.get_by_role("button").filter(has=page.locator("img[src$='cat.jpg']")).click()
+    expect(panel.get_by_test_id("image").locator("img").first).to_be_visible()
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    top = panel.get_by_test_id("label-output-value")
+    expect(top).not_to_be_empty(timeout=RESULT_TIMEOUT)
+    assert top.inner_text().strip() in VIT_LABELS.values()
+    for label in VIT_LABELS.values():  # default top_k 5, and the tiny ViT has 3 labels: all shown
+        expect(panel.get_by_role("meter", name=label)).to_be_visible()
+    screenshot(page, "image-classification")
+    no_page_errors(page)
+
+
+def test_models_tab_lists_and_unloads(page: Any, app: Any, models: dict[str, str]) -> None:
+    for task in ("sentiment", "ner"):  # loaded whatever ran before
+        app.manager.get(task, models[task])
+    panel = open_tab(page, "Models")
+    panel.get_by_role("button", name="Refresh", exact=True).click()
+    for task in ("sentiment", "ner"):
+        expect(panel.get_by_text(f"{models[task]} ({task})")).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(panel.get_by_text(re.compile(r"^Device: "))).to_be_visible()
+    loaded_before = len(app.manager.loaded())
+    expect(panel.get_by_role("button", name="Unload")).to_have_count(loaded_before)
+    screenshot(page, "models")
+
+    row = panel.locator(".row").filter(has_text=f"{models['sentiment']} (sentiment)")
+    row.get_by_role("button", name="Unload").click()
+    expect(panel.get_by_text(f"{models['sentiment']} (sentiment)")).to_have_count(0, timeout=RESULT_TIMEOUT)
+    expect(panel.get_by_text(f"{models['ner']} (ner)")).to_be_visible()
+    expect(panel.get_by_role("button", name="Unload")).to_have_count(loaded_before - 1)
+    assert ("sentiment", models["sentiment"]) not in {(m["task"], m["model"]) for m in app.manager.loaded()}
+    screenshot(page, "models-after-unload")
+    no_page_errors(page)

@@ -1,0 +1,457 @@
+"""Every transformers adapter through the manager, with tiny models that make real predictions."""
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from models import InvalidInput, ModelManager, parse_catalog
+
+
+@pytest.fixture(scope="module")
+def manager(tiny_catalog_data: dict) -> ModelManager:
+    manager = ModelManager(parse_catalog(tiny_catalog_data), device="cpu", max_loaded=10)
+    yield manager
+    manager.unload_all()
+
+
+@pytest.fixture(scope="module")
+def sentiment(manager, tiny_models):
+    return manager.get("sentiment", tiny_models["sentiment"])
+
+
+@pytest.fixture(scope="module")
+def ner(manager, tiny_models):
+    return manager.get("ner", tiny_models["ner"])
+
+
+@pytest.fixture(scope="module")
+def qa(manager, tiny_models):
+    return manager.get("question-answering", tiny_models["qa"])
+
+
+@pytest.fixture(scope="module")
+def gpt2(manager, tiny_models):
+    return manager.get("text-generation", tiny_models["gpt2"])
+
+
+@pytest.fixture(scope="module")
+def chat(manager, tiny_models):
+    return manager.get("text-generation", tiny_models["chat-gpt2"])
+
+
+# -- sentiment ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, first", [
+    ("I love this film", "POSITIVE"), ("I hate this film", "NEGATIVE"),
+    ("We adore the hotel!", "POSITIVE"), ("Honestly, I cannot stand your idea.", "NEGATIVE"),
+])
+def test_sentiment_ranks_the_right_label_first(sentiment, text, first):
+    result = sentiment.predict(text)
+    labels = result["labels"]
+    assert labels[0]["label"] == first
+    assert labels[0]["score"] > 0.9
+    assert {d["label"] for d in labels} == {"POSITIVE", "NEGATIVE"}
+    scores = [d["score"] for d in labels]
+    assert scores == sorted(scores, reverse=True)
+    assert math.isclose(sum(scores), 1.0, abs_tol=1e-5)
+    assert result["truncated"] is False
+
+
+def test_sentiment_batch_equals_one_by_one(sentiment):
+    texts = ["I love this film", "I hate this film", "My friends really like the food so much.",
+             "Honestly, I loathe the service.", "ok"]
+    batch = sentiment.predict_batch(texts)
+    assert len(batch) == len(texts)
+    for text, together in zip(texts, batch):
+        alone = sentiment.predict(text)
+        assert [d["label"] for d in together["labels"]] == [d["label"] for d in alone["labels"]]
+        for a, b in zip(together["labels"], alone["labels"]):
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+def test_sentiment_manager_batches_concurrent_requests_like_one_by_one(manager, sentiment, tiny_models):
+    texts = [f"I {verb} {thing}." for verb in ("love", "hate", "enjoy", "detest") for thing in ("this book", "the food")]
+    expected = [sentiment.predict(t) for t in texts]
+    results: list = [None] * len(texts)
+    barrier = threading.Barrier(len(texts))
+
+    def ask(i: int) -> None:
+        barrier.wait()
+        results[i] = manager.predict("sentiment", tiny_models["sentiment"], texts[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for got, want in zip(results, expected):
+        assert got is not None
+        assert [d["label"] for d in got["labels"]] == [d["label"] for d in want["labels"]]
+        assert got["labels"][0]["score"] == pytest.approx(want["labels"][0]["score"], abs=1e-5)
+
+
+def test_sentiment_long_text_is_truncated_and_says_so(sentiment):
+    result = sentiment.predict("I love this film. " * 40)
+    assert result["truncated"] is True
+    assert result["labels"][0]["label"] == "POSITIVE"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 42, ["I love it"]])
+def test_sentiment_rejects_bad_text(sentiment, bad):
+    with pytest.raises(InvalidInput, match=r"\w+ .*\."):
+        sentiment.predict(bad)
+
+
+def test_sentiment_rejects_too_long_text(sentiment):
+    with pytest.raises(InvalidInput, match="limit"):
+        sentiment.predict("a" * 100_001)
+
+
+# -- named entities ------------------------------------------------------------------------------------
+
+def spans(result: dict) -> list[tuple[str, str]]:
+    return [(e["entity"], e["text"]) for e in result["entities"]]
+
+
+def check_exact(text: str, result: dict) -> None:
+    for e in result["entities"]:
+        assert text[e["start"]:e["end"]] == e["text"]
+        assert 0 < e["score"] <= 1
+
+
+def test_ner_finds_person_and_city_with_exact_spans(ner):
+    text = "José García lives in Bogotá."
+    result = ner.predict(text)
+    check_exact(text, result)
+    assert spans(result) == [("PER", "José García"), ("LOC", "Bogotá")]
+    person = result["entities"][0]
+    assert (person["start"], person["end"]) == (0, len("José García"))
+
+
+def test_ner_merges_sub_tokens_of_a_name_into_one_entity(ner):
+    name = "Bartholomew Higgins"
+    assert len(ner.tokenizer.tokenize(name)) > 3, "the test needs a name split into several sub-tokens"
+    text = f"{name} moved to Düsseldorf last year."
+    result = ner.predict(text)
+    check_exact(text, result)
+    assert spans(result) == [("PER", name), ("LOC", "Düsseldorf")]
+
+
+@pytest.mark.parametrize("prefix", [
+    "Renée Dubois moved to Zürich last year. ",      # é, ü earlier: offsets are characters, not bytes
+    "🎉 Café au lait, crème brûlée. ",               # an emoji (4 bytes, 2 UTF-16 units) and accents
+    "Łódź, Kraków, São Paulo: ",
+])
+def test_ner_spans_are_characters_after_multibyte_text(ner, prefix):
+    text = prefix + "Zoë Kravitz lives in Buenos Aires."
+    result = ner.predict(text)
+    check_exact(text, result)
+    persons = [e for e in result["entities"] if e["text"] == "Zoë Kravitz"]
+    assert persons and persons[0]["entity"] == "PER"
+    assert persons[0]["start"] == len(prefix)
+    cities = [e for e in result["entities"] if e["text"] == "Buenos Aires"]
+    assert cities and cities[0]["entity"] == "LOC" and cities[0]["start"] == text.index("Buenos Aires")
+
+
+def test_ner_long_text_over_several_windows_finds_the_entity_at_the_end(ner):
+    text = "The weather was quiet all day. It rained for a while. " * 30 + "Renée Dubois lives in Kraków."
+    tokens = len(ner.tokenizer(text)["input_ids"])
+    window = ner.model.config.max_position_embeddings
+    assert tokens > 4 * window
+    result = ner.predict(text)
+    check_exact(text, result)
+    assert spans(result) == [("PER", "Renée Dubois"), ("LOC", "Kraków")]
+    assert result["entities"][0]["start"] == text.index("Renée")
+
+
+def test_ner_names_cut_by_a_window_edge_stay_whole(ner):
+    """Shift the name one token at a time past a window boundary: never split into pieces."""
+    filler = "The weather was quiet all day. It rained for a while. The train was late again. " * 3
+    name, city = "Bartholomew Higgins", "Reykjavík"
+    for k in range(0, 26):
+        prefix = filler + " ".join(["Some birds sang outside."] * (k // 4)) + " " + \
+            " ".join("noon lunch week day".split()[:k % 4]) + ". "
+        text = prefix + f"{name} lives in {city}. " + "The meeting starts at noon. " * 6
+        result = ner.predict(text)
+        check_exact(text, result)
+        assert [(e["entity"], e["text"], e["start"]) for e in result["entities"]] == [
+            ("PER", name, len(prefix)), ("LOC", city, text.index(city))], k
+
+
+def test_ner_batch_equals_one_by_one(ner):
+    texts = ["José García lives in Bogotá.", "Yesterday Amélie Poulain visited Wellington.",
+             "The weather was quiet all day. " * 20 + "Ask Søren Kierkegaard about Tokyo."]
+    batch = ner.predict_batch(texts)
+    for text, together in zip(texts, batch):
+        alone = ner.predict(text)
+        assert spans(together) == spans(alone)
+        assert [e["start"] for e in together["entities"]] == [e["start"] for e in alone["entities"]]
+        for a, b in zip(together["entities"], alone["entities"]):
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+def test_ner_text_without_entities(ner):
+    assert ner.predict("The meeting starts at noon.")["entities"] == []
+
+
+# -- question answering --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("person, city, job", [
+    ("José García", "Bogotá", "teacher"), ("Zoë Kravitz", "São Paulo", "pilot"),
+    ("Bartholomew Higgins", "Düsseldorf", "nurse"),
+])
+def test_qa_answers_the_city_and_the_job(qa, person, city, job):
+    context = f"{person} lives in {city}. {person} works as a {job}."
+    result = qa.predict({"question": f"Where does {person} live?", "context": context})
+    assert result["answer"] == city
+    assert context[result["start"]:result["end"]] == city
+    assert result["start"] == context.index(city)
+    assert 0 < result["score"] <= 1 and result["windows"] == 1
+    result = qa.predict({"question": f"What does {person} do?", "context": context})
+    assert result["answer"] == job and context[result["start"]:result["end"]] == job
+
+
+def test_qa_offsets_are_characters_after_multibyte_text(qa):
+    context = "🎉 Café au lait was served after lunch. Renée Dubois works as a baker. Renée Dubois lives in Zürich."
+    result = qa.predict({"question": "Where does Renée Dubois live?", "context": context})
+    assert result["answer"] == "Zürich"
+    assert context[result["start"]:result["end"]] == "Zürich"
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_qa_long_context_over_several_windows(qa, where):
+    filler = "The train was late again. Some birds sang outside. It rained for a while. "
+    facts = "Amélie Poulain lives in Nairobi. Amélie Poulain works as a chemist. "
+    parts = {"start": facts + filler * 12, "middle": filler * 6 + facts + filler * 6, "end": filler * 12 + facts}
+    context = parts[where].strip()
+    result = qa.predict({"question": "Where does Amélie Poulain live?", "context": context})
+    assert result["windows"] >= 3
+    assert result["answer"] == "Nairobi"
+    assert context[result["start"]:result["end"]] == "Nairobi"
+
+
+@pytest.mark.parametrize("inputs", [
+    {"question": "", "context": "Zoë lives in Paris."}, {"question": "Where?", "context": ""},
+    {"context": "Zoë lives in Paris."}, None, {"question": "x " * 2000, "context": "Zoë lives in Paris."},
+])
+def test_qa_rejects_bad_inputs(qa, inputs):
+    with pytest.raises(InvalidInput):
+        qa.predict(inputs)
+
+
+def test_qa_rejects_a_question_longer_than_half_the_window(qa):
+    with pytest.raises(InvalidInput, match="question"):
+        qa.predict({"question": "Where does Zoë live " * 10 + "?", "context": "Zoë lives in Paris."})
+
+
+# -- text generation ------------------------------------------------------------------------------------
+
+def test_generation_streams_growing_updates_then_done(gpt2):
+    updates = list(gpt2.stream("I love this film", max_new_tokens=60, seed=1))
+    partial, final = updates[:-1], updates[-1]
+    assert len(partial) >= 3
+    assert all(not u["done"] for u in partial)
+    for before, after in zip(partial, partial[1:]):
+        assert after["text"].startswith(before["text"]) and len(after["text"]) > len(before["text"])
+        assert after["new_tokens"] >= before["new_tokens"]
+    assert final["done"] is True and final["stopped"] is False
+    assert final["text"].startswith(partial[-1]["text"])
+    assert 0 < final["new_tokens"] <= 60
+    assert final["seed"] == 1
+    assert final["first_token_seconds"] is not None and final["seconds"] >= final["first_token_seconds"]
+
+
+def test_generation_same_seed_same_text_other_seeds_differ(gpt2):
+    params = dict(max_new_tokens=30, do_sample=True, temperature=1.0, top_p=0.95, top_k=50)
+    first = gpt2.predict("I love this film", seed=123, **params)
+    again = gpt2.predict("I love this film", seed=123, **params)
+    assert first["text"] == again["text"] and first["seed"] == 123
+    others = {gpt2.predict("I love this film", seed=s, **params)["text"] for s in (1, 2, 3)}
+    assert len(others | {first["text"]}) >= 3
+
+
+def test_generation_without_seed_reports_the_seed_it_drew(gpt2):
+    result = gpt2.predict("I love this film", max_new_tokens=10)
+    assert 0 <= result["seed"] < 2**32
+    again = gpt2.predict("I love this film", max_new_tokens=10, seed=result["seed"])
+    assert again["text"] == result["text"]
+
+
+def test_generation_greedy_is_deterministic(gpt2):
+    a = gpt2.predict("The weather was", max_new_tokens=20, do_sample=False, seed=1)
+    b = gpt2.predict("The weather was", max_new_tokens=20, do_sample=False, seed=2)
+    assert a["text"] == b["text"]
+    assert a["new_tokens"] == 20
+
+
+def test_generation_stops_early_when_asked(gpt2):
+    stop = threading.Event()
+    updates = []
+    for update in gpt2.stream("I love this film", max_new_tokens=200, seed=3, stop=stop):
+        updates.append(update)
+        if len(updates) == 2:
+            stop.set()
+    final = updates[-1]
+    assert final["done"] is True and final["stopped"] is True
+    assert final["new_tokens"] < 50
+    assert final["text"].startswith(updates[1]["text"])
+
+
+def test_generation_stop_of_one_request_does_not_stop_another(gpt2):
+    """Leaving one stream early must not end a stream running at the same time."""
+    stop = threading.Event()
+    other: dict = {}
+
+    def run_other() -> None:
+        other["result"] = gpt2.predict("The weather was", max_new_tokens=80, seed=5)
+
+    first = gpt2.stream("I love this film", max_new_tokens=200, seed=3, stop=stop)
+    next(first)
+    worker = threading.Thread(target=run_other)
+    worker.start()
+    stop.set()
+    list(first)
+    worker.join(60)
+    assert other["result"]["stopped"] is False
+
+
+def test_chat_model_uses_its_template(chat):
+    assert chat.is_chat
+    ids = chat.encode("Hello there")
+    decoded = chat.tokenizer.decode(ids[0])
+    assert "<|user|>" in decoded and "Hello there" in decoded and decoded.rstrip().endswith("<|assistant|>")
+    history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+               {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}]
+    decoded = chat.tokenizer.decode(chat.encode(history)[0])
+    for marker in ("<|system|>Be brief.<|end|>", "<|user|>Hi<|end|>", "<|assistant|>Hello<|end|>", "<|user|>Bye"):
+        assert marker in decoded
+    result = chat.predict(history, max_new_tokens=12, seed=4)
+    assert result["done"] and 0 < result["new_tokens"] <= 12
+    assert "<|" not in result["text"]  # special tokens are not shown
+
+
+def test_plain_model_refuses_a_chat_and_has_no_template(gpt2):
+    assert not gpt2.is_chat
+    decoded = gpt2.tokenizer.decode(gpt2.encode("Hello there")[0])
+    assert decoded == "Hello there"
+    with pytest.raises(InvalidInput, match="chat template"):
+        gpt2.predict([{"role": "user", "content": "Hi"}], max_new_tokens=5)
+
+
+@pytest.mark.parametrize("messages", [[], [{"role": "user"}], ["hi"], [{"role": "user", "content": 3}]])
+def test_chat_rejects_malformed_messages(chat, messages):
+    with pytest.raises(InvalidInput):
+        chat.predict(messages, max_new_tokens=5)
+
+
+BAD_PARAMS = [
+    {"temperature": 0, "do_sample": True}, {"temperature": -1}, {"temperature": 101},
+    {"top_p": 0}, {"top_p": 1.5}, {"top_p": -0.1}, {"top_k": -1}, {"top_k": 2.5},
+    {"repetition_penalty": 0}, {"repetition_penalty": -1},
+    {"max_new_tokens": 0}, {"max_new_tokens": 100_000}, {"max_new_tokens": 1.5},
+    {"seed": -1}, {"seed": 2**32}, {"seed": 1.5},
+    {"temperature": float("nan")}, {"top_p": float("nan")}, {"max_new_tokens": float("inf")},
+    {"temperature": float("inf")}, {"seed": float("nan")}, {"repetition_penalty": float("-inf")},
+    {"temperature": "abc"}, {"top_k": "abc"}, {"max_new_tokens": "abc"}, {"seed": "abc"},
+    {"temperature": None}, {"max_new_tokens": [5]},
+]
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS, ids=lambda p: ",".join(f"{k}={v!r}" for k, v in p.items()))
+def test_generation_rejects_bad_parameters_with_a_sentence(gpt2, params):
+    with pytest.raises(InvalidInput) as info:
+        gpt2.predict("I love this film", **params)
+    message = str(info.value)
+    assert message[0].isalpha() and message.endswith(".") and len(message.split()) >= 4
+    assert "Traceback" not in message
+
+
+def test_generation_accepts_greedy_with_zero_temperature_and_numeric_strings(gpt2):
+    result = gpt2.predict("I love", max_new_tokens="5", temperature=0, do_sample=False, seed="7")
+    assert result["done"] and result["new_tokens"] == 5 and result["seed"] == 7
+
+
+def test_generation_beyond_the_context_is_refused(gpt2):
+    limit = gpt2.model.config.n_positions
+    with pytest.raises(InvalidInput, match=r"max_new_tokens to \d+ or less"):
+        gpt2.predict("I love this film", max_new_tokens=limit)
+    long_prompt = "The weather was quiet all day. " * 200
+    with pytest.raises(InvalidInput, match="Shorten"):
+        gpt2.predict(long_prompt, max_new_tokens=1)
+
+
+def test_generation_rejects_empty_prompt(gpt2):
+    with pytest.raises(InvalidInput, match="empty"):
+        gpt2.predict("  ", max_new_tokens=5)
+
+
+def test_generation_does_not_stream_for_other_tasks(sentiment):
+    with pytest.raises(InvalidInput, match="does not stream"):
+        next(iter(sentiment.stream("I love this film")))
+
+
+# -- image classification --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def vit(manager, tiny_models):
+    return manager.get("image-classification", tiny_models["vit"])
+
+
+def test_tiny_vit_returns_top_k_sorted_named_labels(vit):
+    from PIL import Image
+
+    image = Image.new("RGB", (50, 40), (200, 120, 30))
+    top2 = vit.predict(image, top_k=2)
+    assert len(top2) == 2
+    names = {"tabby cat", "golden retriever", "space shuttle"}
+    assert {d["label"] for d in top2} <= names
+    assert top2[0]["score"] >= top2[1]["score"]
+    everything = vit.predict(image, top_k=10)  # more than the model has: all of them
+    assert {d["label"] for d in everything} == names
+    assert sum(d["score"] for d in everything) == pytest.approx(1.0, abs=1e-5)
+    scores = [d["score"] for d in everything]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_tiny_vit_batch_equals_one_by_one_and_reads_paths(vit, tmp_path):
+    from PIL import Image
+
+    images = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 255, 0))]
+    path = tmp_path / "blue.png"
+    Image.new("RGB", (64, 20), (0, 0, 255)).save(path)
+    inputs = images + [str(path)]
+    batch = vit.predict_batch(inputs, top_k=3)
+    for x, together in zip(inputs, batch):
+        alone = vit.predict(x, top_k=3)
+        assert [d["label"] for d in together] == [d["label"] for d in alone]
+        for a, b in zip(together, alone):
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, "abc", float("nan"), 1.5])
+def test_image_classification_rejects_bad_top_k(vit, top_k):
+    from PIL import Image
+
+    with pytest.raises(InvalidInput):
+        vit.predict(Image.new("RGB", (8, 8)), top_k=top_k)
+
+
+def test_image_classification_rejects_a_non_image(vit):
+    with pytest.raises(InvalidInput):
+        vit.predict(b"not an image")
+
+
+def test_real_efficientnet_sees_a_cat(manager, efficientnet):
+    from pathlib import Path
+
+    cat = Path(__file__).resolve().parent.parent / "assets" / "images" / "cat.jpg"
+    if not cat.exists():
+        pytest.skip("assets/images/cat.jpg is not here")
+    pipeline = manager.get("image-classification", efficientnet)
+    top = pipeline.predict(str(cat), top_k=5)
+    assert len(top) == 5
+    assert "cat" in top[0]["label"].lower()
+    assert top[0]["score"] > 0.2
+    manager.unload("image-classification", efficientnet)
