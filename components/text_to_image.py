@@ -5,7 +5,7 @@ from typing import Any
 
 import gradio as gr
 
-from .common import Context, model_picker, session_of, wire_run
+from .common import Context, loader, model_picker, plain_errors, session_of, wire_run
 
 TASK = "text-to-image"
 EXAMPLES = [
@@ -70,6 +70,18 @@ def build(ctx: Context) -> None:
         note = (f"seed **{result['seed']}** · {result['steps_run']}/{p['steps']} steps · "
                 f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else ""))
         return images, note
+
+    @plain_errors
+    def model_settings(model: str) -> tuple[Any, ...]:
+        """Fit the sliders to the model just picked: its size limits, steps and guidance."""
+        d = ctx.manager.get(TASK, model).defaults()
+        side = dict(minimum=d["min_side"], maximum=d["max_side"])
+        return (gr.update(value=d["steps"], maximum=d["max_steps"]), gr.update(value=d["guidance_scale"]),
+                gr.update(value=d["width"], **side), gr.update(value=d["height"], **side),
+                gr.update(choices=d["schedulers"], value="default"))
+
+    model.input(loader(ctx, TASK), [model], [status], api_visibility="private").success(
+        model_settings, [model], [steps, guidance_scale, width, height, scheduler], api_visibility="private")
 
     def stop_text_to_image(request: gr.Request) -> None:
         ctx.stops.stop(session_of(request), TASK)

@@ -48,8 +48,10 @@ DEFAULT_CATALOG: dict[str, list[Any]] = {
         {"id": "ViT-L-14:datacomp_xl_s13b_b90k", "label": "CLIP ViT-L/14 DataComp (GPU)", "gpu": True},
     ],
     "text-to-image": [
-        {"id": "stabilityai/sd-turbo", "label": "SD-Turbo (1-4 steps, 512px)"},
-        {"id": "stabilityai/sdxl-turbo", "label": "SDXL-Turbo (GPU)", "gpu": True},
+        {"id": "stabilityai/sd-turbo", "label": "SD-Turbo (1-4 steps, 512px)",
+         "defaults": {"steps": 2, "guidance_scale": 0.0}},
+        {"id": "stabilityai/sdxl-turbo", "label": "SDXL-Turbo (GPU)", "gpu": True,
+         "defaults": {"steps": 2, "guidance_scale": 0.0}},
         {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "label": "Stable Diffusion 1.5 (GPU)", "gpu": True},
     ],
 }

@@ -126,7 +126,7 @@ class ModelManager:
         pipeline = self.get(task, model_id)
         if self.batcher is None:
             return pipeline.predict(inputs, **params)
-        key = (pipeline.spec.task, pipeline.spec.model_id, tuple(sorted(params.items())))
+        key = (pipeline.spec.task, pipeline.spec.model_id, repr(sorted(params.items())))
         return self.batcher.run(key, lambda items: pipeline.predict_batch(items, **params), inputs)
 
     def preload(self, tasks: list[str]) -> list[Pipeline]:

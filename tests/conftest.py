@@ -1,6 +1,7 @@
 """Shared fixtures: tiny models built once per session (cached on disk), a catalog and a manager."""
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sys
@@ -19,7 +20,8 @@ CACHE = Path(os.environ.get("PLAYGROUND_TEST_CACHE", ROOT / "tests" / ".cache"))
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 
 # name -> "module:function"; function(folder: Path) -> None writes a model folder there.
-# Bump a builder's VERSION constant in its module to rebuild its cached folder.
+# Editing a builder's module rebuilds its folders (the cache key holds a digest of its source);
+# bumping its VERSION constant forces a rebuild too (say, when a helper it imports changed).
 BUILDERS = {
     "gpt2": "tests.builders.text:build_gpt2",
     "chat-gpt2": "tests.builders.text:build_chat_gpt2",
@@ -33,20 +35,34 @@ BUILDERS = {
 
 
 class TinyModels:
-    """tiny_models["sentiment"] -> path of a folder, built on first use and kept in tests/.cache."""
+    """tiny_models["sentiment"] -> path of a folder, built on first use and kept in tests/.cache.
+
+    The folder's name holds a digest of the builder module's source, so editing a builder
+    rebuilds its models even where VERSION was not bumped; a build goes to a temporary
+    folder renamed into place, so two test sessions sharing the cache never see a half-built one.
+    """
 
     def __getitem__(self, name: str) -> str:
         module_name, func_name = BUILDERS[name].split(":")
         module = importlib.import_module(module_name)
-        folder = CACHE / f"{name}-v{getattr(module, 'VERSION', 1)}"
-        done = folder / ".complete"
-        if not done.exists():
+        digest = hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:8]
+        folder = CACHE / f"{name}-v{getattr(module, 'VERSION', 1)}-{digest}"
+        if not (folder / ".complete").exists():
             import shutil
+            import tempfile
 
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            getattr(module, func_name)(folder)
-            done.write_text("ok")
+            CACHE.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=CACHE))
+            try:
+                getattr(module, func_name)(building)
+                (building / ".complete").write_text("ok")
+                try:
+                    building.rename(folder)
+                except OSError:  # another session finished the same build first
+                    if not (folder / ".complete").exists():
+                        raise
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
         return str(folder)
 
 

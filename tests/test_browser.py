@@ -122,6 +122,7 @@ def test_text_generation_streams_into_the_output(page: Any) -> None:
     expect(prompt).to_have_value("Write a haiku about a cat watching the rain.")
     panel.get_by_role("button", name="Parameters").click()
     max_tokens = panel.get_by_label("number input for Max new tokens")
+    expect(max_tokens).to_have_value("128")  # drawn with its default: typing before that is overwritten
     max_tokens.fill("120")
     max_tokens.press("Enter")
     expect(max_tokens).to_have_value("120")

@@ -168,6 +168,7 @@ def test_truncated_file_is_refused(fmt):
         open_image(data[: len(data) // 2])
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("side", [10_000, 20_000])
 def test_decompression_bomb_is_refused_before_decoding(side):
     data = png_header_only(side, side)
@@ -219,3 +220,17 @@ def test_open_image_does_not_change_the_callers_image():
     assert image.mode == "RGBA" and image.size == (3000, 100)
     assert_rgb(out, (MAX_SIDE, out.size[1]))
     assert out.size[1] in (68, 69)
+
+
+def test_check_image_file_reads_only_the_header(tmp_path):
+    good = tmp_path / "good.png"
+    Image.new("RGB", (30, 20)).save(good)
+    assert check_image_file(good) is None
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"<html>not an image</html>")
+    with pytest.raises(InvalidInput, match="not an image"):
+        check_image_file(bad)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_only(9000, 9000))
+    with pytest.raises(InvalidInput, match="9,000 x 9,000"):
+        check_image_file(bomb)

@@ -232,6 +232,17 @@ def test_qa_long_context_over_several_windows(qa, where):
     assert context[result["start"]:result["end"]] == "Nairobi"
 
 
+@pytest.mark.parametrize("context", [
+    "The weather was quiet all day. It rained for a while.",
+    "José García works as a teacher.",
+    "The weather was quiet all day. " * 20,
+])
+def test_qa_says_no_answer_when_the_context_has_none(qa, context):
+    result = qa.predict({"question": "Where does José García live?", "context": context})
+    assert result["answer"] is None and result["start"] is None and result["end"] is None
+    assert 0 < result["score"] <= 1
+
+
 @pytest.mark.parametrize("inputs", [
     {"question": "", "context": "Zoë lives in Paris."}, {"question": "Where?", "context": ""},
     {"context": "Zoë lives in Paris."}, None, {"question": "x " * 2000, "context": "Zoë lives in Paris."},
@@ -270,6 +281,25 @@ def test_generation_same_seed_same_text_other_seeds_differ(gpt2):
     assert first["text"] == again["text"] and first["seed"] == 123
     others = {gpt2.predict("I love this film", seed=s, **params)["text"] for s in (1, 2, 3)}
     assert len(others | {first["text"]}) >= 3
+
+
+def test_generation_seed_holds_while_other_requests_sample_at_the_same_time(gpt2):
+    params = dict(max_new_tokens=40, do_sample=True, temperature=1.2)
+    alone = {seed: gpt2.predict("I love this film", seed=seed, **params)["text"] for seed in (11, 12)}
+    seeds = [11, 12, 11, 12]
+    results: list = [None] * len(seeds)
+    barrier = threading.Barrier(len(seeds))
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = gpt2.predict("I love this film", seed=seeds[i], **params)["text"]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(seeds))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [alone[s] for s in seeds]
 
 
 def test_generation_without_seed_reports_the_seed_it_drew(gpt2):
