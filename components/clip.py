@@ -59,16 +59,16 @@ def build(ctx: Context) -> None:
                         gr.Examples(examples, inputs=[rank_image], label="Examples")
                 rank_out = gr.Label(label="Captions, best first", num_top_classes=20)
 
-    def clip_zero_shot(image: str, labels: str, template: str, model: str) -> dict[str, float]:
+    def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
         pipeline = ctx.manager.get(TASK, model)
         return {r["label"]: r["score"] for r in pipeline.zero_shot(image, labels, template=template)}
 
-    def clip_search(query: str, images: list[str], model: str, top_k: int) -> list[tuple[str, str]]:
+    def clip_search(query: str, images: list[str], model: str | None = None, top_k: int = 8) -> list[tuple[str, str]]:
         paths = as_paths(images)
         ranked = ctx.manager.get(TASK, model).search(query, paths, top_k=top_k)
         return [(paths[r["index"]], f"{r['score']:.3f}") for r in ranked]
 
-    def clip_rank_captions(image: str, captions: str, model: str) -> dict[str, float]:
+    def clip_rank_captions(image: str, captions: str, model: str | None = None) -> dict[str, float]:
         pipeline = ctx.manager.get(TASK, model)
         return {r["caption"]: r["score"] for r in pipeline.rank_captions(image, captions)}
 

@@ -26,7 +26,7 @@ def build(ctx: Context) -> None:
             status = gr.Markdown()
             label = gr.Label(label="Labels", num_top_classes=20)
 
-    def classify_image(image: str, model: str, top_k: int) -> dict[str, float]:
+    def classify_image(image: str, model: str | None = None, top_k: int = 5) -> dict[str, float]:
         if image is None:
             raise gr.Error("No image was given; upload an image, use the webcam or paste one.")
         result = ctx.manager.predict(TASK, model, image, top_k=top_k)

@@ -38,7 +38,7 @@ def build(ctx: Context) -> None:
             highlighted = gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True)
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False)
 
-    def ner(text: str, model: str) -> tuple[dict[str, Any], list[list[Any]]]:
+    def ner(text: str, model: str | None = None) -> tuple[dict[str, Any], list[list[Any]]]:
         result = ctx.manager.predict(TASK, model, text)
         return to_highlights(text, result), to_table(result)
 

@@ -40,7 +40,7 @@ def build(ctx: Context) -> None:
             highlighted = gr.HighlightedText(label="Answer in context", combine_adjacent=False,
                                              color_map={"answer": "green"})
 
-    def qa(question: str, context: str, model: str) -> tuple[str, float, dict[str, Any]]:
+    def qa(question: str, context: str, model: str | None = None) -> tuple[str, float, dict[str, Any]]:
         result = ctx.manager.get(TASK, model).predict({"question": question, "context": context})
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         return text, round(result["score"], 4), highlight_answer(context, result)

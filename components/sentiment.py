@@ -25,7 +25,7 @@ def build(ctx: Context) -> None:
             status = gr.Markdown()
             label = gr.Label(label="Sentiment", num_top_classes=10)
 
-    def sentiment(text: str, model: str) -> dict[str, float]:
+    def sentiment(text: str, model: str | None = None) -> dict[str, float]:
         result = ctx.manager.predict(TASK, model, text)
         if result["truncated"]:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")

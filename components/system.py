@@ -55,7 +55,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         for entry in models:
             with gr.Row(equal_height=True):
                 gr.Markdown(
-                    f"**{entry['model']}** ({entry['task']}) · {entry['device']} · {entry['dtype']} · "
+                    f"**{entry['label']}** ({entry['task']}) · {entry['device']} · {entry['dtype']} · "
                     f"{entry['parameters']:,} parameters · {entry['memory_mb']} MB · loaded in {entry['load_seconds']} s")
                 button = gr.Button("Unload", size="sm", variant="secondary", scale=0, min_width=90)
                 task, model = gr.State(entry["task"]), gr.State(entry["model"])

@@ -50,8 +50,9 @@ def build(ctx: Context) -> None:
             output = gr.Textbox(label="Output", lines=12, interactive=False)
             stats = gr.Markdown()
 
-    def generate(prompt: str, model: str, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
-                 repetition_penalty: float, seed: int | None, request: gr.Request) -> Iterator[tuple[str, str]]:
+    def generate(prompt: str, model: str | None = None, max_new_tokens: int = 128, temperature: float = 0.7,
+                 top_p: float = 0.95, top_k: int = 50, repetition_penalty: float = 1.1, seed: int | None = None,
+                 request: gr.Request = None) -> Iterator[tuple[str, str]]:
         pipeline = ctx.manager.get(TASK, model)
         session = session_of(request)
         stop_event = ctx.stops.start(session, TASK)

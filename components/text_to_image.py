@@ -47,8 +47,10 @@ def build(ctx: Context) -> None:
             gallery = gr.Gallery(label="Images", columns=2, height=520, object_fit="contain")
             info = gr.Markdown()
 
-    def text_to_image(prompt: str, negative_prompt: str, steps: int, guidance_scale: float, width: int, height: int,
-                      num_images: int, seed: int | None, model: str, scheduler: str = "default",
+    def text_to_image(prompt: str, negative_prompt: str = "", steps: int | None = None,
+                      guidance_scale: float | None = None, width: int | None = None, height: int | None = None,
+                      num_images: int = 1, seed: int | None = None, model: str | None = None,
+                      scheduler: str = "default",
                       request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
         pipeline = ctx.manager.get(TASK, model)
         estimate = pipeline.estimate_seconds(steps=steps, width=width, height=height, num_images=num_images)

@@ -225,19 +225,20 @@ def test_image_classification_shows_label_bars(page: Any) -> None:
 def test_models_tab_lists_and_unloads(page: Any, app: Any, models: dict[str, str]) -> None:
     for task in ("sentiment", "ner"):  # loaded whatever ran before
         app.manager.get(task, models[task])
+    labels = {task: app.manager.spec(task, models[task]).name for task in ("sentiment", "ner")}
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh", exact=True).click()
     for task in ("sentiment", "ner"):
-        expect(panel.get_by_text(f"{models[task]} ({task})")).to_be_visible(timeout=RESULT_TIMEOUT)
+        expect(panel.get_by_text(f"{labels[task]} ({task})")).to_be_visible(timeout=RESULT_TIMEOUT)
     expect(panel.get_by_text(re.compile(r"^Device: "))).to_be_visible()
     loaded_before = len(app.manager.loaded())
     expect(panel.get_by_role("button", name="Unload")).to_have_count(loaded_before)
     screenshot(page, "models")
 
-    row = panel.locator(".row").filter(has_text=f"{models['sentiment']} (sentiment)")
+    row = panel.locator(".row").filter(has_text=f"{labels['sentiment']} (sentiment)")
     row.get_by_role("button", name="Unload").click()
-    expect(panel.get_by_text(f"{models['sentiment']} (sentiment)")).to_have_count(0, timeout=RESULT_TIMEOUT)
-    expect(panel.get_by_text(f"{models['ner']} (ner)")).to_be_visible()
+    expect(panel.get_by_text(f"{labels['sentiment']} (sentiment)")).to_have_count(0, timeout=RESULT_TIMEOUT)
+    expect(panel.get_by_text(f"{labels['ner']} (ner)")).to_be_visible()
     expect(panel.get_by_role("button", name="Unload")).to_have_count(loaded_before - 1)
     assert ("sentiment", models["sentiment"]) not in {(m["task"], m["model"]) for m in app.manager.loaded()}
     screenshot(page, "models-after-unload")
