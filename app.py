@@ -22,7 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="port to listen on (default 7860)")
     parser.add_argument("--share", action="store_true", help="also create a public gradio.live link")
     parser.add_argument("--auth", action="append", metavar="USER:PASS", default=[],
-                        help="require this user name and password for the page and the API (repeatable)")
+                        help="require this user name and password for the page and the API (repeatable; "
+                             "or the path of a file with one USER:PASS a line)")
     parser.add_argument("--config", metavar="PATH", default=os.environ.get("PLAYGROUND_CONFIG"),
                         help="YAML catalog of models per task (default: $PLAYGROUND_CONFIG or the built-in list)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
@@ -47,18 +48,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_auth(pairs: list[str]) -> list[tuple[str, str]] | None:
+def parse_auth(values: list[str]) -> list[tuple[str, str]] | None:
+    pairs: list[str] = []
+    for value in values:
+        if os.path.isfile(value):
+            with open(value) as f:
+                pairs += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        else:
+            pairs.append(value)
     users = []
     for pair in pairs:
         user, sep, password = pair.partition(":")
         if not sep or not user or not password:
-            raise InvalidInput(f"--auth takes USER:PASS, not {pair!r}.")
+            raise InvalidInput("--auth takes USER:PASS (or a file of such lines); one entry has no ':' or an empty part.")
         users.append((user, password))
     return users or None
 
 
+def zero_gpu() -> bool:
+    """On a ZeroGPU Space: the spaces package is there and SPACES_ZERO_GPU is set."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    on_zero_gpu = zero_gpu()
+    if on_zero_gpu:
+        import spaces  # noqa: F401 - must come before torch, which it patches
     try:
         catalog = load_catalog(args.config)
         if args.download is not None:
@@ -68,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(r["ok"] for r in results) else 1
         auth = parse_auth(args.auth)
         allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
-        manager = ModelManager(catalog, device=args.device, max_loaded=args.max_loaded_models,
+        manager = ModelManager(catalog, device="cpu" if on_zero_gpu else args.device,
+                               dtype="bfloat16" if on_zero_gpu else None, max_loaded=args.max_loaded_models,
                                allow_custom=allow_custom, allow_pickle=args.allow_pickle,
                                max_batch_size=1 if args.no_batching else args.max_batch_size)
         for task in args.preload:
@@ -80,11 +97,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from components import Settings, build_demo  # gradio, not torch
 
-    settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted)
+    settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
+                        zero_gpu=on_zero_gpu)
     demo = build_demo(catalog, manager, settings)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                max_file_size="20mb", allowed_paths=[os.path.abspath(settings.examples_dir)])
+                prevent_thread_lock=True, **launch_options(settings))
+    if args.share:
+        if demo.share_url:
+            print(f"Public link: {demo.share_url}", flush=True)
+        else:
+            print(f"No public link could be made (is this machine offline?); the app keeps running at "
+                  f"{demo.local_url}", flush=True)
+    demo.block_thread()
     return 0
+
+
+def launch_options(settings: "Settings") -> dict:
+    """What every launch shares, tests included: upload limit, the only extra folder served, the theme."""
+    import gradio as gr
+
+    return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
+            "theme": gr.themes.Soft(), "show_error": False}
 
 
 if __name__ == "__main__":

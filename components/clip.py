@@ -75,6 +75,7 @@ def build(ctx: Context) -> None:
     wire_run(ctx, TASK, [zs_run.click], model=model, status=status, fn=clip_zero_shot,
              inputs=[zs_image, labels, template, model], outputs=[zs_out], api_name="clip_zero_shot")
     wire_run(ctx, TASK, [search_run.click, query.submit], model=model, status=status, fn=clip_search,
-             inputs=[query, images, model, top_k], outputs=[gallery], api_name="clip_search")
+             inputs=[query, images, model, top_k], outputs=[gallery], api_name="clip_search",
+             gpu_seconds=lambda images=None, **_: 20 + len(images or []) / 2)
     wire_run(ctx, TASK, [rank_run.click], model=model, status=status, fn=clip_rank_captions,
              inputs=[rank_image, captions, model], outputs=[rank_out], api_name="clip_rank_captions")

@@ -26,6 +26,8 @@ class Settings:
     concurrency_limit: int = 2        # model calls running at once on the device, all tabs together
     hosted: bool = False
     examples_dir: str = "assets"
+    zero_gpu: bool = False            # Hugging Face ZeroGPU: model calls run inside spaces.GPU
+    gpu_device: str = "cuda"          # where ZeroGPU calls move their models
 
 
 @dataclass
@@ -141,11 +143,48 @@ def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
 
 
 def wire_run(ctx: Context, task: str, triggers: list[Any], *, model: gr.Dropdown, status: gr.Markdown,
-             fn: Callable, inputs: list[Any], outputs: list[Any], api_name: str, **options: Any) -> Any:
-    """The one way a tab runs a model: load it (with progress), then run the public endpoint."""
+             fn: Callable, inputs: list[Any], outputs: list[Any], api_name: str,
+             gpu_seconds: int | Callable[..., float] = 20, **options: Any) -> Any:
+    """The one way a tab runs a model: load it (with progress), then run the public endpoint.
+
+    gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of
+    fn's arguments, so a long generation asks for more than a short one).
+    """
     load = gr.on(triggers, loader(ctx, task), [model], [status], api_visibility="private", **event_options(ctx))
-    return load.success(plain_errors(fn), inputs, outputs, api_name=api_name,
+    return load.success(plain_errors(on_gpu(ctx, fn, gpu_seconds)), inputs, outputs, api_name=api_name,
                         **event_options(ctx, batched=options.pop("batched", False)), **options)
+
+
+def on_gpu(ctx: Context, fn: Callable, seconds: int | Callable[..., float]) -> Callable:
+    """On ZeroGPU, fn runs inside spaces.GPU with the models it gets moved to CUDA there;
+    models load on CPU in the main process, which never initialises CUDA. Elsewhere: fn."""
+    if not ctx.settings.zero_gpu:
+        return fn
+    import spaces  # only on ZeroGPU Spaces, where the package is installed
+
+    device = ctx.settings.gpu_device
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def inside(*args: Any, **kwargs: Any) -> Any:
+            with ctx.manager.placed_on(device):
+                yield from fn(*args, **kwargs)
+    else:
+        @functools.wraps(fn)
+        def inside(*args: Any, **kwargs: Any) -> Any:
+            with ctx.manager.placed_on(device):
+                return fn(*args, **kwargs)
+    duration = seconds
+    if callable(seconds):
+        signature = inspect.signature(fn)
+
+        def duration(*args: Any, **kwargs: Any) -> int:
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            try:
+                return int(min(300, max(10, seconds(**bound.arguments))))
+            except (TypeError, ValueError):  # a bad value: the call itself will say what is wrong
+                return 60
+    return spaces.GPU(duration=duration)(inside)
 
 
 class ImageInput(gr.Image):

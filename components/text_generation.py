@@ -77,5 +77,6 @@ def build(ctx: Context) -> None:
 
     event = wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
                      inputs=[prompt, model, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
-                     outputs=[output, stats], api_name="generate")
+                     outputs=[output, stats], api_name="generate",
+                     gpu_seconds=lambda max_new_tokens=128, **_: 15 + float(max_new_tokens) / 10)
     stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")

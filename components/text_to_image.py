@@ -21,6 +21,12 @@ def caption(seed: int, index: int, p: dict[str, Any]) -> str:
             f"{p['width']}x{p['height']}")
 
 
+def gpu_seconds(steps: Any = None, width: Any = None, height: Any = None, num_images: Any = 1, **_: Any) -> float:
+    """What a ZeroGPU call may take: a cautious half second per step of a 1024x1024 image."""
+    pixels = float(width or 1024) * float(height or 1024) / 1024**2
+    return 20 + 0.5 * float(steps or 30) * float(num_images or 1) * pixels
+
+
 def build(ctx: Context) -> None:
     gr.Markdown("Turn a prompt into images. The seed is always shown, so a result can be made again; "
                 "Stop ends your run at the next step.")
@@ -90,5 +96,5 @@ def build(ctx: Context) -> None:
 
     wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=text_to_image,
              inputs=[prompt, negative_prompt, steps, guidance_scale, width, height, num_images, seed, model, scheduler],
-             outputs=[gallery, info], api_name="text_to_image")
+             outputs=[gallery, info], api_name="text_to_image", gpu_seconds=gpu_seconds)
     stop.click(stop_text_to_image, None, None, queue=False, api_name="stop_text_to_image")

@@ -48,6 +48,14 @@ class Pipeline:
     def _load(self, device: str, dtype: Any) -> None:
         raise NotImplementedError
 
+    def to(self, device: str) -> None:
+        """Move the loaded weights to another device (ZeroGPU: to CUDA inside the GPU-wrapped call)."""
+        if device == self.device:
+            return
+        for module in self.modules():
+            module.to(device)
+        self.device = device
+
     def unload(self) -> None:
         """Drop every reference to weights; in-flight calls keep their own until they end."""
         for name in self._weights():

@@ -184,6 +184,11 @@ class ClipMatching(Pipeline):
         super().unload()
         self.clear_caches()
 
+    def to(self, device: str) -> None:
+        if device != self.device:
+            super().to(device)
+            self.clear_caches()  # cached embeddings live on the old device
+
     def clear_caches(self) -> None:
         with self._cache_lock:
             self._text_cache.clear()

@@ -1,11 +1,12 @@
 """Loads models lazily, once, keeps the most recently used under a cap, and reports them."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .base import ModelSpec, Pipeline
 from .batching import Batcher
@@ -34,7 +35,8 @@ class ModelManager:
     """
 
     def __init__(self, catalog: Catalog, *, device: str = "auto", max_loaded: int = 3,
-                 allow_custom: bool = True, allow_pickle: bool = False, max_batch_size: int = 16) -> None:
+                 allow_custom: bool = True, allow_pickle: bool = False, max_batch_size: int = 16,
+                 dtype: str | None = None) -> None:
         if int(max_loaded) < 1:
             raise InvalidInput("max_loaded must be at least 1.")
         self.catalog = catalog
@@ -44,6 +46,8 @@ class ModelManager:
         self.allow_pickle = allow_pickle
         self.load_count = 0  # loads started, for tests and the Models tab
         self.batcher = Batcher(max_batch_size) if max_batch_size > 1 else None
+        self.dtype_name = dtype  # e.g. "bfloat16": ZeroGPU loads half precision on CPU, runs on CUDA
+        self._placement = threading.local()  # where get() puts a model during a ZeroGPU call
         self._device: str | None = None
         self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._key_locks: dict[Key, threading.Lock] = {}
@@ -77,14 +81,14 @@ class ModelManager:
             entry = self._models.get(key)
             if entry is not None:
                 self._models.move_to_end(key)
-                return entry.pipeline
+                return self._placed(entry.pipeline)
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:  # someone else may have loaded it while we waited
                 entry = self._models.get(key)
                 if entry is not None:
                     self._models.move_to_end(key)
-                    return entry.pipeline
+                    return self._placed(entry.pipeline)
             if on_loading is not None:
                 on_loading(spec)
             entry = self._load(spec)
@@ -95,7 +99,27 @@ class ModelManager:
             old.pipeline.unload()
         if evicted:
             release_memory()
-        return entry.pipeline
+        return self._placed(entry.pipeline)
+
+    @contextlib.contextmanager
+    def placed_on(self, device: str) -> Iterator[None]:
+        """Within this block (this thread), get() returns models moved to `device`.
+
+        On ZeroGPU the main process must never touch CUDA: models load on CPU, and each
+        GPU-wrapped request moves what it uses to CUDA inside its own GPU process.
+        """
+        previous = getattr(self._placement, "device", None)
+        self._placement.device = device
+        try:
+            yield
+        finally:
+            self._placement.device = previous
+
+    def _placed(self, pipeline: Pipeline) -> Pipeline:
+        device = getattr(self._placement, "device", None)
+        if device is not None and pipeline.device != device:
+            pipeline.to(device)
+        return pipeline
 
     def _load(self, spec: ModelSpec) -> LoadedModel:
         cls = adapter_class(spec.task)
@@ -105,7 +129,8 @@ class ModelManager:
         try:
             with load_errors(spec.model_id):
                 device = self.device
-                pipeline.load(device, pick_dtype(device))
+                dtype = pick_dtype(device) if self.dtype_name is None else _torch_dtype(self.dtype_name)
+                pipeline.load(device, dtype)
         except PlaygroundError:
             pipeline.unload()
             release_memory()
@@ -176,3 +201,12 @@ class ModelManager:
 
     def memory(self) -> dict[str, Any]:
         return device_memory()
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise InvalidInput(f"Unknown dtype {name!r}; use float32, float16 or bfloat16.")
+    return dtype

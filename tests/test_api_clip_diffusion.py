@@ -1,0 +1,335 @@
+"""The CLIP and text-to-image endpoints of the launched app, called by keyword through gradio_client.
+
+One app per module, in-process on a free port, with the tiny open_clip model (trained to match
+colour words with coloured squares, tests/builders/clip.py) and the tiny 64 x 64 Stable Diffusion
+pipeline (random weights, tests/builders/diffusion.py) of tests/conftest.py.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.builders.clip import COLOURS
+from tests.launch import launch_app
+
+ENDPOINTS = ["/clip_zero_shot", "/clip_search", "/clip_rank_captions", "/text_to_image", "/stop_text_to_image"]
+# The tiny pipeline's own limits: 64 x 64 native, sides 64..128; two steps make a picture in ~0.1 s.
+T2I_DEFAULTS = dict(negative_prompt="", steps=2, guidance_scale=0.0, width=64, height=64, num_images=1, seed=7,
+                    scheduler="default")
+SLOW_SECONDS = 0.05  # per UNet pass of a run that is to be stopped: 100 steps would take 5 s
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def models(tiny_models: Any) -> dict[str, str]:
+    return {"clip": tiny_models["clip"], "diffusion": tiny_models["diffusion"]}
+
+
+@pytest.fixture(scope="module")
+def app(models: dict[str, str]) -> Iterator[Any]:
+    launched = launch_app({"clip": [{"id": models["clip"], "label": "tiny clip"}],
+                           "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}]})
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def client(app: Any) -> Client:
+    return Client(app.url, verbose=False)
+
+
+def write_squares(folder: Path, size: int) -> dict[str, str]:
+    """A solid square per colour of the tiny CLIP's training set, as PNG files: name -> path."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, rgb in COLOURS.items():
+        path = folder / f"{name}.png"
+        Image.new("RGB", (size, size), rgb).save(path)
+        paths[name] = str(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def squares(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return write_squares(tmp_path_factory.mktemp("squares"), 48)
+
+
+@pytest.fixture(scope="module")
+def gallery_squares(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Other pixels than `squares` (another size), so no earlier test has their embeddings cached."""
+    return write_squares(tmp_path_factory.mktemp("gallery"), 40)
+
+
+def t2i_kwargs(model: str, prompt: str = "a red square on a blue table", **overrides: Any) -> dict[str, Any]:
+    return {"prompt": prompt, "model": model, **T2I_DEFAULTS, **overrides, "api_name": "/text_to_image"}
+
+
+def image_bytes(gallery: list[dict[str, Any]]) -> list[bytes]:
+    """The gallery's images as the client downloaded them."""
+    return [Path(item["image"]).read_bytes() for item in gallery]
+
+
+def seed_in(info: str) -> int:
+    match = re.search(r"seed \*\*(\d+)\*\*", info)
+    assert match, f"no seed in the info line {info!r}"
+    return int(match.group(1))
+
+
+def wait_until(condition: Any, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())
+
+
+@contextlib.contextmanager
+def counted_unet_passes(app: Any, model: str, seconds: float) -> Iterator[list[int]]:
+    """Each UNet pass of the loaded pipeline sleeps `seconds` first and is counted, for the block.
+
+    (tests/launch.py slow_down hooks `pipeline.model`; the text-to-image adapter holds `pipe`.)"""
+    count = [0]
+
+    def pause(module: Any, args: Any) -> None:
+        count[0] += 1
+        time.sleep(seconds)
+
+    handle = app.manager.get("text-to-image", model).pipe.unet.register_forward_pre_hook(pause)
+    try:
+        yield count
+    finally:
+        handle.remove()
+
+
+# -- the endpoints exist ----------------------------------------------------------------------------
+
+def test_every_clip_and_text_to_image_endpoint_is_listed(client: Client) -> None:
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(ENDPOINTS) <= set(named), f"missing: {set(ENDPOINTS) - set(named)}"
+    params = [p["parameter_name"] for p in named["/text_to_image"]["parameters"]]
+    assert params == ["prompt", "negative_prompt", "steps", "guidance_scale", "width", "height", "num_images",
+                      "seed", "model", "scheduler"]
+
+
+# -- CLIP -------------------------------------------------------------------------------------------
+
+def scores_of(label_value: dict[str, Any]) -> dict[str, float]:
+    return {c["label"]: c["confidence"] for c in label_value["confidences"]}
+
+
+def test_zero_shot_picks_the_colour_and_scores_follow_the_labels(client: Client, models: dict[str, str],
+                                                                squares: dict[str, str]) -> None:
+    for colour in ("red", "green", "blue"):
+        result = client.predict(image=handle_file(squares[colour]), labels="red, green, blue",
+                                template="a photo of a {}.", model=models["clip"], api_name="/clip_zero_shot")
+        scores = scores_of(result)
+        assert set(scores) == {"red", "green", "blue"}
+        assert sum(scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert result["label"] == colour == max(scores, key=scores.get), f"{colour} square: {scores}"
+        # The same labels in another order: each label keeps its own score (none is read by position).
+        shuffled = client.predict(image=handle_file(squares[colour]), labels="blue\n red ,green",
+                                  template="a photo of a {}.", model=models["clip"], api_name="/clip_zero_shot")
+        for label, score in scores_of(shuffled).items():
+            assert score == pytest.approx(scores[label], abs=1e-5)
+
+
+def test_zero_shot_keeps_labels_as_typed_and_drops_repeats(client: Client, models: dict[str, str],
+                                                          squares: dict[str, str]) -> None:
+    result = client.predict(image=handle_file(squares["yellow"]), labels="purple, yellow, purple, orange,, ",
+                            template="{}", model=models["clip"], api_name="/clip_zero_shot")
+    scores = scores_of(result)
+    assert set(scores) == {"purple", "yellow", "orange"}
+    assert result["label"] == "yellow"
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def search(client: Client, model: str, query: str, paths: list[str], top_k: int = 8) -> list[dict[str, Any]]:
+    return client.predict(query=query, images=[handle_file(p) for p in paths], model=model, top_k=top_k,
+                          api_name="/clip_search")
+
+
+def test_search_ranks_the_gallery_and_a_second_query_encodes_no_image(app: Any, client: Client,
+                                                                      models: dict[str, str],
+                                                                      gallery_squares: dict[str, str]) -> None:
+    names = ["green", "blue", "yellow", "red", "white"]  # the match is never first as given
+    paths = [gallery_squares[n] for n in names]
+    pipeline = app.manager.get("clip", models["clip"])
+    before = pipeline.image_encodes
+    ranked = search(client, models["clip"], "red", paths)
+    encoded = pipeline.image_encodes - before
+    assert encoded == len(names), f"expected each new image encoded once, got {encoded}"
+    assert len(ranked) == len(names)  # top_k 8 > 5 images: all of them
+    assert [Path(item["image"]).stem for item in ranked][0] == "red"
+    assert sorted(Path(item["image"]).stem for item in ranked) == sorted(names)
+    scores = [float(item["caption"]) for item in ranked]
+    assert scores == sorted(scores, reverse=True), f"not best first: {scores}"
+    assert all(-1.0 <= s <= 1.0 for s in scores)  # cosine similarities
+
+    after_first = pipeline.image_encodes
+    again = search(client, models["clip"], "blue", paths, top_k=2)
+    assert pipeline.image_encodes == after_first, "the second query on the same images encoded them again"
+    assert len(again) == 2
+    assert Path(again[0]["image"]).stem == "blue"
+    assert float(again[0]["caption"]) >= float(again[1]["caption"])
+
+
+def test_rank_captions_best_first(client: Client, models: dict[str, str], squares: dict[str, str]) -> None:
+    captions = "a red picture\na green picture\nsomething black, white\n\na blue picture"
+    result = client.predict(image=handle_file(squares["green"]), captions=captions, model=models["clip"],
+                            api_name="/clip_rank_captions")
+    confidences = result["confidences"]
+    # One caption per line, commas kept inside a caption, the blank line dropped.
+    assert {c["label"] for c in confidences} == {"a red picture", "a green picture", "something black, white",
+                                                "a blue picture"}
+    assert result["label"] == confidences[0]["label"] == "a green picture"
+    values = [c["confidence"] for c in confidences]
+    assert values == sorted(values, reverse=True)
+    assert sum(values) == pytest.approx(1.0, abs=1e-4)
+
+
+# -- text to image ----------------------------------------------------------------------------------
+
+def test_same_seed_gives_identical_images_and_the_seed_is_shown(client: Client, models: dict[str, str]) -> None:
+    kwargs = t2i_kwargs(models["diffusion"], seed=1234, width=96, height=64)
+    first_gallery, first_info = client.predict(**kwargs)
+    second_gallery, second_info = client.predict(**kwargs)
+    assert len(first_gallery) == 1
+    assert image_bytes(first_gallery) == image_bytes(second_gallery)
+    caption = first_gallery[0]["caption"]
+    assert caption.startswith("seed 1234 ")
+    assert "2 steps" in caption and "96x64" in caption
+    assert seed_in(first_info) == seed_in(second_info) == 1234
+    assert "2/2 steps" in first_info and "stopped" not in first_info
+
+    from PIL import Image
+
+    with Image.open(first_gallery[0]["image"]) as picture:
+        assert picture.size == (96, 64)
+    other_gallery, other_info = client.predict(**{**kwargs, "seed": 1235})
+    assert seed_in(other_info) == 1235
+    assert image_bytes(other_gallery) != image_bytes(first_gallery)
+
+
+def test_a_random_seed_is_shown_and_makes_the_image_again(client: Client, models: dict[str, str]) -> None:
+    gallery, info = client.predict(**t2i_kwargs(models["diffusion"], seed=None))
+    seed = seed_in(info)
+    assert 0 <= seed < 2**32
+    assert gallery[0]["caption"].startswith(f"seed {seed} ")
+    again, again_info = client.predict(**t2i_kwargs(models["diffusion"], seed=seed))
+    assert seed_in(again_info) == seed
+    assert image_bytes(again) == image_bytes(gallery)
+
+
+def test_several_images_come_from_consecutive_seeds(client: Client, models: dict[str, str]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    gallery, info = client.predict(**t2i_kwargs(models["diffusion"], seed=40, num_images=2))
+    assert seed_in(info) == 40
+    assert [item["caption"].split(" · ")[0] for item in gallery] == ["seed 40 (image 1)", "seed 40 (image 2)"]
+    first, second = image_bytes(gallery)
+    assert first != second
+    alone, _ = client.predict(**t2i_kwargs(models["diffusion"], seed=41))
+    # Image 2 of seed 40 is image 1 of seed 41 (up to float rounding of a batch of 2 against 1).
+    with Image.open(gallery[1]["image"]) as a, Image.open(alone[0]["image"]) as b:
+        diff = np.abs(np.asarray(a.convert("RGB"), dtype=int) - np.asarray(b.convert("RGB"), dtype=int))
+    assert diff.max() <= 2, f"image 2 of seed 40 differs from seed 41 by up to {diff.max()}"
+
+
+def test_stop_from_the_same_client_ends_the_run_early(app: Any, models: dict[str, str]) -> None:
+    caller = Client(app.url, verbose=False)
+    with counted_unet_passes(app, models["diffusion"], SLOW_SECONDS) as passes:
+        started = time.monotonic()
+        job = caller.submit(**t2i_kwargs(models["diffusion"], steps=100, seed=3))
+        assert wait_until(lambda: passes[0] >= 3, timeout=30), "the run never started"
+        caller.predict(api_name="/stop_text_to_image")
+        gallery, info = job.result(timeout=30)
+        elapsed = time.monotonic() - started
+    assert "stopped" in info, info
+    match = re.search(r"(\d+)/100 steps", info)
+    assert match and int(match.group(1)) < 50, f"the run did not end early: {info!r}"
+    assert seed_in(info) == 3
+    assert len(gallery) == 1  # decoded from the partly denoised latents
+    assert elapsed < 100 * SLOW_SECONDS, f"took {elapsed:.1f} s, about what the whole run takes"
+    # A stop with nothing running is harmless, and the next run goes to the end.
+    caller.predict(api_name="/stop_text_to_image")
+    _, info = caller.predict(**t2i_kwargs(models["diffusion"], steps=3))
+    assert "3/3 steps" in info and "stopped" not in info
+
+
+# -- errors -----------------------------------------------------------------------------------------
+
+def gradio_temp_dirs() -> list[str]:
+    import os
+
+    dirs = [str(Path(tempfile.gettempdir()) / "gradio")]
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        dirs.append(os.environ["GRADIO_TEMP_DIR"])
+    return dirs
+
+
+def assert_plain_sentence(message: str) -> None:
+    assert message and message == message.strip(), repr(message)
+    assert "\n" not in message, f"more than one line: {message!r}"
+    assert len(message) < 300, f"too long to be one sentence: {message!r}"
+    assert message[-1] in ".!?", f"not a sentence: {message!r}"
+    assert "Traceback" not in message and "Error(" not in message, f"a traceback or repr leaked: {message!r}"
+    assert not re.search(r"\b\w+(Error|Exception)\b:", message), f"an exception name leaked: {message!r}"
+    for temp in gradio_temp_dirs():
+        assert temp not in message, f"a gradio temp path leaked: {message!r}"
+
+
+def error_cases(models: dict[str, str], squares: dict[str, str]) -> dict[str, tuple[dict, dict, str]]:
+    """name -> (bad call, good call right after, words the message must hold)."""
+    zero_shot = {"image": handle_file(squares["red"]), "labels": "red, green, blue", "template": "a photo of a {}.",
+                 "model": models["clip"], "api_name": "/clip_zero_shot"}
+    few = [squares["red"], squares["green"]]
+    good_search = {"query": "red", "images": [handle_file(p) for p in few], "model": models["clip"], "top_k": 2,
+                   "api_name": "/clip_search"}
+    good_t2i = t2i_kwargs(models["diffusion"])
+    t2i = models["diffusion"]
+    return {
+        "no labels": ({**zero_shot, "labels": ""}, zero_shot, "No labels"),
+        "10,000 labels": ({**zero_shot, "labels": ", ".join(f"label {i}" for i in range(10_000))}, zero_shot,
+                          "10,000 labels"),
+        "template without {}": ({**zero_shot, "template": "a photo of a thing"}, zero_shot, "{}"),
+        "empty gallery": ({**good_search, "images": []}, good_search, "empty"),
+        "65 images": ({**good_search, "images": [handle_file(squares["blue"])] * 65}, good_search, "64"),
+        "empty query": ({**good_search, "query": "  "}, good_search, "empty"),
+        "width 70": (t2i_kwargs(t2i, width=70), good_t2i, "multiple of 8"),
+        "width 256": (t2i_kwargs(t2i, width=256), good_t2i, "128"),  # the tiny model's limit
+        "steps 0": (t2i_kwargs(t2i, steps=0), good_t2i, "1"),
+        "steps 1000": (t2i_kwargs(t2i, steps=1000), good_t2i, "100"),
+        "empty prompt": (t2i_kwargs(t2i, prompt=""), good_t2i, "prompt"),
+        "unknown scheduler": (t2i_kwargs(t2i, scheduler="heun"), good_t2i, "scheduler"),
+    }
+
+
+ERROR_CASES = ["no labels", "10,000 labels", "template without {}", "empty gallery", "65 images", "empty query",
+               "width 70", "width 256", "steps 0", "steps 1000", "empty prompt", "unknown scheduler"]
+
+
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_bad_request_gives_one_plain_sentence_and_the_next_request_works(
+        case: str, client: Client, models: dict[str, str], squares: dict[str, str]) -> None:
+    bad, good, words = error_cases(models, squares)[case]
+    with pytest.raises(AppError) as info:
+        client.predict(**bad)
+    message = str(info.value)
+    assert_plain_sentence(message)
+    assert words in message, f"the message does not say what to fix: {message!r}"
+    assert client.predict(**good)
