@@ -121,6 +121,8 @@ def loader(ctx: Context, task: str) -> Callable:
     def load_model(model: str | None, progress: gr.Progress = gr.Progress()) -> str:
         spec = ctx.manager.spec(task, model)
         if not ctx.manager.is_loaded(task, spec.model_id):
+            if spec.needs_gpu and ctx.manager.device == "cpu" and not ctx.settings.zero_gpu:
+                gr.Warning(f"{spec.name} is meant for a GPU; on this CPU it will be slow.")
             progress(0.1, desc=f"Loading {spec.name}…")
         ctx.manager.get(task, spec.model_id)
         entry = next((m for m in ctx.manager.loaded() if m["task"] == task and m["model"] == spec.model_id), None)

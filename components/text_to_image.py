@@ -46,7 +46,8 @@ def build(ctx: Context) -> None:
                     height = gr.Slider(64, 1024, value=512, step=8, label="Height")
                 num_images = gr.Slider(1, 4, value=1, step=1, label="Number of images")
                 seed = gr.Number(label="Seed (empty = random)", value=None, precision=0)
-                scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler")
+                # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
+                scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True)
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
         with gr.Column():
             status = gr.Markdown()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -173,3 +175,28 @@ def test_import_models_stays_light():
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_ui_is_built_and_served_before_any_model_library_loads():
+    """app.py's path to a served page (catalog, manager, build_demo) imports no torch or model library."""
+    heavy = ["torch", "transformers", "diffusers", "open_clip", "timm"]
+    code = textwrap.dedent(f"""
+        import json, sys
+        from models import ModelManager, load_catalog
+        from components import Settings, build_demo
+        catalog = load_catalog()
+        build_demo(catalog, ModelManager(catalog), Settings())
+        print(json.dumps([m for m in {heavy!r} if m in sys.modules]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+                              "GRADIO_ANALYTICS_ENABLED": "False", "HOME": os.environ.get("HOME", "/tmp")})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_components_never_import_torch_and_models_never_import_gradio():
+    for path in (ROOT / "components").glob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+torch\b", path.read_text(), re.M), path
+    for path in (ROOT / "models").glob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+gradio\b", path.read_text(), re.M), path
