@@ -9,6 +9,7 @@ Weights are read from safetensors; pickle checkpoints only when the app allows p
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -379,3 +380,14 @@ def pixel_hash(image: Any) -> str:
     digest.update(f"{image.mode}{image.size}".encode())
     digest.update(image.tobytes())
     return digest.hexdigest()
+
+
+
+class _HideRandomInitWarning(logging.Filter):
+    """open_clip warns "Model initialized randomly" because we load the weights ourselves, next."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded for model")
+
+
+logging.getLogger().addFilter(_HideRandomInitWarning())
