@@ -6,7 +6,8 @@ from typing import Any
 
 import gradio as gr
 
-from .common import Context, ImageInput, model_picker, plain_errors, wire_run
+from .common import Context, model_picker, plain_errors, wire_run
+from .inputs import ImageInput, NumberSlider
 
 TASK = "clip"
 DEFAULT_TEMPLATE = "a photo of a {}."
@@ -44,7 +45,7 @@ def build(ctx: Context) -> None:
                                      value=examples or None)
                     query = gr.Textbox(label="Query", placeholder="a cat sleeping…")
                     with gr.Accordion("Parameters", open=False):
-                        top_k = gr.Slider(1, 64, value=8, step=1, label="Show the top k images")
+                        top_k = NumberSlider(1, 64, value=8, step=1, label="Show the top k images")
                     search_run = gr.Button("Search", variant="primary")
                     gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
                 gallery = gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
@@ -60,17 +61,17 @@ def build(ctx: Context) -> None:
                 rank_out = gr.Label(label="Captions, best first", num_top_classes=20)
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
-        pipeline = ctx.manager.get(TASK, model)
-        return {r["label"]: r["score"] for r in pipeline.zero_shot(image, labels, template=template)}
+        ranked = ctx.manager.call(TASK, model, lambda p: p.zero_shot(image, labels, template=template))
+        return {r["label"]: r["score"] for r in ranked}
 
     def clip_search(query: str, images: list[str], model: str | None = None, top_k: int = 8) -> list[tuple[str, str]]:
         paths = as_paths(images)
-        ranked = ctx.manager.get(TASK, model).search(query, paths, top_k=top_k)
+        ranked = ctx.manager.call(TASK, model, lambda p: p.search(query, paths, top_k=top_k))
         return [(paths[r["index"]], f"{r['score']:.3f}") for r in ranked]
 
     def clip_rank_captions(image: str, captions: str, model: str | None = None) -> dict[str, float]:
-        pipeline = ctx.manager.get(TASK, model)
-        return {r["caption"]: r["score"] for r in pipeline.rank_captions(image, captions)}
+        ranked = ctx.manager.call(TASK, model, lambda p: p.rank_captions(image, captions))
+        return {r["caption"]: r["score"] for r in ranked}
 
     wire_run(ctx, TASK, [zs_run.click], model=model, status=status, fn=clip_zero_shot,
              inputs=[zs_image, labels, template, model], outputs=[zs_out], api_name="clip_zero_shot")

@@ -11,7 +11,6 @@ from typing import Any, Callable
 import gradio as gr
 
 from models import Catalog, ModelManager, PlaygroundError
-from models.images import check_image_file
 
 log = logging.getLogger("playground")
 
@@ -111,8 +110,10 @@ def model_picker(ctx: Context, task: str) -> gr.Dropdown:
     choices = [(spec.name, spec.model_id) for spec in specs]
     custom = ctx.settings.allow_custom_models
     info = "Pick a model" + (", or type a Hub id (owner/name) or a local folder." if custom else ".")
+    # allow_custom_value even when hosted: the manager then refuses a typed id with its own sentence,
+    # instead of Gradio's "not in the list of choices: [...]" that lists every id
     return gr.Dropdown(choices=choices, value=ctx.catalog.default(task), label="Model", info=info,
-                       allow_custom_value=custom, filterable=True)
+                       allow_custom_value=True, filterable=True)
 
 
 def loader(ctx: Context, task: str) -> Callable:
@@ -187,32 +188,3 @@ def on_gpu(ctx: Context, fn: Callable, seconds: int | Callable[..., float]) -> C
             except (TypeError, ValueError):  # a bad value: the call itself will say what is wrong
                 return 60
     return spaces.GPU(duration=duration)(inside)
-
-
-class ImageInput(gr.Image):
-    """An image upload that answers a non-image or a too-big image with one plain sentence,
-    reading only the file's header, and hands the handler the file's path, not decoded pixels."""
-
-    is_template = True  # the browser draws it as a plain gr.Image
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("image_mode", None)  # keep the original mode: models/images.py converts it
-        super().__init__(**kwargs)
-
-    def get_config(self, cls: Any = None) -> dict[str, Any]:  # props come from gr.Image's signature, not **kwargs
-        return super().get_config(cls or gr.Image)
-
-    def preprocess(self, payload: Any) -> Any:
-        if payload is not None and getattr(payload, "path", None):
-            try:
-                check_image_file(payload.path)
-            except PlaygroundError as e:
-                raise gr.Error(str(e), print_exception=False) from None
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception:  # noqa: BLE001
-            raise gr.Error("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
-                           print_exception=False) from None

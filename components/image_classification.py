@@ -5,7 +5,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .common import Context, ImageInput, model_picker, wire_run
+from .common import Context, model_picker, wire_run
+from .inputs import ImageInput, NumberSlider
 
 TASK = "image-classification"
 
@@ -17,7 +18,7 @@ def build(ctx: Context) -> None:
             model = model_picker(ctx, TASK)
             image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)
             with gr.Accordion("Parameters", open=False):
-                top_k = gr.Slider(1, 20, value=5, step=1, label="Top k labels")
+                top_k = NumberSlider(1, 20, value=5, step=1, label="Top k labels")
             run = gr.Button("Classify", variant="primary")
             examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
             if examples:
@@ -28,7 +29,7 @@ def build(ctx: Context) -> None:
 
     def classify_image(image: str, model: str | None = None, top_k: int = 5) -> dict[str, float]:
         if image is None:
-            raise gr.Error("No image was given; upload an image, use the webcam or paste one.")
+            raise gr.Error("No image was given; upload an image, use the webcam or paste one.", print_exception=False)
         result = ctx.manager.predict(TASK, model, image, top_k=top_k)
         return {item["label"]: item["score"] for item in result}
 

@@ -41,7 +41,7 @@ def build(ctx: Context) -> None:
                                              color_map={"answer": "green"})
 
     def qa(question: str, context: str, model: str | None = None) -> tuple[str, float, dict[str, Any]]:
-        result = ctx.manager.get(TASK, model).predict({"question": question, "context": context})
+        result = ctx.manager.call(TASK, model, lambda p: p.predict({"question": question, "context": context}))
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         return text, round(result["score"], 4), highlight_answer(context, result)
 

@@ -57,11 +57,13 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 gr.Markdown(
                     f"**{entry['label']}** ({entry['task']}) · {entry['device']} · {entry['dtype']} · "
                     f"{entry['parameters']:,} parameters · {entry['memory_mb']} MB · loaded in {entry['load_seconds']} s")
-                button = gr.Button("Unload", size="sm", variant="secondary", scale=0, min_width=90)
-                task, model = gr.State(entry["task"]), gr.State(entry["model"])
-                button.click(unload, [task, model], [loaded], api_visibility="private")
+                if not ctx.settings.hosted:  # on a public host, visitors must not unload each other's models
+                    button = gr.Button("Unload", size="sm", variant="secondary", scale=0, min_width=90)
+                    task, model = gr.State(entry["task"]), gr.State(entry["model"])
+                    button.click(unload, [task, model], [loaded], api_visibility="private")
 
     gr.Markdown(versions())
     gr.on([refresh_btn.click, tab.select], list_models, None, [loaded], api_name="models").then(
         lambda: memory_line(ctx), None, [memory], api_visibility="private")
-    gr.api(unload, api_name="unload", queue=False)
+    if not ctx.settings.hosted:
+        gr.api(unload, api_name="unload", queue=False)

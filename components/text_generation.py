@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from .common import Context, model_picker, session_of, wire_run
+from .inputs import NumberField, NumberSlider
 
 TASK = "text-generation"
 EXAMPLES = [
@@ -38,12 +39,14 @@ def build(ctx: Context) -> None:
                 run = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Parameters", open=False):
-                max_new_tokens = gr.Slider(1, 1024, value=128, step=1, label="Max new tokens")
-                temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature (0 = greedy)")
-                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top p")
-                top_k = gr.Slider(0, 200, value=50, step=1, label="Top k (0 = off)")
-                repetition_penalty = gr.Slider(0.5, 2.0, value=1.1, step=0.05, label="Repetition penalty")
-                seed = gr.Number(label="Seed (empty = random)", value=None, precision=0)
+                max_new_tokens = NumberSlider(1, 1024, value=128, step=1, label="Max new tokens")
+                temperature = NumberSlider(0.0, 2.0, value=0.7, step=0.05, label="Temperature (0 = greedy)")
+                top_p = NumberSlider(0.05, 1.0, value=0.95, step=0.05, label="Top p")
+                top_k = NumberSlider(0, 200, value=50, step=1, label="Top k (0 = off)")
+                repetition_penalty = NumberSlider(0.5, 2.0, value=1.1, step=0.05, label="Repetition penalty")
+                # value=lambda: None, not None: a None Number turns 0 once the accordion opens (gradio#6728).
+                seed = NumberField(label="Seed (empty = random)", value=lambda: None, precision=0, minimum=0,
+                                   maximum=2**32 - 1)
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
         with gr.Column():
             status = gr.Markdown()
@@ -53,13 +56,12 @@ def build(ctx: Context) -> None:
     def generate(prompt: str, model: str | None = None, max_new_tokens: int = 128, temperature: float = 0.7,
                  top_p: float = 0.95, top_k: int = 50, repetition_penalty: float = 1.1, seed: int | None = None,
                  request: gr.Request = None) -> Iterator[tuple[str, str]]:
-        pipeline = ctx.manager.get(TASK, model)
         session = session_of(request)
         stop_event = ctx.stops.start(session, TASK)
         do_sample = not (isinstance(temperature, (int, float)) and temperature == 0)
-        updates = pipeline.stream(prompt, stop=stop_event, max_new_tokens=max_new_tokens, temperature=temperature,
-                                  top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty,
-                                  do_sample=do_sample, seed=seed)
+        updates = ctx.manager.stream(TASK, model, prompt, stop=stop_event, max_new_tokens=max_new_tokens,
+                                     temperature=temperature, top_p=top_p, top_k=top_k,
+                                     repetition_penalty=repetition_penalty, do_sample=do_sample, seed=seed)
         last_yield = 0.0
         try:
             for update in updates:

@@ -6,6 +6,7 @@ from typing import Any
 import gradio as gr
 
 from .common import Context, loader, model_picker, plain_errors, session_of, wire_run
+from .inputs import NumberField, NumberSlider
 
 TASK = "text-to-image"
 EXAMPLES = [
@@ -39,13 +40,16 @@ def build(ctx: Context) -> None:
                 run = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Parameters", open=False):
-                steps = gr.Slider(1, 100, value=2, step=1, label="Steps")
-                guidance_scale = gr.Slider(0.0, 20.0, value=0.0, step=0.5, label="Guidance scale (0 for turbo models)")
+                steps = NumberSlider(1, 100, value=2, step=1, label="Steps")
+                guidance_scale = NumberSlider(0.0, 20.0, value=0.0, step=0.5, label="Guidance scale (0 for turbo models)")
                 with gr.Row():
-                    width = gr.Slider(64, 1024, value=512, step=8, label="Width")
-                    height = gr.Slider(64, 1024, value=512, step=8, label="Height")
-                num_images = gr.Slider(1, 4, value=1, step=1, label="Number of images")
-                seed = gr.Number(label="Seed (empty = random)", value=None, precision=0)
+                    width = NumberSlider(64, 1024, value=512, step=8, label="Width")
+                    height = NumberSlider(64, 1024, value=512, step=8, label="Height")
+                num_images = NumberSlider(1, 4, value=1, step=1, label="Number of images")
+                # value=None would turn 0 once the accordion opens (Gradio draws a None Number as 0 and sends that
+                # back); a callable that gives None keeps the box empty, so the seed stays random (gradio#6728).
+                seed = NumberField(label="Seed (empty = random)", value=lambda: None, precision=0, minimum=0,
+                                   maximum=2**32 - 1)
                 # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
                 scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True)
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
@@ -59,19 +63,21 @@ def build(ctx: Context) -> None:
                       num_images: int = 1, seed: int | None = None, model: str | None = None,
                       scheduler: str = "default",
                       request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
-        pipeline = ctx.manager.get(TASK, model)
-        estimate = pipeline.estimate_seconds(steps=steps, width=width, height=height, num_images=num_images)
-        if estimate and estimate > 10:
-            gr.Info(f"This will take about {estimate:.0f} s on {pipeline.device}.")
-        session = session_of(request)
-        stop_event = ctx.stops.start(session, TASK)
-        try:
-            result = pipeline.predict(
+        def run(pipeline: Any) -> dict[str, Any]:
+            estimate = pipeline.estimate_seconds(steps=steps, width=width, height=height, num_images=num_images)
+            if estimate and estimate > 10:
+                gr.Info(f"This will take about {estimate:.0f} s on {pipeline.device}.")
+            return pipeline.predict(
                 prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale, width=width,
                 height=height, num_images=num_images, seed=seed,
                 scheduler=None if scheduler in (None, "", "default") else scheduler,
                 progress=lambda step, total: progress((step, total), desc="Denoising", unit="steps"),
                 stop=stop_event)
+
+        session = session_of(request)
+        stop_event = ctx.stops.start(session, TASK)
+        try:
+            result = ctx.manager.call(TASK, model, run)  # loaded again if evicted under the call
         finally:
             ctx.stops.finish(session, TASK, stop_event)
         p = result["parameters"]

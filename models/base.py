@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
-from .errors import InvalidInput
+from .errors import InvalidInput, ModelUnloaded
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Pipeline:
         """Local references to the weights, so a concurrent unload cannot pull them away mid-call."""
         values = tuple(getattr(self, n, None) for n in names)
         if any(v is None for v in values):
-            raise InvalidInput(f"{self.spec.name} was unloaded; run the request again to reload it.")
+            raise ModelUnloaded(f"{self.spec.name} was unloaded; run the request again to reload it.")
         return values
 
 
@@ -110,6 +110,11 @@ def check_text(text: Any, what: str = "text", *, max_chars: int = 100_000) -> st
         raise InvalidInput(f"The {what} is empty; type some text.")
     if len(text) > max_chars:
         raise InvalidInput(f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}.")
+    return check_unicode(text, what)
+
+
+def check_unicode(text: str, what: str = "text") -> str:
+    """Refuse lone surrogates ("\\ud800"), which JSON can carry but no tokenizer or UTF-8 output can."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:

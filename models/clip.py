@@ -23,7 +23,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
-from .base import Pipeline, check_number, check_text
+from .base import Pipeline, check_number, check_text, check_unicode
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
@@ -338,7 +338,7 @@ def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = Tru
     for piece in pieces:
         if not isinstance(piece, str):
             raise InvalidInput(f"Each {what} must be a string, not {type(piece).__name__}.")
-        piece = piece.strip()
+        piece = check_unicode(piece.strip(), what)
         if len(piece) > MAX_LABEL_CHARS:
             raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
                                f"the limit is {MAX_LABEL_CHARS}.")
@@ -356,11 +356,12 @@ def check_template(template: Any) -> str:
         return "{}"
     if not isinstance(template, str):
         raise InvalidInput(f"The template must be a string, not {type(template).__name__}.")
+    check_unicode(template, "template")
+    if len(template) > MAX_LABEL_CHARS:
+        raise InvalidInput(f"The template is {len(template):,} characters long; the limit is {MAX_LABEL_CHARS}.")
     if template.count("{}") != 1:
         raise InvalidInput(f"The template must contain {{}} exactly once, where each label goes "
                            f"(like 'a photo of a {{}}.'); {template!r} has it {template.count('{}')} times.")
-    if len(template) > MAX_LABEL_CHARS:
-        raise InvalidInput(f"The template is {len(template):,} characters long; the limit is {MAX_LABEL_CHARS}.")
     return template.strip()
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 from diffusers import AutoPipelineForText2Image
 
-from .base import Pipeline, ProgressCallback, check_number, check_seed, check_text
+from .base import Pipeline, ProgressCallback, check_number, check_seed, check_text, check_unicode
 from .errors import InvalidInput, WrongModelKind
 from .loading import resolve
 
@@ -151,6 +151,7 @@ class TextToImage(Pipeline):
         if len(negative_prompt) > MAX_PROMPT_CHARS:
             raise InvalidInput(f"The negative prompt is {len(negative_prompt):,} characters long; "
                                f"the limit is {MAX_PROMPT_CHARS:,}.")
+        check_unicode(negative_prompt, "negative prompt")
         p: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative_prompt}
         p["steps"] = int(check_number(d["steps"] if steps is None else steps, "steps", low=1, high=MAX_STEPS,
                                       integer=True))
@@ -168,7 +169,8 @@ class TextToImage(Pipeline):
         name = d["scheduler"] if scheduler is None or scheduler == "" else scheduler
         name = str(name).strip().lower()
         if name not in d["schedulers"]:
-            raise InvalidInput(f"Unknown scheduler {scheduler!r} for this model; use one of: {', '.join(d['schedulers'])}.")
+            asked = repr(str(scheduler)) if len(str(scheduler)) <= 40 else repr(str(scheduler)[:40] + "…")
+            raise InvalidInput(f"Unknown scheduler {asked} for this model; use one of: {', '.join(d['schedulers'])}.")
         p["scheduler"] = name
         return p
 
@@ -183,8 +185,10 @@ class TextToImage(Pipeline):
         next step (diffusers' interrupt), and the images are then decoded from the partly
         denoised latents. A stop set while waiting for another run returns no images.
         """
+        # Our own references, schedulers first: unload() drops the pipe, then replaces the dict (never
+        # empties it), so an empty dict here means the pipe below is gone too and _require_loaded says so.
+        schedulers = self._schedulers
         pipe = self._require_loaded("pipe")[0]
-        schedulers = self._schedulers  # our own reference: unload() replaces the dict, never empties it
         p = self.check_params(prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale,
                               width=width, height=height, num_images=num_images, seed=seed, scheduler=scheduler)
         if progress is not None and not callable(progress):

@@ -30,5 +30,9 @@ class InvalidInput(PlaygroundError):
     """A parameter or an input is out of range or of the wrong type."""
 
 
+class ModelUnloaded(InvalidInput):
+    """The pipeline was unloaded (evicted, or /unload) between get() and its use; the manager retries."""
+
+
 class OutOfMemory(PlaygroundError):
     pass

@@ -8,9 +8,38 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ModelLoadFailed, ModelNotFound, OutOfMemory, PlaygroundError, WrongModelKind
+from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, OutOfMemory, PlaygroundError, WrongModelKind
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
+MAX_MODEL_ID_CHARS = 512  # a Hub id is at most 193 characters; a folder path rarely passes 200
+SHOWN_ID_CHARS = 100      # how much of a long id an error message repeats
+
+
+def check_model_id(model_id: object) -> str | None:
+    """A model id as typed, stripped (None stays None: the task's default).
+
+    Refuses what no Hub id or folder can be before anything looks it up, so that an error
+    message that repeats the id stays one short line.
+    """
+    if model_id is None:
+        return None
+    if not isinstance(model_id, str):
+        raise InvalidInput(f"The model must be given as text (a Hub id or a folder path), not as {type(model_id).__name__}.")
+    if not model_id.strip():
+        return model_id  # blank: resolve() says that no model was chosen
+    model_id = model_id.strip()
+    if len(model_id) > MAX_MODEL_ID_CHARS:
+        raise InvalidInput(f"The model id is {len(model_id):,} characters long; a Hub id or a folder path "
+                           f"has at most {MAX_MODEL_ID_CHARS}.")
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in model_id):
+        raise InvalidInput("The model id holds control or invalid characters; type a Hub id (owner/name) or a folder path.")
+    return model_id
+
+
+def shown(model_id: object) -> str:
+    """A model id as an error message repeats it: on one line, and its end only when it is long."""
+    text = str(model_id).encode("unicode_escape").decode("ascii") if not str(model_id).isprintable() else str(model_id)
+    return text if len(text) <= SHOWN_ID_CHARS else "…" + text[-(SHOWN_ID_CHARS - 1):]
 
 
 def is_local(model_id: str) -> bool:
@@ -24,13 +53,17 @@ def resolve(model_id: str, *, needs: str = "config.json", allow_pickle: bool = F
     model_id = model_id.strip()
     if not is_local(model_id):
         if ".." in model_id or not _HUB_ID.match(model_id):
-            raise ModelNotFound(f"{model_id!r} is not a Hub id (owner/name) or an existing folder.")
+            raise ModelNotFound(f"{shown(model_id)!r} is not a Hub id (owner/name) or an existing folder.")
         return model_id
-    folder = Path(model_id).expanduser().resolve()
-    if not folder.is_dir():
-        raise ModelNotFound(f"The folder {model_id} does not exist; check the path.")
+    try:
+        folder = Path(model_id).expanduser().resolve()
+        is_dir = folder.is_dir()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long, a NUL byte
+        is_dir = False
+    if not is_dir:
+        raise ModelNotFound(f"The folder {shown(model_id)} does not exist; check the path.")
     if needs and not (folder / needs).is_file():
-        raise ModelNotFound(f"The folder {model_id} is not a model folder: it has no {needs}.")
+        raise ModelNotFound(f"The folder {shown(model_id)} is not a model folder: it has no {needs}.")
     check_weight_format(folder, allow_pickle=allow_pickle)
     return str(folder)
 
@@ -63,7 +96,7 @@ def check_architecture(config: object, model_id: str, task_label: str, suffixes:
     archs = getattr(config, "architectures", None) or []
     if archs and not any(a.endswith(suffixes) for a in archs):
         raise WrongModelKind(
-            f"{model_id} is a {archs[0]} model, not a {task_label} model; pick a model made for {task_label}.")
+            f"{shown(model_id)} is a {archs[0]} model, not a {task_label} model; pick a model made for {task_label}.")
 
 
 @contextlib.contextmanager
@@ -78,6 +111,7 @@ def load_errors(model_id: str) -> Iterator[None]:
 
 
 def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
+    model_id = shown(model_id)
     names = set()
     texts = []
     cur: BaseException | None = error
@@ -99,7 +133,17 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
             f"{model_id} has no safetensors weights, only pickle files that can run code; pick a model with safetensors.")
     if "EntryNotFoundError" in names or "does not appear to have a file" in text:
         return ModelNotFound(f"{model_id} is missing files it needs ({_first_line(text)}); check that the repo is a complete model.")
-    if "OutOfMemoryError" in names or "out of memory" in text.lower():
+    if "backend tokenizer" in text or "Can't load tokenizer" in text:
+        return ModelNotFound(f"{model_id} has no tokenizer that can be read (tokenizer.json); "
+                             "check that the folder holds the whole model.")
+    if "Can't load image processor" in text or "Can't load feature extractor" in text:
+        return ModelNotFound(f"{model_id} has no image processor (preprocessor_config.json); "
+                             "check that the folder holds the whole model.")
+    missing = re.search(r"no file named (\S+) found in directory (\S+?)\.?(\s|$)", text)
+    if missing:
+        return ModelNotFound(f"{model_id} is missing {missing.group(1)} in its {Path(missing.group(2)).name} folder; "
+                             "check that the folder holds the whole model.")
+    if names & {"OutOfMemoryError", "MemoryError"} or "out of memory" in text.lower():
         return OutOfMemory(f"There is not enough memory to load {model_id}; unload other models or pick a smaller one.")
     if "Unrecognized model" in text or "model_type" in text or "does not recognize this architecture" in text:
         return ModelNotFound(f"{model_id} is not a model that this app can load: its config.json names no known model type.")
@@ -109,5 +153,9 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
 
 
 def _first_line(text: str) -> str:
+    """The first sentence of an error's text, cut at a word when long: a message stays one short line."""
     line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return line[:200].rstrip(".") + "."
+    sentence = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+    if len(sentence) > 160:
+        sentence = sentence[:160].rsplit(" ", 1)[0] + "…"
+    return sentence.rstrip(".") + "."

@@ -12,11 +12,15 @@ from .base import ModelSpec, Pipeline
 from .batching import Batcher
 from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
-from .errors import InvalidInput, ModelNotAllowed, PlaygroundError
-from .loading import load_errors
+from .errors import InvalidInput, ModelNotAllowed, ModelUnloaded, PlaygroundError
+from .loading import check_model_id, load_errors, shown
 from .tasks import adapter_class, canonical_task
 
 Key = tuple[str, str]
+
+# A model evicted (another request's load went over the cap) or unloaded between get() and
+# its use is loaded again, at most this many times, before the request gives up.
+RETRIES_AFTER_UNLOAD = 3
 
 
 @dataclass
@@ -30,8 +34,11 @@ class LoadedModel:
 class ModelManager:
     """The one way handlers reach a model: `manager.get(task, model_id)`.
 
-    Ten requests arriving together for an unloaded model cause one load: each key has its
-    own lock, so loads of different models do not wait for each other.
+    Ten requests arriving together for an unloaded model cause one load (a lock per model),
+    and loads run one at a time (one lock for all): transformers' lazy imports are not safe
+    when two threads first touch them together (seen here as "module 'transformers' has no
+    attribute 'AutoConfig'", and as a GPT-2 that then computed garbage), and two loads at
+    once would only share the disk and the cores. Requests for loaded models never wait.
     """
 
     def __init__(self, catalog: Catalog, *, device: str = "auto", max_loaded: int = 3,
@@ -51,6 +58,7 @@ class ModelManager:
         self._device: str | None = None
         self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._key_locks: dict[Key, threading.Lock] = {}
+        self._load_lock = threading.Lock()
         self._lock = threading.Lock()
 
     # -- resolving ---------------------------------------------------------------------------
@@ -61,10 +69,10 @@ class ModelManager:
         return self._device
 
     def spec(self, task: str, model_id: str | None = None) -> ModelSpec:
-        spec = self.catalog.spec(task, model_id)
+        spec = self.catalog.spec(task, check_model_id(model_id))
         if not self.allow_custom and self.catalog.find(spec.task, spec.model_id) is None:
             raise ModelNotAllowed(
-                f"This hosted playground only runs the models in its list; pick one of those instead of {spec.model_id}.")
+                f"This hosted playground only runs the models in its list; pick one of those instead of {shown(spec.model_id)}.")
         return spec
 
     def is_loaded(self, task: str, model_id: str | None = None) -> bool:
@@ -91,7 +99,8 @@ class ModelManager:
                     return self._placed(entry.pipeline)
             if on_loading is not None:
                 on_loading(spec)
-            entry = self._load(spec)
+            with self._load_lock:
+                entry = self._load(spec)
             with self._lock:
                 self._models[key] = entry
                 evicted = self._evict_over_cap(keep=key)
@@ -145,14 +154,43 @@ class ModelManager:
             evicted.append(self._models.pop(oldest))
         return evicted
 
+    def call(self, task: str, model_id: str | None, fn: Callable[[Pipeline], Any]) -> Any:
+        """fn(pipeline) for the loaded model; when the model is unloaded under the call (evicted by
+        another request's load, or /unload) before fn took hold of its weights, load it again and retry."""
+        for attempt in range(RETRIES_AFTER_UNLOAD + 1):
+            pipeline = self.get(task, model_id)
+            try:
+                return fn(pipeline)
+            except ModelUnloaded:
+                if attempt == RETRIES_AFTER_UNLOAD:
+                    raise
+        raise AssertionError("unreachable")
+
+    def stream(self, task: str, model_id: str | None, inputs: Any, **params: Any) -> Iterator[Any]:
+        """The pipeline's stream(...), retried like call() when the model is unloaded before the first update."""
+        for attempt in range(RETRIES_AFTER_UNLOAD + 1):
+            updates = self.get(task, model_id).stream(inputs, **params)
+            try:
+                first = next(updates)
+            except StopIteration:
+                return
+            except ModelUnloaded:
+                if attempt == RETRIES_AFTER_UNLOAD:
+                    raise
+                continue
+            yield first
+            yield from updates
+            return
+
     def predict(self, task: str, model_id: str | None, inputs: Any, **params: Any) -> Any:
         """One request; requests for the same model and parameters that arrive together share a
         forward pass (the adapter's predict_batch), padded to the longest of them."""
-        pipeline = self.get(task, model_id)
-        if self.batcher is None:
-            return pipeline.predict(inputs, **params)
-        key = (pipeline.spec.task, pipeline.spec.model_id, repr(sorted(params.items())))
-        return self.batcher.run(key, lambda items: pipeline.predict_batch(items, **params), inputs)
+        def run(pipeline: Pipeline) -> Any:
+            if self.batcher is None:
+                return pipeline.predict(inputs, **params)
+            key = (pipeline.spec.task, pipeline.spec.model_id, repr(sorted(params.items())))
+            return self.batcher.run(key, lambda items: pipeline.predict_batch(items, **params), inputs)
+        return self.call(task, model_id, run)
 
     def preload(self, tasks: list[str]) -> list[Pipeline]:
         return [self.get(canonical_task(t)) for t in tasks]
@@ -160,7 +198,7 @@ class ModelManager:
     # -- unloading and reporting ---------------------------------------------------------------
     def unload(self, task: str, model_id: str) -> bool:
         """Drop a loaded model and give its memory back; False when it was not loaded."""
-        key = (canonical_task(task), model_id)
+        key = (canonical_task(task), check_model_id(model_id))
         with self._lock:
             entry = self._models.pop(key, None)
         if entry is None:

@@ -34,10 +34,13 @@ def canonical_task(name: str) -> str:
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
     if key not in TASKS:
-        raise UnknownTask(f"Unknown task {name!r}; use one of: {', '.join(TASKS)}.")
+        text = name if isinstance(name, str) else str(name)
+        shown = repr(text if len(text) <= 40 else text[:40] + "…")
+        raise UnknownTask(f"Unknown task {shown}; use one of: {', '.join(TASKS)}.")
     return key
 
 
 def adapter_class(task: str) -> type["Pipeline"]:
+    """The adapter for a task, importing its module (and torch, transformers...) on first use."""
     module, cls = TASKS[canonical_task(task)]
     return getattr(importlib.import_module(module), cls)

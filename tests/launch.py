@@ -4,13 +4,19 @@
     ...
     app.close()
 
+It launches as app.py does (app.launch_options); `allow_custom=False` is --hosted, `auth` is --auth.
+
 Also a small fault injection that the streaming tests need: `slow_down(pipeline, seconds)` makes
 every forward pass of a loaded model take at least that long, so a generation lasts long enough
 to be watched, stopped or cancelled in the middle (the tiny GPT-2s make 250 tokens in 0.3 s).
+
+And for the robustness tests: `call_raw` / `upload_raw` post raw JSON to an endpoint (NaN, lone
+surrogates: what gradio_client cannot send), and `assert_plain_sentence` checks an error message.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import urllib.request
@@ -45,19 +51,28 @@ class LaunchedApp:
 
 
 def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int = 16,
-               settings: Any = None, timeout: float = 30.0) -> LaunchedApp:
+               settings: Any = None, timeout: float = 30.0, allow_custom: bool | None = None,
+               auth: list[tuple[str, str]] | None = None) -> LaunchedApp:
     """Build the app exactly as app.py does, from a catalog in the YAML shape, and serve it on
-    127.0.0.1 at a free port; returns once the page answers HTTP 200."""
+    127.0.0.1 at a free port; returns once the page answers HTTP 200.
+
+    allow_custom=False is hosted mode (only catalog models; the default follows settings);
+    auth is app.py's --auth, as (user, password) pairs.
+    """
+    from app import launch_options
     from components import Settings, build_demo
     from models import ModelManager, parse_catalog
 
     catalog = parse_catalog(catalog_data, source="tests")
-    manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size)
     settings = settings or Settings(examples_dir=str(ASSETS))
+    if allow_custom is None:
+        allow_custom = settings.allow_custom_models
+    settings.allow_custom_models = allow_custom
+    manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size, allow_custom=allow_custom)
     demo = build_demo(catalog, manager, settings)
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                max_file_size="20mb", allowed_paths=[os.path.abspath(settings.examples_dir)])
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
+                **launch_options(settings))
     url = f"http://127.0.0.1:{port}/"
     wait_http_200(url, timeout)
     return LaunchedApp(url=url, demo=demo, manager=manager)
@@ -84,3 +99,76 @@ def slow_down(pipeline: Any, seconds: float) -> Any:
     def pause(module: Any, args: Any) -> None:
         time.sleep(seconds)
     return pipeline.model.register_forward_pre_hook(pause)
+
+
+# -- calling the HTTP API without gradio_client ---------------------------------------------------
+# gradio_client cannot send what JSON from another program can: NaN, Infinity, lone surrogates
+# ("\ud800"), or a list where a number belongs. These helpers post such payloads as raw JSON.
+
+def upload_raw(url: str, path: str | Path, timeout: float = 30.0) -> dict:
+    """Upload a file as the browser does; returns the FileData dict an endpoint takes."""
+    import httpx
+
+    with open(path, "rb") as f:
+        response = httpx.post(url + "gradio_api/upload", files={"files": (Path(path).name, f)}, timeout=timeout)
+    response.raise_for_status()
+    return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}
+
+
+def call_raw(url: str, api_name: str, data: list, timeout: float = 60.0) -> tuple[str, Any]:
+    """POST /gradio_api/call/<api_name> with `data` as raw JSON (json.dumps: NaN stays NaN, a lone
+    surrogate is escaped), then read its event stream: ("complete", outputs) or ("error", message)."""
+    import json
+
+    import httpx
+
+    body = json.dumps({"data": data})  # allow_nan and ensure_ascii: what httpx's encoder refuses
+    with httpx.Client(timeout=timeout) as http:
+        response = http.post(f"{url}gradio_api/call/{api_name.lstrip('/')}", content=body,
+                             headers={"content-type": "application/json"})
+        response.raise_for_status()
+        event_id = response.json()["event_id"]
+        kind, payload = None, None
+        with http.stream("GET", f"{url}gradio_api/call/{api_name.lstrip('/')}/{event_id}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and kind in ("complete", "error"):
+                    payload = json.loads(line.split(":", 1)[1])
+                    break
+    if kind == "error":
+        return "error", (payload or {}).get("error") if isinstance(payload, dict) else payload
+    return kind or "none", payload
+
+
+# Gradio's own refusals, which come before the app's handlers see a value: acceptable as they are.
+GRADIO_MESSAGES = (
+    re.compile(r"^Value .+ is (less|greater) than (minimum|maximum) value .+\.$"),
+    re.compile(r"^Invalid file type\. Please upload a file that is one of these formats: \[.*\]$"),
+    re.compile(r"^Value: .+ is not in the list of choices: \[.*\]$"),  # a dropdown without custom values
+)
+
+
+def assert_plain_sentence(message: Any) -> None:
+    """One plain sentence that says what to change: one line, short, no traceback, no repr of an
+    exception, no path inside Gradio's temporary folder."""
+    assert isinstance(message, str) and message, f"no message: {message!r}"
+    assert message == message.strip(), repr(message)
+    assert "\n" not in message and "\r" not in message, f"more than one line: {message!r}"
+    assert len(message) < 300, f"too long to be one sentence ({len(message)} characters): {message[:200]!r}…"
+    assert "Traceback" not in message and "Error(" not in message, f"a traceback or repr leaked: {message!r}"
+    assert not re.search(r"\b\w+(Error|Exception)\b:", message), f"an exception name leaked: {message!r}"
+    assert "upstream Gradio app has raised an exception" not in message, f"Gradio's catch-all: {message!r}"
+    for temp in gradio_temp_dirs():
+        assert temp not in message, f"a Gradio temp path leaked: {message!r}"
+    if not any(p.match(message) for p in GRADIO_MESSAGES):
+        assert message[-1] in ".!?", f"not a sentence: {message!r}"
+
+
+def gradio_temp_dirs() -> list[str]:
+    import tempfile
+
+    dirs = [str(Path(tempfile.gettempdir()) / "gradio")]
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        dirs.append(os.environ["GRADIO_TEMP_DIR"])
+    return dirs

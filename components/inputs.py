@@ -1,0 +1,118 @@
+"""Inputs that answer a wrong value with one plain sentence: numbers (text, NaN, a list, out of
+range) and images (not an image, too many pixels).
+
+gr.Slider and gr.Number compare the raw value with their bounds before anything else, so a
+string or a list sent through the API fails inside Gradio with a TypeError that reaches the
+visitor as "The upstream Gradio app has raised an exception..." (or as no message at all for
+NaN in a Number). These subclasses check the value first and name the field in the sentence.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gradio as gr
+
+from models import PlaygroundError
+from models.images import check_image_file
+
+
+def field_name(label: Any) -> str:
+    """'Temperature (0 = greedy)' -> 'Temperature': the name a visitor sees next to the field."""
+    name = str(label or "").split(" (")[0].strip()
+    return name or "The value"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 1e18:
+        return f"{int(value):,}"
+    return str(value)
+
+
+def checked_number(payload: Any, label: Any, minimum: float | None, maximum: float | None,
+                   whole: bool) -> float | int | None:
+    """The payload as a finite number within the bounds, or None when it is empty (the handler's default)."""
+    name = field_name(label)
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        text = payload.strip()
+        if not text:
+            return None
+        try:
+            payload = float(text)
+        except ValueError:
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            raise gr.Error(f"{name} must be a number, not {shown!r}.", print_exception=False) from None
+    if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+        raise gr.Error(f"{name} must be a number, not a {type(payload).__name__}.", print_exception=False)
+    if not math.isfinite(payload):
+        raise gr.Error(f"{name} must be a finite number, not {payload}.", print_exception=False)
+    low = minimum if minimum is not None else -math.inf
+    high = maximum if maximum is not None else math.inf
+    if not low <= payload <= high:
+        if minimum is not None and maximum is not None:
+            bound = f"between {_number(minimum)} and {_number(maximum)}"
+        else:
+            bound = f"at least {_number(minimum)}" if minimum is not None else f"at most {_number(maximum)}"
+        raise gr.Error(f"{name} must be {bound}, not {_number(payload)}.", print_exception=False)
+    if whole:
+        if payload != int(payload):
+            raise gr.Error(f"{name} must be a whole number, not {payload}.", print_exception=False)
+        return int(payload)
+    return payload
+
+
+class NumberSlider(gr.Slider):
+    """A gr.Slider whose API input is checked first; None passes through as the handler's default."""
+
+    is_template = True  # the browser draws it as a plain gr.Slider
+
+    def get_config(self, cls: Any = None) -> dict[str, Any]:
+        return super().get_config(cls or gr.Slider)
+
+    def preprocess(self, payload: Any) -> Any:
+        value = checked_number(payload, self.label, self.minimum, self.maximum, whole=False)
+        return None if value is None else gr.Number.round_to_precision(value, self.precision)
+
+
+class NumberField(gr.Number):
+    """A gr.Number (like a seed) whose API input is checked first; with precision 0, only whole numbers."""
+
+    is_template = True  # the browser draws it as a plain gr.Number
+
+    def get_config(self, cls: Any = None) -> dict[str, Any]:
+        return super().get_config(cls or gr.Number)
+
+    def preprocess(self, payload: Any) -> Any:
+        value = checked_number(payload, self.label, self.minimum, self.maximum, whole=self.precision == 0)
+        return None if value is None else gr.Number.round_to_precision(value, self.precision)
+
+
+class ImageInput(gr.Image):
+    """An image upload that answers a non-image or a too-big image with one plain sentence,
+    reading only the file's header, and hands the handler the file's path, not decoded pixels."""
+
+    is_template = True  # the browser draws it as a plain gr.Image
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("type", "filepath")
+        kwargs.setdefault("image_mode", None)  # keep the original mode: models/images.py converts it
+        super().__init__(**kwargs)
+
+    def get_config(self, cls: Any = None) -> dict[str, Any]:  # props come from gr.Image's signature, not **kwargs
+        return super().get_config(cls or gr.Image)
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is not None and getattr(payload, "path", None):
+            try:
+                check_image_file(payload.path)
+            except PlaygroundError as e:
+                raise gr.Error(str(e), print_exception=False) from None
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001
+            raise gr.Error("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
+                           print_exception=False) from None

@@ -1,0 +1,230 @@
+"""Click through the CLIP and Text to image tabs in Chromium as a person would, and check what they see.
+
+One launched app (the tiny open_clip and the tiny 64 x 64 Stable Diffusion of tests/conftest.py)
+and one browser page per module; full-page screenshots go to tests/screenshots/clip-*.png and
+text-to-image.png (git-ignored). Needs Debian's Chromium at /usr/bin/chromium: the module is
+skipped without it, except on CI (CI=true), where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.launch import ASSETS, ROOT, launch_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+RESULT_TIMEOUT = 30_000   # ms: the first model load imports open_clip or diffusers (~3-5 s)
+EXAMPLES = sorted(p.name for p in (ASSETS / "images").glob("*.jpg"))
+SCORE = re.compile(r"^-?\d+\.\d{3}$")  # a search caption: the cosine similarity
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def models(tiny_models: Any) -> dict[str, str]:
+    return {"clip": tiny_models["clip"], "diffusion": tiny_models["diffusion"]}
+
+
+@pytest.fixture(scope="module")
+def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
+    launched = launch_app({"clip": [{"id": models["clip"], "label": "tiny clip"}],
+                           "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}]})
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(app: Any, chromium: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(RESULT_TIMEOUT)
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(app.url)
+            page.get_by_role("tab", name="CLIP", exact=True).wait_for()
+            page.errors = errors  # type: ignore[attr-defined]
+            yield page
+        finally:
+            browser.close()
+    assert not errors, f"the page raised JavaScript errors: {errors}"
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def open_tab(page: Any, name: str) -> Any:
+    """Click a tab (a page tab or one nested in a tab); returns the innermost visible panel, the
+    one without tabs of its own (hidden panels are not in the accessibility tree)."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_role("tabpanel").filter(has_not=page.get_by_role("tablist"))
+    expect(panel).to_have_count(1)
+    return panel
+
+
+def outer_panel(page: Any) -> Any:
+    """The visible page tab's panel, the one that holds nested tabs."""
+    panel = page.get_by_role("tabpanel").filter(has=page.get_by_role("tablist"))
+    expect(panel).to_have_count(1)
+    return panel
+
+
+def screenshot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def no_page_errors(page: Any) -> None:
+    assert not page.errors, f"the page raised JavaScript errors: {page.errors}"
+
+
+def click_example_image(panel: Any, page: Any, name: str) -> None:
+    panel.get_by_role("button").filter(has=page.locator(f"img[src$='{name}']")).click()
+    expect(panel.get_by_test_id("image").locator(f"img[src$='{name}']")).to_be_visible()
+
+
+def meter_values(panel: Any, names: list[str]) -> dict[str, float]:
+    values = {}
+    for name in names:
+        meter = panel.get_by_role("meter", name=name, exact=True)
+        expect(meter).to_be_visible()
+        values[name] = float(meter.get_attribute("value"))
+    return values
+
+
+# -- the page -----------------------------------------------------------------------------------------
+
+def test_page_shows_the_clip_and_text_to_image_tabs(page: Any) -> None:
+    expect(page.get_by_role("heading", name="Model Playground")).to_be_visible()
+    for tab in ["CLIP", "Text to image", "Models"]:
+        expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
+
+
+# -- CLIP ---------------------------------------------------------------------------------------------
+
+def test_clip_zero_shot_shows_label_bars(page: Any) -> None:
+    page.get_by_role("tab", name="CLIP", exact=True).click()
+    panel = open_tab(page, "Zero-shot classification")
+    click_example_image(panel, page, "cat.jpg")
+    labels = panel.get_by_label("Labels (comma or newline separated)")
+    expect(labels).to_have_value("cat, dog, coffee, rocket")
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    top = panel.get_by_test_id("label-output-value")
+    expect(top).not_to_be_empty(timeout=RESULT_TIMEOUT)
+    names = ["cat", "dog", "coffee", "rocket"]
+    assert top.inner_text().strip() in names
+    values = meter_values(panel, names)  # every label gets a bar, and the softmax sums to one
+    assert sum(values.values()) == pytest.approx(1.0, abs=0.01)
+    assert values[top.inner_text().strip()] == max(values.values())
+    # The load status line sits above the sub-tabs.
+    expect(outer_panel(page).get_by_text(re.compile(r"tiny clip.* on cpu"))).to_be_visible()
+    screenshot(page, "clip-zero-shot")
+    no_page_errors(page)
+
+
+def test_clip_search_ranks_the_example_images(page: Any) -> None:
+    page.get_by_role("tab", name="CLIP", exact=True).click()
+    panel = open_tab(page, "Text-to-image search")
+    files = panel.locator("td.filename")
+    expect(files).to_have_count(len(EXAMPLES))  # the images input starts with the example images
+    assert [f.get_attribute("aria-label") for f in files.all()] == EXAMPLES
+    panel.get_by_label("Query", exact=True).fill("a cat")
+    panel.get_by_role("button", name="Search", exact=True).click()
+    thumbnails = panel.get_by_role("button", name=re.compile(rf"^Thumbnail \d+ of {len(EXAMPLES)}$"))
+    expect(thumbnails).to_have_count(len(EXAMPLES), timeout=RESULT_TIMEOUT)  # top k 8 > 4: all of them
+    captions = [c.strip() for c in panel.locator(".caption-label").all_inner_texts()]
+    assert len(captions) == len(EXAMPLES) and all(SCORE.match(c) for c in captions), captions
+    scores = [float(c) for c in captions]
+    assert scores == sorted(scores, reverse=True), f"not best first: {scores}"
+    shown = sorted(Path(img.get_attribute("src")).name for img in thumbnails.locator("img").all())
+    assert shown == EXAMPLES
+    screenshot(page, "clip-search")
+    no_page_errors(page)
+
+
+def test_clip_caption_ranking_shows_captions_best_first(page: Any) -> None:
+    page.get_by_role("tab", name="CLIP", exact=True).click()
+    panel = open_tab(page, "Caption ranking")
+    click_example_image(panel, page, "coffee.jpg")
+    captions = ["a cat lying on a blanket", "a cup of coffee", "a rocket on its launch pad"]
+    expect(panel.get_by_label("Captions (one per line)")).to_have_value("\n".join(captions))
+    panel.get_by_role("button", name="Rank captions", exact=True).click()
+    top = panel.get_by_test_id("label-output-value")
+    expect(top).not_to_be_empty(timeout=RESULT_TIMEOUT)
+    assert top.inner_text().strip() in captions
+    values = meter_values(panel, captions)
+    assert values[top.inner_text().strip()] == max(values.values())
+    assert sum(values.values()) == pytest.approx(1.0, abs=0.01)
+    screenshot(page, "clip-captions")
+    no_page_errors(page)
+
+
+# -- text to image ------------------------------------------------------------------------------------
+
+def test_text_to_image_shows_an_image_and_its_seed(page: Any) -> None:
+    panel = open_tab(page, "Text to image")
+    panel.get_by_label("Prompt", exact=True).fill("a red square on a blue table")
+    panel.get_by_role("button", name="Parameters").click()
+    width = panel.get_by_label("number input for Width")
+    expect(width).to_have_value("512")  # drawn with its default: typing before that is overwritten
+
+    # Picking the model (an input event) loads it and fits the sliders to it: 64..128 for the tiny one.
+    model = panel.get_by_label("Model", exact=True)
+    model.click()
+    page.get_by_role("option", name="tiny diffusion", exact=True).click()
+    expect(width).to_have_value("64", timeout=RESULT_TIMEOUT)
+    expect(width).to_have_attribute("max", "128")
+    expect(panel.get_by_text(re.compile(r"tiny diffusion.* on cpu"))).to_be_visible()
+
+    for label, value in (("Steps", "3"), ("Width", "96"), ("Height", "64")):
+        box = panel.get_by_label(f"number input for {label}")
+        box.fill(value)
+        box.press("Enter")
+        expect(box).to_have_value(value)
+    seed_box = panel.get_by_label("Seed (empty = random)", exact=True)
+    expect(seed_box).to_have_value("")  # left empty: each run draws a seed and shows it
+
+    seeds = []
+    for run in range(2):
+        panel.get_by_role("button", name="Generate", exact=True).click()
+        info = panel.get_by_text(re.compile(r"^seed \d+ · \d+/\d+ steps"))
+        if seeds:  # the second run's info line replaces the first's
+            expect(info).not_to_have_text(re.compile(rf"^seed {seeds[-1]} "), timeout=RESULT_TIMEOUT)
+        expect(info).to_be_visible(timeout=RESULT_TIMEOUT)
+        expect(info).to_contain_text("3/3 steps")
+        seeds.append(re.match(r"seed (\d+)", info.inner_text()).group(1))
+        thumbnail = panel.get_by_role("button", name="Thumbnail 1 of 1", exact=True)
+        expect(thumbnail.locator("img")).to_be_visible()
+        assert thumbnail.locator("img").evaluate("img => img.complete && img.naturalWidth") == 96
+        # The caption is in the page, but (a known layout issue) a lone square thumbnail is taller than the
+        # 520 px gallery, so the caption sits below its visible part; the info line shows the seed too.
+        caption = thumbnail.locator(".caption-label")
+        expect(caption).to_have_text(re.compile(rf"^seed {seeds[-1]} \(image 1\) · 3 steps · .* · 96x64$"))
+    assert seeds[0] != seeds[1], f"an empty seed box gave the same seed twice: {seeds}"
+    expect(seed_box).to_have_value("")
+    screenshot(page, "text-to-image")
+    no_page_errors(page)

@@ -1,0 +1,253 @@
+"""What a visitor must not reach: files on the server, models outside a hosted catalog, and
+anything at all without the login when the app is started with --auth.
+
+Apps are launched as app.py launches them (tests/launch.py uses app.launch_options: the 20 MB
+upload limit, assets/ as the only extra folder served). Traffic goes to 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from tests.launch import ASSETS, ROOT, assert_plain_sentence, call_raw, launch_app
+
+CAT = ASSETS / "images" / "cat.jpg"
+
+
+@pytest.fixture(scope="module")
+def models(tiny_models: Any) -> dict[str, str]:
+    return {name: tiny_models[name] for name in ("sentiment", "ner", "vit", "gpt2", "chat-gpt2")}
+
+
+def catalog(models: dict[str, str]) -> dict:
+    return {"sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
+            "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
+            "text-generation": [{"id": models["chat-gpt2"], "label": "tiny chat"}]}
+
+
+@pytest.fixture(scope="module")
+def app(models: dict[str, str]) -> Iterator[Any]:
+    launched = launch_app(catalog(models))
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+# -- files on the server --------------------------------------------------------------------------
+
+def secrets_of(path: Path) -> list[bytes]:
+    """Snippets that would show the file's content leaked."""
+    try:
+        head = path.read_bytes()[:120].strip()
+    except OSError:
+        return []
+    return [head] if head else []
+
+
+PASSWD = Path("/etc/passwd")
+APP = ROOT / "app.py"
+CONFTEST = ROOT / "tests" / "conftest.py"
+
+# (request path as sent on the wire, the file it aims at)
+FILE_PROBES = [
+    ("/gradio_api/file=/etc/passwd", PASSWD),
+    ("/gradio_api/file=../../etc/passwd", PASSWD),
+    ("/gradio_api/file=../../../../../../etc/passwd", PASSWD),
+    ("/gradio_api/file=..%2f..%2fetc%2fpasswd", PASSWD),
+    ("/gradio_api/file=%2e%2e%2f%2e%2e%2fetc%2fpasswd", PASSWD),
+    ("/gradio_api/file=%2Fetc%2Fpasswd", PASSWD),
+    ("/gradio_api/file=%252e%252e%252f%252e%252e%252fetc%252fpasswd", PASSWD),  # double-encoded
+    ("/gradio_api/file=%252Fetc%252Fpasswd", PASSWD),
+    ("/gradio_api/file=//etc/passwd", PASSWD),
+    ("/gradio_api/file=/etc/passwd%00.jpg", PASSWD),
+    ("/gradio_api/file=\\etc\\passwd", PASSWD),
+    ("/gradio_api/file=/tmp/gradio/../../etc/passwd", PASSWD),
+    ("/file=/etc/passwd", PASSWD),
+    ("/static/../../../../etc/passwd", PASSWD),
+    ("/gradio_api/file=/proc/self/environ", Path("/proc/self/environ")),
+    (f"/gradio_api/file={APP}", APP),
+    (f"/gradio_api/file={CONFTEST}", CONFTEST),
+    (f"/gradio_api/file={urllib.parse.quote(str(APP), safe='')}", APP),
+    ("/gradio_api/file=app.py", APP),
+    ("/gradio_api/file=tests/conftest.py", CONFTEST),
+    (f"/gradio_api/file={ASSETS}/../app.py", APP),
+    (f"/gradio_api/file={ASSETS}/images/../../app.py", APP),
+    (f"/gradio_api/file={ASSETS}/..%2fapp.py", APP),
+    (f"/gradio_api/file={ASSETS}/%2e%2e/app.py", APP),
+    (f"/gradio_api/file={ASSETS}/%2e%2e%2ftests%2fconftest.py", CONFTEST),
+    ("/assets/../app.py", APP),
+]
+
+
+def get_raw(url: str, path: str) -> tuple[int, bytes]:
+    """GET exactly this path: no client-side normalisation of '..' or of percent-escapes."""
+    parts = urllib.parse.urlparse(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path, target", FILE_PROBES, ids=[p for p, _ in FILE_PROBES])
+def test_file_probe_is_refused(app: Any, path: str, target: Path) -> None:
+    for status, body in (get_raw(app.url, path), _get_normalised(app.url, path)):
+        assert status in (400, 403, 404, 405), f"{path} answered {status}: {body[:120]!r}"
+        assert b"root:" not in body and b"import " not in body, f"{path} leaked a file: {body[:120]!r}"
+        for secret in secrets_of(target):
+            assert secret not in body, f"{path} leaked {target}"
+
+
+def _get_normalised(url: str, path: str) -> tuple[int, bytes]:
+    """The same probe as an ordinary client sends it (httpx removes '..' segments)."""
+    response = httpx.get(url.rstrip("/") + path, timeout=10)
+    return response.status_code, response.content
+
+
+def test_an_assets_image_is_served(app: Any) -> None:
+    status, body = get_raw(app.url, f"/gradio_api/file={CAT}")
+    assert status == 200 and body == CAT.read_bytes()
+
+
+def test_model_files_are_not_served(app: Any, models: dict[str, str]) -> None:
+    app.manager.get("sentiment", models["sentiment"])  # loaded: its folder is in use, still not served
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        status, body = get_raw(app.url, f"/gradio_api/file={models['sentiment']}/{name}")
+        assert status in (403, 404), f"{name} answered {status}"
+
+
+@pytest.mark.parametrize("payload", [
+    {"path": "/etc/passwd"},
+    {"path": str(APP)},
+    {"path": "../../etc/passwd"},
+    {"path": str(CAT)},  # served to browsers, but a visitor may not hand it in as their own upload
+    {"path": "/tmp/gradio/../../etc/passwd"},
+    {"path": None, "url": "file:///etc/passwd"},
+])
+def test_an_endpoint_reads_no_server_file_a_visitor_names(app: Any, models: dict[str, str], payload: dict) -> None:
+    """Inputs are files the visitor uploaded: a path elsewhere on the server is refused before any handler."""
+    kind, result = call_raw(app.url, "/classify_image",
+                            [{**payload, "meta": {"_type": "gradio.FileData"}}, models["vit"], 3])
+    assert kind == "error", f"the server read {payload}: {result!r}"
+    assert "root:" not in str(result) and "import" not in str(result)
+
+
+def test_an_endpoint_fetches_no_url_on_the_server_side(app: Any, models: dict[str, str]) -> None:
+    """An image 'URL' pointing back at the server itself (SSRF) is not fetched."""
+    url = f"{app.url}gradio_api/file={CAT}"
+    for payload in ({"path": None, "url": url}, {"path": url, "url": url}):
+        kind, result = call_raw(app.url, "/classify_image", [{**payload, "meta": {"_type": "gradio.FileData"}},
+                                                               models["vit"], 3])
+        assert kind == "error", f"the server fetched {url}: {result!r}"
+    from gradio_client import handle_file
+
+    good = Client(app.url, verbose=False).predict(image=handle_file(str(CAT)), model=models["vit"], top_k=2,
+                                                  api_name="/classify_image")
+    assert len(good["confidences"]) == 2  # an upload of the same image works
+
+
+# -- hosted mode: only the catalog's models --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hosted(models: dict[str, str]) -> Iterator[Any]:
+    launched = launch_app(catalog(models), allow_custom=False)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.mark.parametrize("model", ["ner folder", "someone/some-model", "/etc", "../../etc", "gpt2 folder + slash"])
+def test_hosted_app_refuses_a_model_outside_its_catalog(hosted: Any, models: dict[str, str], model: str) -> None:
+    model_id = {"ner folder": models["ner"], "gpt2 folder + slash": models["gpt2"] + "/"}.get(model, model)
+    client = Client(hosted.url, verbose=False)
+    loads_before = hosted.manager.load_count
+    with pytest.raises(AppError) as info:
+        client.predict(text="I love this film", model=model_id, api_name="/sentiment")
+    message = str(info.value)
+    assert_plain_sentence(message)
+    assert "list" in message
+    assert hosted.manager.load_count == loads_before, "a model outside the catalog was loaded"
+    assert all(m["model"] != model_id for m in hosted.manager.loaded())
+    # the catalog's own models work
+    assert client.predict(text="I love this film", model=models["sentiment"], api_name="/sentiment")["label"] == "POSITIVE"
+    assert client.predict(text="I love this film", api_name="/sentiment")["label"] == "POSITIVE"
+
+
+def test_hosted_manager_refuses_and_loads_nothing(models: dict[str, str]) -> None:
+    """The same policy below the UI: ModelManager(allow_custom=False), as app.py --hosted builds it."""
+    from models import ModelManager, ModelNotAllowed, parse_catalog
+
+    manager = ModelManager(parse_catalog(catalog(models)), device="cpu", allow_custom=False)
+    for model_id in (models["ner"], "someone/some-model", "/etc", models["sentiment"] + "/../" +
+                     Path(models["sentiment"]).name):
+        with pytest.raises(ModelNotAllowed) as info:
+            manager.get("sentiment", model_id)
+        assert_plain_sentence(str(info.value))
+        assert "only runs the models in its list" in str(info.value)
+    assert manager.load_count == 0 and manager.loaded() == []
+    assert manager.predict("sentiment", models["sentiment"], "I love this film")["labels"][0]["label"] == "POSITIVE"
+    assert manager.predict("sentiment", "tiny sentiment", "I love this film")  # by its label too
+    assert manager.load_count == 1
+    manager.unload_all()
+
+
+# -- --auth ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def private(models: dict[str, str]) -> Iterator[Any]:
+    launched = launch_app(catalog(models), auth=[("u", "p")])
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "config"), ("GET", "gradio_api/info"), ("GET", f"gradio_api/file={CAT}"),
+    ("GET", "gradio_api/queue/status"), ("POST", "gradio_api/call/sentiment"), ("POST", "gradio_api/upload"),
+    ("POST", "gradio_api/queue/join"), ("POST", "gradio_api/run/sentiment"),
+])
+def test_without_login_the_api_is_refused(private: Any, method: str, path: str) -> None:
+    response = httpx.request(method, private.url + path, json={"data": ["I love this film"]}, timeout=10,
+                             follow_redirects=False)
+    assert response.status_code in (401, 403), f"{method} /{path} answered {response.status_code}"
+    assert b"POSITIVE" not in response.content and CAT.read_bytes()[:64] not in response.content
+
+
+def test_without_login_the_page_is_the_login_form(private: Any) -> None:
+    response = httpx.get(private.url, timeout=10, follow_redirects=False)
+    if response.status_code in (302, 303, 307):
+        return  # a redirect to the login page is just as good
+    assert response.status_code == 200
+    page = response.text
+    assert '"auth_required":true' in page.replace(" ", ""), "the page is not the login form"
+    assert "Try today's open models" not in page, "the app's own page was served without the login"
+
+
+@pytest.mark.xfail(strict=True, reason="Gradio 6.31 embeds window.gradio_api_info (every endpoint, its parameters "
+                                       "and the model choices) in the login page served to anyone; "
+                                       "/gradio_api/info itself is refused")
+def test_without_login_the_page_tells_nothing_about_the_api(private: Any, models: dict[str, str]) -> None:
+    page = httpx.get(private.url, timeout=10).text
+    assert "/sentiment" not in page and models["sentiment"] not in page
+
+
+def test_gradio_client_needs_the_credentials(private: Any) -> None:
+    with pytest.raises(Exception) as info:
+        Client(private.url, verbose=False)
+    assert "credentials" in str(info.value) or "login" in str(info.value).lower()
+    with pytest.raises(Exception):
+        Client(private.url, auth=("u", "wrong password"), verbose=False)
+    client = Client(private.url, auth=("u", "p"), verbose=False)
+    assert client.predict(text="I love this film", api_name="/sentiment")["label"] == "POSITIVE"
