@@ -55,7 +55,7 @@ def build(ctx: Context) -> None:
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
         with gr.Column():
             status = gr.Markdown()
-            gallery = gr.Gallery(label="Images", columns=2, height=520, object_fit="contain")
+            gallery = gr.Gallery(label="Images", columns=2, height="auto", object_fit="contain")
             info = gr.Markdown()
 
     def text_to_image(prompt: str, negative_prompt: str = "", steps: int | None = None,
