@@ -12,7 +12,7 @@ from .base import ModelSpec, Pipeline
 from .batching import Batcher
 from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
-from .errors import InvalidInput, ModelNotAllowed, ModelUnloaded, PlaygroundError
+from .errors import InvalidInput, ModelNotAllowed, ModelUnloaded, OutOfMemory, PlaygroundError
 from .loading import check_model_id, load_errors, shown
 from .tasks import adapter_class, canonical_task
 
@@ -160,7 +160,8 @@ class ModelManager:
         for attempt in range(RETRIES_AFTER_UNLOAD + 1):
             pipeline = self.get(task, model_id)
             try:
-                return fn(pipeline)
+                with out_of_memory_as_sentence():
+                    return fn(pipeline)
             except ModelUnloaded:
                 if attempt == RETRIES_AFTER_UNLOAD:
                     raise
@@ -171,7 +172,8 @@ class ModelManager:
         for attempt in range(RETRIES_AFTER_UNLOAD + 1):
             updates = self.get(task, model_id).stream(inputs, **params)
             try:
-                first = next(updates)
+                with out_of_memory_as_sentence():
+                    first = next(updates)
             except StopIteration:
                 return
             except ModelUnloaded:
@@ -179,7 +181,8 @@ class ModelManager:
                     raise
                 continue
             yield first
-            yield from updates
+            with out_of_memory_as_sentence():
+                yield from updates
             return
 
     def predict(self, task: str, model_id: str | None, inputs: Any, **params: Any) -> Any:
@@ -189,7 +192,7 @@ class ModelManager:
             if self.batcher is None:
                 return pipeline.predict(inputs, **params)
             key = (pipeline.spec.task, pipeline.spec.model_id, repr(sorted(params.items())))
-            return self.batcher.run(key, lambda items: pipeline.predict_batch(items, **params), inputs)
+            return self.batcher.run(key, lambda items: _freeing_on_oom(pipeline.predict_batch, items, **params), inputs)
         return self.call(task, model_id, run)
 
     def preload(self, tasks: list[str]) -> list[Pipeline]:
@@ -248,3 +251,31 @@ def _torch_dtype(name: str) -> Any:
     if not isinstance(dtype, torch.dtype):
         raise InvalidInput(f"Unknown dtype {name!r}; use float32, float16 or bfloat16.")
     return dtype
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
+
+
+def _freeing_on_oom(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Free the cached memory before the batcher retries a failed batch one request at a time."""
+    try:
+        return run(*args, **kwargs)
+    except Exception as e:
+        if is_out_of_memory(e):
+            release_memory()
+        raise
+
+
+@contextlib.contextmanager
+def out_of_memory_as_sentence() -> Iterator[None]:
+    """A request that runs out of (GPU) memory fails with a sentence, and the memory is given back."""
+    try:
+        yield
+    except Exception as e:
+        if not is_out_of_memory(e):
+            raise
+        release_memory()
+        raise OutOfMemory("The device ran out of memory for this request; try a shorter text, fewer or smaller "
+                          "images, fewer steps, or unload other models.") from None

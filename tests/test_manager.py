@@ -303,3 +303,25 @@ def test_one_bad_request_in_a_batch_fails_alone(manager, tiny_models):
     firsts = [r["labels"][0]["label"] for i, r in enumerate(results) if i not in (1, 4)]
     assert firsts == ["POSITIVE", "NEGATIVE", "POSITIVE", "NEGATIVE"]
     assert manager.load_count == 1
+
+
+def test_out_of_memory_during_a_request_is_a_sentence_and_the_next_request_works(catalog, tiny_models,
+                                                                                  monkeypatch):
+    manager = ModelManager(catalog, device="cpu", max_loaded=3)
+    pipeline = manager.get("sentiment", tiny_models["sentiment"])
+    real = pipeline.predict_batch
+    calls = {"n": 0}
+
+    def fails_once(items, **params):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(items, **params)
+
+    monkeypatch.setattr(pipeline, "predict_batch", fails_once)
+    with pytest.raises(PlaygroundError, match="ran out of memory") as info:
+        manager.predict("sentiment", tiny_models["sentiment"], "I love this film")
+    assert "\n" not in str(info.value)
+    result = manager.predict("sentiment", tiny_models["sentiment"], "I love this film")
+    assert result["labels"][0]["label"] == "POSITIVE"
+    manager.unload_all()
