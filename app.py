@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from models import TASKS, InvalidInput, ModelManager, PlaygroundError, load_catalog
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def launch_options(settings: "Settings") -> dict:
+def launch_options(settings: Any) -> dict:
     """What every launch shares, tests included: upload limit, the only extra folder served, the theme."""
     import gradio as gr
 

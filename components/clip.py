@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from .common import Context, model_picker, plain_errors, wire_run
+from .common import Context, model_picker, wire_run
 from .inputs import ImageInput, NumberSlider
 
 TASK = "clip"

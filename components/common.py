@@ -176,15 +176,16 @@ def on_gpu(ctx: Context, fn: Callable, seconds: int | Callable[..., float]) -> C
         def inside(*args: Any, **kwargs: Any) -> Any:
             with ctx.manager.placed_on(device):
                 return fn(*args, **kwargs)
-    duration = seconds
+    duration: Any = seconds
     if callable(seconds):
         signature = inspect.signature(fn)
 
-        def duration(*args: Any, **kwargs: Any) -> int:
+        def computed(*args: Any, **kwargs: Any) -> int:
             bound = signature.bind_partial(*args, **kwargs)
             bound.apply_defaults()
             try:
                 return int(min(300, max(10, seconds(**bound.arguments))))
             except (TypeError, ValueError):  # a bad value: the call itself will say what is wrong
                 return 60
+        duration = computed
     return spaces.GPU(duration=duration)(inside)

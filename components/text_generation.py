@@ -77,7 +77,7 @@ def build(ctx: Context) -> None:
     def stop_generation(request: gr.Request) -> None:
         ctx.stops.stop(session_of(request), TASK)
 
-    event = wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
+    wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
                      inputs=[prompt, model, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
                      outputs=[output, stats], api_name="generate",
                      gpu_seconds=lambda max_new_tokens=128, **_: 15 + float(max_new_tokens) / 10)

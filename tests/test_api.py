@@ -9,18 +9,16 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.launch import ASSETS, ROOT, launch_app, slow_down
+from tests.launch import ASSETS, ROOT, assert_plain_sentence, launch_app, slow_down
 
 ENDPOINTS = ["/generate", "/stop_generation", "/sentiment", "/ner", "/qa", "/classify_image", "/models", "/unload"]
 GEN_DEFAULTS = dict(max_new_tokens=40, temperature=0.7, top_p=0.95, top_k=50, repetition_penalty=1.1, seed=7)
@@ -310,26 +308,6 @@ def test_models_lists_loaded_models_and_unload_removes_one(client: Client, model
 
 
 # -- errors -----------------------------------------------------------------------------------------
-
-def gradio_temp_dirs() -> list[str]:
-    import os
-
-    dirs = [str(Path(tempfile.gettempdir()) / "gradio")]
-    if os.environ.get("GRADIO_TEMP_DIR"):
-        dirs.append(os.environ["GRADIO_TEMP_DIR"])
-    return dirs
-
-
-def assert_plain_sentence(message: str) -> None:
-    assert message and message == message.strip(), repr(message)
-    assert "\n" not in message, f"more than one line: {message!r}"
-    assert len(message) < 300, f"too long to be one sentence: {message!r}"
-    assert message[-1] in ".!?", f"not a sentence: {message!r}"
-    assert "Traceback" not in message and "Error(" not in message, f"a traceback or repr leaked: {message!r}"
-    assert not re.search(r"\b\w+(Error|Exception)\b:", message), f"an exception name leaked: {message!r}"
-    for temp in gradio_temp_dirs():
-        assert temp not in message, f"a gradio temp path leaked: {message!r}"
-
 
 @pytest.fixture(scope="module")
 def not_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,7 +17,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tests.builders.clip import COLOURS
-from tests.launch import launch_app
+from tests.launch import assert_plain_sentence, launch_app
 
 ENDPOINTS = ["/clip_zero_shot", "/clip_search", "/clip_rank_captions", "/text_to_image", "/stop_text_to_image"]
 # The tiny pipeline's own limits: 64 x 64 native, sides 64..128; two steps make a picture in ~0.1 s.
@@ -272,26 +271,6 @@ def test_stop_from_the_same_client_ends_the_run_early(app: Any, models: dict[str
 
 
 # -- errors -----------------------------------------------------------------------------------------
-
-def gradio_temp_dirs() -> list[str]:
-    import os
-
-    dirs = [str(Path(tempfile.gettempdir()) / "gradio")]
-    if os.environ.get("GRADIO_TEMP_DIR"):
-        dirs.append(os.environ["GRADIO_TEMP_DIR"])
-    return dirs
-
-
-def assert_plain_sentence(message: str) -> None:
-    assert message and message == message.strip(), repr(message)
-    assert "\n" not in message, f"more than one line: {message!r}"
-    assert len(message) < 300, f"too long to be one sentence: {message!r}"
-    assert message[-1] in ".!?", f"not a sentence: {message!r}"
-    assert "Traceback" not in message and "Error(" not in message, f"a traceback or repr leaked: {message!r}"
-    assert not re.search(r"\b\w+(Error|Exception)\b:", message), f"an exception name leaked: {message!r}"
-    for temp in gradio_temp_dirs():
-        assert temp not in message, f"a gradio temp path leaked: {message!r}"
-
 
 def error_cases(models: dict[str, str], squares: dict[str, str]) -> dict[str, tuple[dict, dict, str]]:
     """name -> (bad call, good call right after, words the message must hold)."""
