@@ -118,7 +118,9 @@ def launch_options(settings: Any) -> dict:
     """What every launch shares, tests included: upload limit, the only extra folder served, the theme."""
     import gradio as gr
 
-    return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
+    from components.serving import SESSION_CAPACITY
+
+    return {"max_file_size": "20mb", "state_session_capacity": SESSION_CAPACITY, "allowed_paths": [os.path.abspath(settings.examples_dir)],
             "theme": gr.themes.Soft(), "show_error": False}
 
 

@@ -1,0 +1,126 @@
+"""Two costs Gradio 6 puts on every API call, which the app takes off (see BENCHMARKS.md).
+
+1. Each call that sends no `session_hash` (a plain REST call, as in Gradio's own curl examples) gets
+   a new SessionState that renders the config of every block of the app up front: 159 blocks here,
+   about 7 ms of CPU and 260 KB kept per call, up to 10,000 sessions (2.6 GB). The configs are only
+   read for a session's deep links, so `lighter_sessions()` renders each one when first read, and
+   `SESSION_CAPACITY` bounds how many sessions are kept.
+2. After each event the queue rebuilds a pandas summary of the last 10,000 events, read only by
+   Gradio's /monitoring page (off here): `quieter_analytics()` has it rebuilt every 1,000 events.
+
+Both are applied only where Gradio's code is the one they were written for; with any other Gradio
+the app keeps Gradio's own behaviour (correct, only slower).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+from typing import Any, Iterator
+
+SESSION_CAPACITY = 1000  # sessions kept in memory (Gradio's default: 10,000)
+ANALYTICS_EVERY = "1000"  # events between two rebuilds of Gradio's monitoring summary (Gradio's: 1)
+
+# The source of the SessionState.__init__ that lighter_sessions() replaces (Gradio 6.31).
+_KNOWN_SESSION_INIT = "1b2ea21dc42c"
+
+
+def quieter_analytics() -> None:
+    """Must run before the demo's queue is created (Queue.__init__ reads the variable)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", ANALYTICS_EVERY)
+
+
+class _ConfigsOnDemand(dict):
+    """SessionState.config_values whose entries are rendered when first read, not all at creation.
+
+    An entry rendered later equals the one Gradio would have rendered at creation and kept up to
+    date: SessionState re-renders a block's entry whenever it replaces the block."""
+
+    def __init__(self, blocks_config: Any, ids: list[int]) -> None:
+        super().__init__()
+        self._blocks_config = blocks_config
+        self._pending = dict.fromkeys(ids)  # ordered, as Gradio's dict was
+
+    def _render(self, key: Any) -> None:
+        if key in self._pending:
+            del self._pending[key]
+            dict.__setitem__(self, key, self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key]))
+
+    def _render_all(self) -> None:
+        for key in list(self._pending):
+            self._render(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._render(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._render(key)
+        return dict.get(self, key, default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._pending.pop(key, None)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        if key in self._pending:
+            del self._pending[key]
+        else:
+            dict.__delitem__(self, key)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._pending or dict.__contains__(self, key)
+
+    def __len__(self) -> int:
+        return len(self._pending) + dict.__len__(self)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._render_all()
+        return dict.__iter__(self)
+
+    def keys(self):  # noqa: ANN201
+        self._render_all()
+        return dict.keys(self)
+
+    def values(self):  # noqa: ANN201
+        self._render_all()
+        return dict.values(self)
+
+    def items(self):  # noqa: ANN201
+        self._render_all()
+        return dict.items(self)
+
+
+def _session_init(self: Any, blocks: Any) -> None:
+    """Gradio 6.31's SessionState.__init__, with the configs rendered on demand."""
+    from copy import copy
+
+    self.blocks_config = copy(blocks.default_config)
+    self.config_values = _ConfigsOnDemand(self.blocks_config,
+                                          [k for k in self.blocks_config.blocks if k in blocks.blocks])
+    self.state_data = {}
+    self._state_ttl = {}
+    self.is_closed = False
+    self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+
+def session_init_digest() -> str:
+    """A digest of the SessionState.__init__ source this Gradio has."""
+    from gradio.state_holder import SessionState
+
+    init = getattr(SessionState.__init__, "__wrapped_gradio__", SessionState.__init__)
+    return hashlib.sha256(inspect.getsource(init).encode()).hexdigest()[:12]
+
+
+def lighter_sessions() -> bool:
+    """Render session configs on demand; True when applied (or already), False on an unknown Gradio."""
+    from gradio.state_holder import SessionState
+
+    if getattr(SessionState.__init__, "__wrapped_gradio__", None) is not None:
+        return True
+    original = SessionState.__init__
+    if session_init_digest() != _KNOWN_SESSION_INIT:
+        return False
+    _session_init.__wrapped_gradio__ = original  # type: ignore[attr-defined]
+    SessionState.__init__ = _session_init
+    return True

@@ -1,0 +1,97 @@
+"""components/serving.py: what the app takes off Gradio's per-call cost, and that Gradio still
+behaves the same (the session configs it renders on demand equal the ones it renders up front)."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from gradio.blocks import BlocksConfig
+from gradio.queueing import Queue
+from gradio.state_holder import SessionState
+
+from components import Settings, build_demo
+from components.serving import SESSION_CAPACITY, lighter_sessions
+from models import ModelManager, parse_catalog
+from tests.launch import ASSETS, call_raw, running_app, tiny_catalog
+
+
+def test_the_session_patch_applies_to_the_installed_gradio():
+    assert lighter_sessions(), (
+        "Gradio's SessionState.__init__ is not the one components/serving.py was written for: compare the "
+        "two, update _session_init if needed, then _KNOWN_SESSION_INIT (serving.session_init_digest()).")
+
+
+@pytest.fixture(scope="module")
+def demo(tiny_models):
+    catalog = parse_catalog(tiny_catalog(tiny_models), source="tests")
+    return build_demo(catalog, ModelManager(catalog), Settings(examples_dir=str(ASSETS)))
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """Counts the block configs Gradio renders."""
+    calls: list[int] = []
+    original = BlocksConfig.config_for_block
+
+    def counted(_id, rendered_ids, block, renderable=None):  # noqa: ANN001, ANN202
+        calls.append(_id)
+        return original(_id, rendered_ids, block, renderable)
+
+    monkeypatch.setattr(BlocksConfig, "config_for_block", staticmethod(counted))
+    return calls
+
+
+def test_a_new_session_renders_no_config_until_one_is_read(demo, rendered):
+    state = SessionState(demo)
+    assert rendered == []
+    assert len(state.config_values) == len(demo.blocks) > 100
+    some = next(iter(demo.blocks))
+    assert some in state.config_values and state.config_values[some]["id"] == some
+    assert rendered == [some]
+
+
+def gradios_own_session(demo) -> SessionState:
+    """A SessionState made by Gradio's own __init__ (every config rendered up front)."""
+    state = SessionState.__new__(SessionState)
+    SessionState.__init__.__wrapped_gradio__(state, demo)
+    assert dict.__len__(state.config_values) == len(demo.blocks)
+    return state
+
+
+def test_configs_rendered_on_demand_equal_those_gradio_renders_up_front(demo):
+    ours, gradios = SessionState(demo), gradios_own_session(demo)
+    assert list(ours.config_values) == list(gradios.config_values)  # same blocks, same order
+    assert dict(ours.config_values.items()) == dict(gradios.config_values.items())
+    assert list(ours.components) == list(gradios.components)  # what deep links read
+
+
+def test_updates_after_creation_give_the_same_configs_as_gradios(demo):
+    ours, gradios = SessionState(demo), gradios_own_session(demo)
+    textboxes = [k for k, b in demo.blocks.items() if type(b).__name__ == "Textbox"][:3]
+    for state in (ours, gradios):
+        state._update_value_in_config(textboxes[0], "typed")
+        replaced = copy.copy(demo.blocks[textboxes[1]])
+        replaced.value = "replaced"
+        state[textboxes[1]] = replaced
+        del state.config_values[textboxes[2]]
+    assert ours.config_values[textboxes[0]]["props"]["value"] == "typed"
+    assert textboxes[2] not in ours.config_values and len(ours.config_values) == len(demo.blocks) - 1
+    assert dict(ours.config_values.items()) == dict(gradios.config_values.items())
+
+
+def test_a_rest_call_without_a_session_renders_almost_nothing(tiny_models, rendered, monkeypatch):
+    summaries: list[int] = []
+    original = Queue._get_df
+    monkeypatch.setattr(Queue, "_get_df", staticmethod(lambda records: summaries.append(1) or original(records)))
+    with running_app(tiny_catalog(tiny_models, ["sentiment"])) as app:
+        assert app.demo.state_holder.capacity == SESSION_CAPACITY
+        before = len(rendered)
+        for text in ["I love it.", "I hate it.", "It is fine."]:
+            kind, out = call_raw(app.url, "/sentiment", [text, None])
+            assert kind == "complete", out
+        per_call = (len(rendered) - before) / 3
+        sessions = list(app.demo.state_holder.session_data.values())
+    # Without components/serving.py, Gradio 6.31 renders every block of the app for each such call.
+    assert per_call < 10, f"{per_call:.0f} block configs rendered per call"
+    assert all(dict.__len__(s.config_values) < 10 for s in sessions)  # what each kept session holds
+    assert summaries == []  # the monitoring summary is not rebuilt after each event
