@@ -1,8 +1,9 @@
 """6. CLIP search: the first query on a 64-image set (every image encoded) against a repeat query
 (embeddings cached), through the app's adapter (models/clip.py, loaded by its ModelManager), with
 the tiny test CLIP and with open_clip's ViT-B-32 built with random weights (same compute as the
-real one). Each round clears the caches first. A repeat still opens, decodes and hashes every
-image (the cache key is a hash of the pixels): measured too, as the floor of a repeat."""
+real one). Each round clears the caches first. A repeat reads and hashes each file's bytes (files
+seen before are not decoded again); decoding and hashing the pixels, as repeats did before, is
+measured beside it."""
 from __future__ import annotations
 
 import time
@@ -14,17 +15,10 @@ from .context import Context, row
 GOAL = 10.0  # a repeat query at least 10x faster than the first
 
 
-def file_hash(path: str) -> str:
-    """What a cache keyed on the file's bytes (not its decoded pixels) would cost per image."""
-    import hashlib
-
-    with open(path, "rb") as f:
-        return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
-
-
 def run(ctx: Context) -> dict[str, Any]:
     from models import ModelManager, parse_catalog
-    from models.clip import check_images, pixel_hash
+    from models.clip import file_digest, pixel_hash
+    from models.images import open_image
 
     images = models.gallery()
     cases = [("tiny clip", common.tiny("clip"), 3 if ctx.quick else 5)]
@@ -51,8 +45,8 @@ def run(ctx: Context) -> dict[str, Any]:
             for key, fn in (("first", lambda: pipeline.search("a red picture", images, top_k=8)),
                             ("same_query", lambda: pipeline.search("a red picture", images, top_k=8)),
                             ("new_query", lambda: pipeline.search(f"something blue {r}", images, top_k=8)),
-                            ("decode_hash", lambda: [pixel_hash(p) for p in check_images(images)]),
-                            ("file_hash", lambda: [file_hash(p) for p in images])):
+                            ("decode_hash", lambda: [pixel_hash(open_image(p)) for p in images]),
+                            ("file_hash", lambda: [file_digest(p) for p in images])):
                 t = time.perf_counter()
                 fn()
                 runs[key].append(time.perf_counter() - t)
@@ -67,9 +61,9 @@ def run(ctx: Context) -> dict[str, Any]:
                         first_ms=common.ms(med["first"]), repeat_ms=common.ms(med["same_query"]), ratio=speedup))
         rows.append(row("  new query on cached images (ms)", common.fmt(common.ms(med["new_query"]), "ms"),
                         new_query_ms=common.ms(med["new_query"])))
-        rows.append(row("  a repeat's floor: decode + pixel hash of 64 images vs hashing the files' bytes (ms)",
-                        common.fmt(common.ms(med["decode_hash"]), "ms") + " decode+hash",
+        rows.append(row("  a repeat's key: hashing 64 files' bytes (now) vs decoding + hashing their pixels (before) (ms)",
                         common.fmt(common.ms(med["file_hash"]), "ms") + " file bytes",
+                        common.fmt(common.ms(med["decode_hash"]), "ms") + " decode+hash",
                         decode_hash_ms=common.ms(med["decode_hash"]), file_hash_ms=common.ms(med["file_hash"])))
         manager.unload_all()
     return {"rows": rows, "raw": raw}

@@ -105,6 +105,33 @@ def test_the_same_image_twice_in_a_gallery_is_encoded_once(clip):
 
 # -- captions and similarity ----------------------------------------------------------------------
 
+def test_files_seen_before_are_not_decoded_again(clip, tmp_path, monkeypatch):
+    import models.clip as clip_module
+
+    paths = []
+    for i, name in enumerate(["blue", "red", "green", "yellow"]):
+        paths.append(tmp_path / f"{i}.png")
+        colour_image(name, seed=31).save(paths[-1])
+    decoded = []
+    real_open = clip_module.open_image
+    monkeypatch.setattr(clip_module, "open_image", lambda source: decoded.append(source) or real_open(source))
+    first = clip.search("red", [str(p) for p in paths])
+    assert len(decoded) == len(paths)
+    before = (len(decoded), clip.image_encodes)
+    again = clip.search("a photo of a red.", [str(p) for p in paths] + [p.read_bytes() for p in paths])
+    assert (len(decoded), clip.image_encodes) == before  # neither decoded nor encoded: keyed by the files' bytes
+    assert again[0]["index"] in (first[0]["index"], first[0]["index"] + len(paths))
+    # Other bytes with the same pixels (another PNG compression level) are decoded, not encoded.
+    colour_image("red", seed=31).save(tmp_path / "other.png", compress_level=0)
+    assert (tmp_path / "other.png").read_bytes() != paths[1].read_bytes()
+    clip.search("red", [str(tmp_path / "other.png")])
+    assert (len(decoded), clip.image_encodes) == (before[0] + 1, before[1])
+    # A file whose bytes changed is read afresh.
+    colour_image("black", seed=31).save(paths[0])
+    clip.search("red", [str(paths[0])])
+    assert (len(decoded), clip.image_encodes) == (before[0] + 2, before[1] + 1)
+
+
 def test_rank_captions_best_first(clip):
     captions = "a photo of a blue.\na photo of a red.\na photo of a green."
     result = clip.rank_captions(colour_image("green", seed=5), captions)
