@@ -107,7 +107,7 @@ class ModelManager:
         for old in evicted:
             old.pipeline.unload()
         if evicted:
-            release_memory()
+            release_memory(collect=False)  # a request is waiting: no cycle collection on CPU
         return self._placed(entry.pipeline)
 
     @contextlib.contextmanager
