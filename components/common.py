@@ -140,7 +140,7 @@ def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
     batcher, which runs one batch at a time per model."""
     batcher = ctx.manager.batcher
     if batched and batcher is not None:
-        return {"concurrency_id": "device-batched", "concurrency_limit": batcher.max_batch_size}
+        return {"concurrency_id": "device-batched", "concurrency_limit": 2 * batcher.max_batch_size}
     return {"concurrency_id": "device", "concurrency_limit": ctx.settings.concurrency_limit}
 
 
