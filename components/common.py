@@ -136,8 +136,8 @@ def loader(ctx: Context, task: str) -> Callable:
 
 def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
     """Queue settings: model calls share the device's concurrency limit. Batched endpoints let
-    up to max_batch_size requests in, so those that arrive together meet in the manager's
-    batcher, which runs one batch at a time per model."""
+    up to twice max_batch_size requests in, so those that arrive together meet in the manager's
+    batcher, which runs one batch at a time per model: a full batch can gather while one runs."""
     batcher = ctx.manager.batcher
     if batched and batcher is not None:
         return {"concurrency_id": "device-batched", "concurrency_limit": 2 * batcher.max_batch_size}
