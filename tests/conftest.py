@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny models built once per session (cached on disk), a catalog and a manager."""
+"""Shared fixtures: tiny models built once per session (cached on disk), a catalog, a gradio_client
+Client on a module's launched app, and Chromium for the browser tests."""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +7,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,15 +75,28 @@ def tiny_models() -> TinyModels:
 
 @pytest.fixture(scope="session")
 def tiny_catalog_data(tiny_models: TinyModels) -> dict:
-    """The YAML shape of a catalog where every task points at tiny local models."""
-    return {
-        "text-generation": [{"id": tiny_models["chat-gpt2"], "label": "tiny chat"},
-                            {"id": tiny_models["gpt2"], "label": "tiny gpt2"}],
-        "sentiment": [{"id": tiny_models["sentiment"], "label": "tiny sentiment"}],
-        "ner": [{"id": tiny_models["ner"], "label": "tiny ner"}],
-        "question-answering": [{"id": tiny_models["qa"], "label": "tiny qa"}],
-        "image-classification": [{"id": tiny_models["vit"], "label": "tiny vit"}],
-    }
+    """The YAML shape of a catalog where every task but CLIP and text to image points at tiny local
+    models (tests/launch.py tiny_catalog has them all)."""
+    from tests.launch import tiny_catalog
+
+    return tiny_catalog(tiny_models, tasks=("text-generation", "sentiment", "ner", "question-answering",
+                                            "image-classification"))
+
+
+@pytest.fixture(scope="module")
+def client(app: Any) -> Any:
+    """A gradio_client Client on the module's launched app (the module defines the `app` fixture)."""
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium for the browser tests (tests/browser.py): skipped without it, failed on CI."""
+    from tests.browser import require_chromium
+
+    return require_chromium()
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,24 @@ to be watched, stopped or cancelled in the middle (the tiny GPT-2s make 250 toke
 
 And for the robustness tests: `call_raw` / `upload_raw` post raw JSON to an endpoint (NaN, lone
 surrogates: what gradio_client cannot send), and `assert_plain_sentence` checks an error message.
+
+Shared by several test modules: `tiny_catalog` (a catalog in the YAML shape on the tiny models),
+`running_app` (launch_app as a context manager, for module fixtures), `slow_chat_copy` (a copy of
+the tiny chat model to slow down), and `generate_threads` / `wait_until` for the streaming tests.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import socket
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -78,6 +85,49 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     return LaunchedApp(url=url, demo=demo, manager=manager)
 
 
+@contextlib.contextmanager
+def running_app(catalog_data: dict, **options: Any) -> Iterator[LaunchedApp]:
+    """launch_app(catalog_data, **options) for the block; closed after it, whatever happens."""
+    launched = launch_app(catalog_data, **options)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+# (task, tiny model's name in tests/conftest.py BUILDERS, label): every task on the tiny models.
+TINY_CATALOG = (
+    ("text-generation", "chat-gpt2", "tiny chat"),
+    ("text-generation", "gpt2", "tiny gpt2"),
+    ("sentiment", "sentiment", "tiny sentiment"),
+    ("ner", "ner", "tiny ner"),
+    ("question-answering", "qa", "tiny qa"),
+    ("image-classification", "vit", "tiny vit"),
+    ("clip", "clip", "tiny clip"),
+    ("text-to-image", "diffusion", "tiny diffusion"),
+)
+
+
+def tiny_catalog(models: Any, tasks: Iterable[str] | None = None) -> dict:
+    """The YAML shape of a catalog whose tasks point at the tiny models: `models` maps a tiny model's
+    name to its folder (the tiny_models fixture, or a dict of its folders); `tasks` keeps only those
+    tasks (default: every task). Only the models of the tasks kept are looked up."""
+    wanted = None if tasks is None else set(tasks)
+    data: dict[str, list[dict[str, str]]] = {}
+    for task, name, label in TINY_CATALOG:
+        if wanted is None or task in wanted:
+            data.setdefault(task, []).append({"id": models[name], "label": label})
+    return data
+
+
+def slow_chat_copy(tiny_models: Any, tmp_path_factory: Any) -> str:
+    """A copy of the tiny chat model in a folder of its own: another model id, loaded apart from the
+    original, so it can be slowed down (slow_down) while the original stays fast."""
+    slow = tmp_path_factory.mktemp("slow") / "slow-chat"
+    shutil.copytree(tiny_models["chat-gpt2"], slow)
+    return str(slow)
+
+
 def wait_http_200(url: str, timeout: float = 30.0) -> float:
     """Poll url until it answers 200; returns the seconds waited."""
     start = time.perf_counter()
@@ -99,6 +149,22 @@ def slow_down(pipeline: Any, seconds: float) -> Any:
     def pause(module: Any, args: Any) -> None:
         time.sleep(seconds)
     return pipeline.model.register_forward_pre_hook(pause)
+
+
+def generate_threads() -> list[threading.Thread]:
+    """The app's generation threads (named "generate") still running."""
+    return [t for t in threading.enumerate() if t.name == "generate" and t.is_alive()]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0.05) -> bool:
+    """Poll condition() every `interval` seconds until it is true or `timeout` seconds have passed;
+    returns whether it became true (it is asked once more at the end)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
 
 
 # -- calling the HTTP API without gradio_client ---------------------------------------------------

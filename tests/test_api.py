@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
@@ -18,7 +16,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.launch import ASSETS, ROOT, assert_plain_sentence, launch_app, slow_down
+from tests.launch import (ASSETS, ROOT, assert_plain_sentence, generate_threads, running_app, slow_chat_copy,
+                          slow_down, wait_until)
 
 ENDPOINTS = ["/generate", "/stop_generation", "/sentiment", "/ner", "/qa", "/classify_image", "/models", "/unload"]
 GEN_DEFAULTS = dict(max_new_tokens=40, temperature=0.7, top_p=0.95, top_k=50, repetition_penalty=1.1, seed=7)
@@ -29,9 +28,8 @@ SLOW_SECONDS = 0.02  # per forward pass of the slowed generator: ~40 tokens/s on
 
 @pytest.fixture(scope="module")
 def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    slow = tmp_path_factory.mktemp("slow") / "slow-chat"
-    shutil.copytree(tiny_models["chat-gpt2"], slow)
-    return {"chat": tiny_models["chat-gpt2"], "gpt2": tiny_models["gpt2"], "slow": str(slow),
+    slow = slow_chat_copy(tiny_models, tmp_path_factory)
+    return {"chat": tiny_models["chat-gpt2"], "gpt2": tiny_models["gpt2"], "slow": slow,
             "sentiment": tiny_models["sentiment"], "ner": tiny_models["ner"], "qa": tiny_models["qa"],
             "vit": tiny_models["vit"]}
 
@@ -40,16 +38,8 @@ def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 def app(tiny_catalog_data: dict, models: dict[str, str]) -> Iterator[Any]:
     data = dict(tiny_catalog_data)
     data["text-generation"] = [*data["text-generation"], {"id": models["slow"], "label": "tiny chat (slowed)"}]
-    launched = launch_app(data)
-    try:
+    with running_app(data) as launched:
         yield launched
-    finally:
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def client(app: Any) -> Client:
-    return Client(app.url, verbose=False)
 
 
 @contextlib.contextmanager
@@ -70,19 +60,6 @@ def tokens_of(stats: str) -> int:
     match = re.search(r"(\d+) tokens\b", stats)
     assert match, f"no token count in the stats line {stats!r}"
     return int(match.group(1))
-
-
-def generate_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "generate" and t.is_alive()]
-
-
-def wait_until(condition: Any, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 # -- the endpoints exist ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tests.builders.clip import COLOURS
-from tests.launch import assert_plain_sentence, launch_app
+from tests.launch import assert_plain_sentence, running_app, tiny_catalog, wait_until
 
 ENDPOINTS = ["/clip_zero_shot", "/clip_search", "/clip_rank_captions", "/text_to_image", "/stop_text_to_image"]
 # The tiny pipeline's own limits: 64 x 64 native, sides 64..128; two steps make a picture in ~0.1 s.
@@ -35,17 +35,8 @@ def models(tiny_models: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def app(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app({"clip": [{"id": models["clip"], "label": "tiny clip"}],
-                           "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}]})
-    try:
+    with running_app(tiny_catalog(models, tasks=("clip", "text-to-image"))) as launched:
         yield launched
-    finally:
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def client(app: Any) -> Client:
-    return Client(app.url, verbose=False)
 
 
 def write_squares(folder: Path, size: int) -> dict[str, str]:
@@ -85,15 +76,6 @@ def seed_in(info: str) -> int:
     match = re.search(r"seed \*\*(\d+)\*\*", info)
     assert match, f"no seed in the info line {info!r}"
     return int(match.group(1))
-
-
-def wait_until(condition: Any, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 @contextlib.contextmanager
@@ -254,7 +236,7 @@ def test_stop_from_the_same_client_ends_the_run_early(app: Any, models: dict[str
     with counted_unet_passes(app, models["diffusion"], SLOW_SECONDS) as passes:
         started = time.monotonic()
         job = caller.submit(**t2i_kwargs(models["diffusion"], steps=100, seed=3))
-        assert wait_until(lambda: passes[0] >= 3, timeout=30), "the run never started"
+        assert wait_until(lambda: passes[0] >= 3, timeout=30, interval=0.02), "the run never started"
         caller.predict(api_name="/stop_text_to_image")
         gallery, info = job.result(timeout=30)
         elapsed = time.monotonic() - started

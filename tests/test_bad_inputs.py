@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.launch import ASSETS, assert_plain_sentence, call_raw, launch_app, upload_raw
+from tests.launch import ASSETS, assert_plain_sentence, call_raw, running_app, tiny_catalog, upload_raw
 
 NAN, INF = float("nan"), float("inf")
 CAT = str(ASSETS / "images" / "cat.jpg")
@@ -43,25 +43,8 @@ def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 @pytest.fixture(scope="module")
 def app(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app({
-        "text-generation": [{"id": models["chat-gpt2"], "label": "tiny chat"},
-                            {"id": models["gpt2"], "label": "tiny gpt2"}],
-        "sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
-        "ner": [{"id": models["ner"], "label": "tiny ner"}],
-        "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
-        "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
-        "clip": [{"id": models["clip"], "label": "tiny clip"}],
-        "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}],
-    })
-    try:
+    with running_app(tiny_catalog(models)) as launched:  # every task
         yield launched
-    finally:
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def client(app: Any) -> Client:
-    return Client(app.url, verbose=False)
 
 
 def png_claiming(width: int, height: int) -> bytes:

@@ -6,40 +6,22 @@ module is skipped without it, except on CI (CI=true), where that is a failure.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from tests.launch import ROOT, launch_app, slow_down
+from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot
+from tests.launch import running_app, slow_chat_copy, slow_down
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
-SCREENSHOTS = ROOT / "tests" / "screenshots"
-RESULT_TIMEOUT = 30_000   # ms: the first model load imports torch and transformers (~3-5 s)
 SLOW_SECONDS = 0.03       # per forward pass of the slowed generator, so its stream can be watched
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
 def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    slow = tmp_path_factory.mktemp("slow") / "slow-chat"
-    shutil.copytree(tiny_models["chat-gpt2"], slow)
-    return {"slow": str(slow), "chat": tiny_models["chat-gpt2"], "sentiment": tiny_models["sentiment"],
+    slow = slow_chat_copy(tiny_models, tmp_path_factory)
+    return {"slow": slow, "chat": tiny_models["chat-gpt2"], "sentiment": tiny_models["sentiment"],
             "ner": tiny_models["ner"], "qa": tiny_models["qa"], "vit": tiny_models["vit"]}
 
 
@@ -53,34 +35,16 @@ def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
         "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
         "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
     }
-    launched = launch_app(data)
-    # Loaded before the page asks for it, so the slow-down hook is on the weights the app uses.
-    slow_down(launched.manager.get("text-generation", models["slow"]), SLOW_SECONDS)
-    try:
+    with running_app(data) as launched:
+        # Loaded before the page asks for it, so the slow-down hook is on the weights the app uses.
+        slow_down(launched.manager.get("text-generation", models["slow"]), SLOW_SECONDS)
         yield launched
-    finally:
-        launched.close()
 
 
 @pytest.fixture(scope="module")
 def page(app: Any, chromium: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(RESULT_TIMEOUT)
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(app.url)
-            page.get_by_role("tab", name="Text generation").wait_for()
-            page.errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
-    assert not errors, f"the page raised JavaScript errors: {errors}"
+    with open_page(app.url, chromium, ready_tab="Text generation") as page:
+        yield page
 
 
 def open_tab(page: Any, name: str) -> Any:
@@ -90,20 +54,6 @@ def open_tab(page: Any, name: str) -> Any:
     panel = page.get_by_role("tabpanel")
     expect(panel).to_have_count(1)
     return panel
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def screenshot(page: Any, tab: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{tab}.png"), full_page=True)
-
-
-def no_page_errors(page: Any) -> None:
-    assert not page.errors, f"the page raised JavaScript errors: {page.errors}"
 
 
 # -- the page -----------------------------------------------------------------------------------------

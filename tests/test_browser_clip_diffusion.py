@@ -7,32 +7,17 @@ skipped without it, except on CI (CI=true), where that is a failure.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from tests.launch import ASSETS, ROOT, launch_app
+from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot
+from tests.launch import ASSETS, running_app, tiny_catalog
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
-SCREENSHOTS = ROOT / "tests" / "screenshots"
-RESULT_TIMEOUT = 30_000   # ms: the first model load imports open_clip or diffusers (~3-5 s)
 EXAMPLES = sorted(p.name for p in (ASSETS / "images").glob("*.jpg"))
 SCORE = re.compile(r"^-?\d+\.\d{3}$")  # a search caption: the cosine similarity
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -42,39 +27,14 @@ def models(tiny_models: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app({"clip": [{"id": models["clip"], "label": "tiny clip"}],
-                           "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}]})
-    try:
+    with running_app(tiny_catalog(models, tasks=("clip", "text-to-image"))) as launched:
         yield launched
-    finally:
-        launched.close()
 
 
 @pytest.fixture(scope="module")
 def page(app: Any, chromium: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(RESULT_TIMEOUT)
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(app.url)
-            page.get_by_role("tab", name="CLIP", exact=True).wait_for()
-            page.errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
-    assert not errors, f"the page raised JavaScript errors: {errors}"
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
+    with open_page(app.url, chromium, ready_tab="CLIP", exact=True) as page:
+        yield page
 
 
 def open_tab(page: Any, name: str) -> Any:
@@ -92,14 +52,6 @@ def outer_panel(page: Any) -> Any:
     panel = page.get_by_role("tabpanel").filter(has=page.get_by_role("tablist"))
     expect(panel).to_have_count(1)
     return panel
-
-
-def screenshot(page: Any, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def no_page_errors(page: Any) -> None:
-    assert not page.errors, f"the page raised JavaScript errors: {page.errors}"
 
 
 def click_example_image(panel: Any, page: Any, name: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.launch import assert_plain_sentence, launch_app, slow_down
+from tests.launch import assert_plain_sentence, generate_threads, running_app, slow_chat_copy, slow_down, wait_until
 
 NER_TEXT = "Zoë Kravitz lives in Paris."
 SLOW_SECONDS = 0.03  # per forward pass of the slowed chat model: a 200-token run would take ~6 s
@@ -27,31 +27,22 @@ SLOW_SECONDS = 0.03  # per forward pass of the slowed chat model: a 200-token ru
 
 @pytest.fixture(scope="module")
 def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    slow = tmp_path_factory.mktemp("slow") / "slow-chat"
-    shutil.copytree(tiny_models["chat-gpt2"], slow)
-    return {"chat": tiny_models["chat-gpt2"], "slow": str(slow), "sentiment": tiny_models["sentiment"],
+    slow = slow_chat_copy(tiny_models, tmp_path_factory)
+    return {"chat": tiny_models["chat-gpt2"], "slow": slow, "sentiment": tiny_models["sentiment"],
             "ner": tiny_models["ner"], "qa": tiny_models["qa"]}
 
 
 @pytest.fixture(scope="module")
 def app(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app({
+    with running_app({
         "text-generation": [{"id": models["chat"], "label": "tiny chat"},
                             {"id": models["slow"], "label": "tiny chat (slowed)"}],
         "sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
         "ner": [{"id": models["ner"], "label": "tiny ner"}],
         "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
-    })
-    slow_down(launched.manager.get("text-generation", models["slow"]), SLOW_SECONDS)
-    try:
+    }) as launched:
+        slow_down(launched.manager.get("text-generation", models["slow"]), SLOW_SECONDS)
         yield launched
-    finally:
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def client(app: Any) -> Client:
-    return Client(app.url, verbose=False)
 
 
 def copy_of(source: str, folder: Path, name: str) -> str:
@@ -221,19 +212,6 @@ def test_a_model_evicted_under_a_request_is_loaded_again(app: Any, client: Clien
 
 
 # -- clients that leave mid-stream ----------------------------------------------------------------
-
-def generate_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "generate" and t.is_alive()]
-
-
-def wait_until(condition: Any, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
-
 
 def generate_data(models: dict[str, str]) -> list[Any]:
     """/generate's inputs: a run of 200 tokens on the slowed model, ~6 s if nobody stops it."""

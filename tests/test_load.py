@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.launch import ASSETS, launch_app
+from tests.launch import ASSETS, running_app, tiny_catalog
 
 CLIENTS = 16
 WARMUP_SECONDS = 5
@@ -40,20 +40,8 @@ def models(tiny_models: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def app(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app({
-        "text-generation": [{"id": models["chat-gpt2"], "label": "tiny chat"},
-                            {"id": models["gpt2"], "label": "tiny gpt2"}],
-        "sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
-        "ner": [{"id": models["ner"], "label": "tiny ner"}],
-        "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
-        "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
-        "clip": [{"id": models["clip"], "label": "tiny clip"}],
-        "text-to-image": [{"id": models["diffusion"], "label": "tiny diffusion"}],
-    }, max_loaded=MAX_LOADED)
-    try:
+    with running_app(tiny_catalog(models), max_loaded=MAX_LOADED) as launched:  # every task
         yield launched
-    finally:
-        launched.close()
 
 
 # -- the requests of the mix, each with what makes its answer comparable ---------------------------

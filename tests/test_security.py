@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.launch import ASSETS, ROOT, assert_plain_sentence, call_raw, launch_app
+from tests.launch import ASSETS, ROOT, assert_plain_sentence, call_raw, running_app
 
 CAT = ASSETS / "images" / "cat.jpg"
 
@@ -34,11 +34,8 @@ def catalog(models: dict[str, str]) -> dict:
 
 @pytest.fixture(scope="module")
 def app(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app(catalog(models))
-    try:
+    with running_app(catalog(models)) as launched:
         yield launched
-    finally:
-        launched.close()
 
 
 # -- files on the server --------------------------------------------------------------------------
@@ -160,11 +157,8 @@ def test_an_endpoint_fetches_no_url_on_the_server_side(app: Any, models: dict[st
 
 @pytest.fixture(scope="module")
 def hosted(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app(catalog(models), allow_custom=False)
-    try:
+    with running_app(catalog(models), allow_custom=False) as launched:
         yield launched
-    finally:
-        launched.close()
 
 
 @pytest.mark.parametrize("model", ["ner folder", "someone/some-model", "/etc", "../../etc", "gpt2 folder + slash"])
@@ -206,11 +200,8 @@ def test_hosted_manager_refuses_and_loads_nothing(models: dict[str, str]) -> Non
 
 @pytest.fixture(scope="module")
 def private(models: dict[str, str]) -> Iterator[Any]:
-    launched = launch_app(catalog(models), auth=[("u", "p")])
-    try:
+    with running_app(catalog(models), auth=[("u", "p")]) as launched:
         yield launched
-    finally:
-        launched.close()
 
 
 @pytest.mark.parametrize("method, path", [
