@@ -325,3 +325,32 @@ def test_out_of_memory_during_a_request_is_a_sentence_and_the_next_request_works
     result = manager.predict("sentiment", tiny_models["sentiment"], "I love this film")
     assert result["labels"][0]["label"] == "POSITIVE"
     manager.unload_all()
+
+
+def test_batches_run_on_the_batchers_own_thread_also_after_a_fork():
+    import os
+    import signal
+
+    from models.batching import Batcher
+
+    batcher, threads = Batcher(4), set()
+
+    def double(items):
+        threads.add(threading.current_thread().name)
+        return [x * 2 for x in items]
+
+    results = {}
+    workers = [threading.Thread(target=lambda i=i: results.__setitem__(i, batcher.run("k", double, i)))
+               for i in range(12)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == {i: 2 * i for i in range(12)}
+    assert len(threads) == 1 and threads.pop().startswith("batch")
+    pid = os.fork()  # as ZeroGPU runs a request in a forked process: the parent's thread is not there
+    if pid == 0:
+        signal.alarm(20)
+        os._exit(0 if batcher.run("k", double, 21) == 42 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
