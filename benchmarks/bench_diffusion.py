@@ -46,7 +46,7 @@ def run(ctx: Context) -> dict[str, Any]:
                         common.fmt(common.ms(b), "ms") + " bare diffusers",
                         f"+{common.fmt(common.ms(per_step[m] - b), 'ms')} (x{per_step[m] / b:.2f})",
                         per_step_ms=common.ms(per_step[m]), bare_per_step_ms=common.ms(b)))
-        rows.append(row(f"  fixed cost per run (ms)", common.fmt(common.ms(fixed[m]), "ms"),
+        rows.append(row("  fixed cost per run (ms)", common.fmt(common.ms(fixed[m]), "ms"),
                         common.fmt(common.ms(fixed["bare"]), "ms") + " bare",
                         f"+{common.fmt(common.ms(fixed[m] - fixed['bare']), 'ms')}",
                         fixed_ms=common.ms(fixed[m]), bare_fixed_ms=common.ms(fixed["bare"])))

@@ -12,6 +12,7 @@ from . import common, models
 from .context import Context, row
 
 TEXT = "I really love this film, the ending was wonderful."
+GOAL_MS = 15.0  # per-request overhead over the direct call, sentiment on a tiny model (issue "Performance")
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -70,9 +71,12 @@ def run(ctx: Context) -> dict[str, Any]:
                      "rest_session": "REST reusing a session_hash",
                      "gradio_client": "gradio_client"}[name]
             added = med[name] - d
+            goal = kind == "sentiment" and label == "tiny sentiment" and name == "rest"  # the issue's goal
             rows.append(row(f"/{what} {label}: {title} (ms)", common.fmt(med[name], "ms"),
                             common.fmt(d, "ms") + " direct",
                             f"{'+' if added >= 0 else ''}{common.fmt(added, 'ms')} (x{med[name] / d:.1f})",
+                            goal=f"< +{GOAL_MS:.0f} ms" if goal else "",
+                            verdict=("met" if added < GOAL_MS else "MISSED") if goal else "",
                             app_ms=med[name], direct_ms=d, added_ms=added, n=n))
     rest.close()
     if not ctx.quick:
@@ -81,21 +85,21 @@ def run(ctx: Context) -> dict[str, Any]:
 
 
 def session_state_row(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
-    """Where much of the gap between REST with and without a session_hash goes: Gradio builds a
-    SessionState (the config of every block) for each call that sends none."""
+    """What each API call that sends no session_hash costs Gradio for its new SessionState: as
+    shipped (components/serving.py renders block configs on demand) against Gradio's own, which
+    renders the config of every block of the app up front."""
     from .bench_startup import tiny_catalog
 
     config = common.write_catalog(tiny_catalog(), ctx.workdir)
     worker = common.Worker("session_state", ctx.workdir, config=str(config))
     try:
-        blocks = {which: worker(which=which)["blocks"] for which in ("app", "bare")}
-        times = common.interleaved(30, {"app": worker.seconds(which="app"), "bare": worker.seconds(which="bare")},
-                                   warmup=2)
+        blocks = worker(which="app")["blocks"]
+        times = common.interleaved(30, {"shipped": worker.seconds(which="app"),
+                                        "gradio": worker.seconds(which="app", eager=True)}, warmup=2)
     finally:
         worker.close()
-    app_ms, bare_ms = common.ms(common.median(times["app"])), common.ms(common.median(times["bare"]))
+    shipped_ms, gradio_ms = common.ms(common.median(times["shipped"])), common.ms(common.median(times["gradio"]))
     raw["session_state"] = {"ms": {k: [common.ms(x) for x in v] for k, v in times.items()}, "blocks": blocks}
-    return row(f"Gradio SessionState per call without session_hash: app ({blocks['app']} blocks) vs bare "
-               f"8-tab app ({blocks['bare']} blocks) (ms)", common.fmt(app_ms, "ms"),
-               common.fmt(bare_ms, "ms") + " bare", f"x{app_ms / bare_ms:.1f}", app_ms=app_ms, bare_ms=bare_ms,
-               blocks=blocks)
+    return row(f"SessionState per call without session_hash, {blocks} blocks: configs on demand vs Gradio's "
+               f"(every block rendered) (ms)", common.fmt(shipped_ms, "ms"), common.fmt(gradio_ms, "ms") + " Gradio's",
+               f"x{gradio_ms / shipped_ms:.0f} less", shipped_ms=shipped_ms, gradio_ms=gradio_ms, blocks=blocks)

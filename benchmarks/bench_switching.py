@@ -46,8 +46,6 @@ def evict_from_page_cache(folder: str) -> None:
 
 
 def child(switches: int, release: str) -> dict[str, Any]:
-    import os
-
     import psutil
 
     from . import models

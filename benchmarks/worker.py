@@ -211,8 +211,9 @@ def diffusion_pair(path: str, prompt: str, width: int, height: int, guidance_sca
 
 
 def session_state(config: str) -> Callable[..., dict]:
-    """What Gradio does for every API call that sends no session_hash: build a SessionState, which
-    renders the config of every block of the app. call(which="app" | "bare")."""
+    """What Gradio does for every API call that sends no session_hash: build a SessionState (as
+    shipped, configs rendered on demand; eager=True: Gradio's own, every block's config rendered).
+    call(which="app" | "bare", eager=False | True)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, root)
     from gradio.state_holder import SessionState
@@ -225,9 +226,15 @@ def session_state(config: str) -> Callable[..., dict]:
     demos = {"app": build_demo(catalog, ModelManager(catalog), Settings(examples_dir=os.path.join(root, "assets"))),
              "bare": bare_app.build()}
 
-    def call(which: str = "app") -> dict:
+    gradios_init = getattr(SessionState.__init__, "__wrapped_gradio__", None)  # components/serving.py
+
+    def call(which: str = "app", eager: bool = False) -> dict:
+        """eager: Gradio's own SessionState.__init__, which renders every block's config up front."""
         start = time.perf_counter()
-        SessionState(demos[which])
+        if eager and gradios_init is not None:
+            gradios_init(SessionState.__new__(SessionState), demos[which])
+        else:
+            SessionState(demos[which])
         return {"seconds": time.perf_counter() - start, "blocks": len(demos[which].blocks)}
     return call
 

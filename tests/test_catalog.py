@@ -75,7 +75,7 @@ def test_yaml_file_without_defaults(tmp_path):
 
 
 def test_relative_paths_resolve_against_the_yaml_folder_not_the_cwd(tmp_path, monkeypatch):
-    path = write(tmp_path / "deep" / "catalog.yaml", "sentiment: [./m]\n")
+    write(tmp_path / "deep" / "catalog.yaml", "sentiment: [./m]\n")
     monkeypatch.chdir(tmp_path)
     assert load_catalog("deep/catalog.yaml").default("sentiment") == str((tmp_path / "deep" / "m").resolve())
 
