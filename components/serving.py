@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-from typing import Any, Iterator
+from typing import Any
 
 SESSION_CAPACITY = 1000  # sessions kept in memory (Gradio's default: 10,000)
 ANALYTICS_EVERY = "1000"  # events between two rebuilds of Gradio's monitoring summary (Gradio's: 1)
@@ -30,57 +30,34 @@ def quieter_analytics() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", ANALYTICS_EVERY)
 
 
+_PENDING = object()  # a config not rendered yet
+
+
 class _ConfigsOnDemand(dict):
     """SessionState.config_values whose entries are rendered when first read, not all at creation.
 
-    An entry rendered later equals the one Gradio would have rendered at creation and kept up to
-    date: SessionState re-renders a block's entry whenever it replaces the block."""
+    Every block's key is there from the start (so order, `in` and len are Gradio's), holding
+    _PENDING until read. An entry rendered later equals the one Gradio would have rendered at
+    creation and kept up to date: SessionState re-renders a block's entry whenever it replaces it."""
 
     def __init__(self, blocks_config: Any, ids: list[int]) -> None:
-        super().__init__()
+        super().__init__(dict.fromkeys(ids, _PENDING))
         self._blocks_config = blocks_config
-        self._pending = dict.fromkeys(ids)  # ordered, as Gradio's dict was
-
-    def _render(self, key: Any) -> None:
-        if key in self._pending:
-            del self._pending[key]
-            dict.__setitem__(self, key, self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key]))
-
-    def _render_all(self) -> None:
-        for key in list(self._pending):
-            self._render(key)
 
     def __getitem__(self, key: Any) -> Any:
-        self._render(key)
-        return dict.__getitem__(self, key)
+        value = dict.__getitem__(self, key)
+        if value is _PENDING:
+            value = self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
+            dict.__setitem__(self, key, value)
+        return value
 
     def get(self, key: Any, default: Any = None) -> Any:
-        self._render(key)
-        return dict.get(self, key, default)
+        return self[key] if key in self else default
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._pending.pop(key, None)
-        dict.__setitem__(self, key, value)
-
-    def __delitem__(self, key: Any) -> None:
-        if key in self._pending:
-            del self._pending[key]
-        else:
-            dict.__delitem__(self, key)
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self._pending or dict.__contains__(self, key)
-
-    def __len__(self) -> int:
-        return len(self._pending) + dict.__len__(self)
-
-    def __iter__(self) -> Iterator[Any]:
-        self._render_all()
-        return dict.__iter__(self)
-
-    def keys(self):  # noqa: ANN201
-        self._render_all()
-        return dict.keys(self)
+    def _render_all(self) -> None:
+        for key, value in list(dict.items(self)):
+            if value is _PENDING:
+                self[key]
 
     def values(self):  # noqa: ANN201
         self._render_all()
