@@ -301,7 +301,7 @@ class ClipMatching(Pipeline):
         or format still hits the cache. Every image is checked here, before anything is computed."""
         found = _FoundImages()
         for source in sources:
-            digest = file_digest(source)
+            digest, data = read_file(source)
             key = None
             with self._cache_lock:
                 if digest is not None:
@@ -309,7 +309,7 @@ class ClipMatching(Pipeline):
                 if key is not None and key in self._image_cache:
                     found.known[key] = self._image_cache[key]
             if key is None or key not in found.known:
-                picture = open_image(source)
+                picture = open_image(source if data is None else data)  # the file is read once
                 key = pixel_hash(picture)
                 with self._cache_lock:
                     if key in self._image_cache:
@@ -417,8 +417,9 @@ class _FoundImages:
     files: dict[str, str] = field(default_factory=dict)               # file digest -> key, to remember
 
 
-def file_digest(source: Any) -> str | None:
-    """A hash of the bytes of a file (a path or bytes), None for anything else or an unreadable path."""
+def read_file(source: Any) -> tuple[str | None, bytes | None]:
+    """(a hash of its bytes, the bytes) for a file (a path or bytes); (None, None) for anything
+    else, an unreadable path (open_image then says what is wrong) or a file over MAX_FILE_BYTES."""
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
@@ -426,12 +427,12 @@ def file_digest(source: Any) -> str | None:
             with open(source, "rb") as f:
                 data = f.read(MAX_FILE_BYTES + 1)
         except OSError:
-            return None  # open_image says what is wrong with it
+            return None, None
         if len(data) > MAX_FILE_BYTES:
-            return None
+            return None, None
     else:
-        return None
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+        return None, None
+    return hashlib.blake2b(data, digest_size=16).hexdigest(), data
 
 
 def pixel_hash(image: Any) -> str:
