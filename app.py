@@ -115,13 +115,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def launch_options(settings: Any) -> dict:
-    """What every launch shares, tests included: upload limit, the only extra folder served, the theme."""
+    """What every launch shares, tests included: upload limit, the only extra folder served, the theme,
+    how many sessions Gradio keeps (components/serving.py)."""
     import gradio as gr
 
     from components.serving import SESSION_CAPACITY
 
-    return {"max_file_size": "20mb", "state_session_capacity": SESSION_CAPACITY, "allowed_paths": [os.path.abspath(settings.examples_dir)],
-            "theme": gr.themes.Soft(), "show_error": False}
+    return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
+            "theme": gr.themes.Soft(), "show_error": False, "state_session_capacity": SESSION_CAPACITY}
 
 
 if __name__ == "__main__":

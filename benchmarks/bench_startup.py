@@ -104,7 +104,7 @@ def served_modules(ctx: Context, config: Any) -> dict[str, Any]:
                                  str(config), "--port", str(port)], cwd=common.ROOT, env=common.bench_env(),
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        common.wait_http_200(f"http://127.0.0.1:{port}/", 120, proc)
+        common.wait_http_200(f"http://127.0.0.1:{port}/", 120, proc, interval=0.02)
         for _ in range(100):
             for line in log.read_text(errors="replace").splitlines():
                 if line.startswith("MODULES "):

@@ -14,14 +14,12 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +49,8 @@ CAT_JPG = ASSETS / "images" / "cat.jpg"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.launch import free_port, wait_http_200  # noqa: E402 - after the path above
 
 
 # -- statistics ------------------------------------------------------------------------------------
@@ -200,28 +200,7 @@ def write_catalog(data: dict[str, Any], folder: Path) -> Path:
 
 # -- servers ---------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http_200(url: str, timeout: float = 90.0, proc: subprocess.Popen | None = None,
-                  interval: float = 0.02) -> float:
-    """Poll url until it answers 200; seconds waited. Fails early if proc exits."""
-    start = time.perf_counter()
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - start
-        except OSError:
-            pass
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode} before answering {url}")
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f} s")
-        time.sleep(interval)
+# free_port() and wait_http_200(url, timeout, proc, interval) are the tests' (tests/launch.py).
 
 
 def bench_env() -> dict[str, str]:
@@ -316,7 +295,7 @@ def start_server(name: str, catalog: dict[str, Any], workdir: Path, *, app_args:
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        seconds = wait_http_200(url, timeout, proc)
+        seconds = wait_http_200(url, timeout, proc, interval=0.02)
     except BaseException:
         stop_process(proc)
         raise RuntimeError(f"server {name} did not start; its log:\n{log.read_text()[-3000:]}") from None

@@ -128,8 +128,9 @@ def slow_chat_copy(tiny_models: Any, tmp_path_factory: Any) -> str:
     return str(slow)
 
 
-def wait_http_200(url: str, timeout: float = 30.0) -> float:
-    """Poll url until it answers 200; returns the seconds waited."""
+def wait_http_200(url: str, timeout: float = 30.0, proc: Any = None, interval: float = 0.05) -> float:
+    """Poll url until it answers 200; returns the seconds waited. With proc (a subprocess.Popen),
+    fails as soon as that process exits. Also used by the benchmarks."""
     start = time.perf_counter()
     while True:
         try:
@@ -138,9 +139,11 @@ def wait_http_200(url: str, timeout: float = 30.0) -> float:
                     return time.perf_counter() - start
         except OSError:
             pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode} before answering {url}")
         if time.perf_counter() - start > timeout:
             raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f} s")
-        time.sleep(0.05)
+        time.sleep(interval)
 
 
 def slow_down(pipeline: Any, seconds: float) -> Any:
