@@ -39,6 +39,7 @@ class Pipeline:
         self.allow_pickle = allow_pickle
         self.device: str | None = None
         self.dtype: Any = None
+        self._tokenizer_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, device: str, dtype: Any) -> None:
@@ -92,6 +93,17 @@ class Pipeline:
 
     def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[Any]:
         raise InvalidInput(f"The {self.task} task does not stream; call predict instead.")
+
+    def tokenize(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """call(*args, **kwargs) for a tokenizer (or one of its methods), one call at a time per model.
+
+        A fast tokenizer keeps its padding and truncation settings on itself, and a call with
+        other settings rewrites them before it encodes; two concurrent calls with different
+        settings could encode with each other's (a window left untruncated, a prompt unpadded),
+        or fail with "Already borrowed". Tokenizing takes microseconds, so the lock costs nothing.
+        """
+        with self._tokenizer_lock:
+            return call(*args, **kwargs)
 
     def _require_loaded(self, *names: str) -> tuple[Any, ...]:
         """Local references to the weights, so a concurrent unload cannot pull them away mid-call."""

@@ -280,7 +280,7 @@ class ClipMatching(Pipeline):
         parts = []
         with torch.inference_mode():
             for start in range(0, len(texts), BATCH * 4):
-                tokens = tokenizer(list(texts[start:start + BATCH * 4])).to(self.device)
+                tokens = self.tokenize(tokenizer, list(texts[start:start + BATCH * 4])).to(self.device)
                 parts.append(model.encode_text(tokens, normalize=True).float().cpu())
         embeddings = torch.cat(parts)
         with self._cache_lock:

@@ -3,7 +3,8 @@
 One generation runs at a time per loaded model. A diffusers pipeline keeps each call's state
 on itself (`_interrupt`, `_guidance_scale`, the scheduler's step index and history), so two
 calls on one pipeline would corrupt each other; and one run already fills a CPU or a GPU, so
-running two at once would not finish either sooner. A lock serialises runs; a request waiting
+running two at once would not finish either sooner. A lock serialises runs (and every use of
+the pipeline's tokenizer, whose padding and truncation settings live on it); a request waiting
 for it can still be stopped. The scheduler a request asks for is swapped in under that lock,
 so no other request ever runs with it.
 """
@@ -199,14 +200,17 @@ class TextToImage(Pipeline):
             p["seed"] = secrets.randbelow(2**32)
         seeds = [(p["seed"] + i) % 2**32 for i in range(p["num_images"])]
         result: dict[str, Any] = {"images": [], "seed": p["seed"], "seeds": seeds, "steps_run": 0, "stopped": False,
-                                  "seconds": 0.0, "waited_seconds": 0.0, "nsfw": None,
-                                  "prompt_truncated": self._truncated(pipe, p["prompt"]), "parameters": p}
+                                  "seconds": 0.0, "waited_seconds": 0.0, "nsfw": None, "prompt_truncated": None,
+                                  "parameters": p}
         waited = time.perf_counter()
         if not self._acquire(stop):
             result.update(stopped=True, waited_seconds=time.perf_counter() - waited)
             return result
         try:
             result["waited_seconds"] = time.perf_counter() - waited
+            # Under the run lock: the pipeline tokenizes with its own padding and truncation, which a
+            # concurrent call with other settings would rewrite (a prompt left unpadded: another image).
+            result["prompt_truncated"] = self._truncated(pipe, p["prompt"])
             pipe.scheduler = self._scheduler(schedulers, p["scheduler"])
             result.update(self._run(pipe, p, seeds, progress, stop))
         finally:

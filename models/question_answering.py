@@ -36,12 +36,12 @@ class QuestionAnswering(Pipeline):
         max_answer = int(check_number(params.get("max_answer_tokens", MAX_ANSWER_TOKENS), "max_answer_tokens",
                                       low=1, high=512, integer=True))
         window = min(context_length(model, tokenizer), 512)
-        question_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+        question_tokens = len(self.tokenize(tokenizer, question, add_special_tokens=False)["input_ids"])
         if question_tokens > window // 2:
             raise_too_long(question_tokens, window)
-        enc = tokenizer(question, context, truncation="only_second", max_length=window,
-                        stride=min(128, window // 4), return_overflowing_tokens=True,
-                        return_offsets_mapping=True, padding="longest", return_tensors="pt")
+        enc = self.tokenize(tokenizer, question, context, truncation="only_second", max_length=window,
+                            stride=min(128, window // 4), return_overflowing_tokens=True,
+                            return_offsets_mapping=True, padding="longest", return_tensors="pt")
         offsets = enc.pop("offset_mapping")
         enc.pop("overflow_to_sample_mapping", None)
         starts, ends = [], []

@@ -74,10 +74,10 @@ class TextGeneration(Pipeline):
             check_text(prompt, "prompt")
             messages = [{"role": "user", "content": prompt}] if self.is_chat else None
         if messages is not None:
-            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                return_dict=True)["input_ids"]
+            ids = self.tokenize(tokenizer.apply_chat_template, messages, add_generation_prompt=True,
+                                return_tensors="pt", return_dict=True)["input_ids"]
         else:
-            ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+            ids = self.tokenize(tokenizer, prompt, return_tensors="pt")["input_ids"]
         return ids
 
     def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[dict[str, Any]]:
@@ -193,9 +193,9 @@ class Sentiment(Pipeline):
         model, tokenizer = self._require_loaded("model", "tokenizer")
         texts = [check_text(t) for t in inputs]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
-        enc = tokenizer(texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt",
-                        return_overflowing_tokens=False, return_length=False)
-        full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit,
+                            return_tensors="pt", return_overflowing_tokens=False, return_length=False)
+        full_lengths = [len(ids) for ids in self.tokenize(tokenizer, texts, add_special_tokens=True)["input_ids"]]
         with torch.inference_mode():
             logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits
         probs = probabilities(logits, model.config).cpu().tolist()
@@ -231,8 +231,9 @@ class NamedEntities(Pipeline):
         model, tokenizer = self._require_loaded("model", "tokenizer")
         texts = [check_text(t) for t in inputs]
         window = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
-        enc = tokenizer(texts, padding="longest", truncation=True, max_length=window, stride=min(64, window // 4),
-                        return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
+        enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=window,
+                            stride=min(64, window // 4), return_overflowing_tokens=True,
+                            return_offsets_mapping=True, return_tensors="pt")
         offsets = enc.pop("offset_mapping").tolist()
         sample_of = enc.pop("overflow_to_sample_mapping").tolist()
         probs = []

@@ -9,6 +9,8 @@ It launches as app.py does (app.launch_options); `allow_custom=False` is --hoste
 Also a small fault injection that the streaming tests need: `slow_down(pipeline, seconds)` makes
 every forward pass of a loaded model take at least that long, so a generation lasts long enough
 to be watched, stopped or cancelled in the middle (the tiny GPT-2s make 250 tokens in 0.3 s).
+`tokenizer_paused` holds a tokenizer call open between setting its padding and truncation and
+encoding, where a concurrent call with other settings would rewrite them.
 
 And for the robustness tests: `call_raw` / `upload_raw` post raw JSON to an endpoint (NaN, lone
 surrogates: what gradio_client cannot send), and `assert_plain_sentence` checks an error message.
@@ -152,6 +154,29 @@ def slow_down(pipeline: Any, seconds: float) -> Any:
     def pause(module: Any, args: Any) -> None:
         time.sleep(seconds)
     return pipeline.model.register_forward_pre_hook(pause)
+
+
+@contextlib.contextmanager
+def tokenizer_paused(tokenizer: Any, thread_name: str, seconds: float = 0.5) -> Iterator[threading.Event]:
+    """While open, the first call of `tokenizer` in the thread named `thread_name` that truncates
+    or pads to a max_length sleeps `seconds` after setting that on the tokenizer and before it
+    encodes; the event yielded is set when the pause begins."""
+    original = tokenizer.set_truncation_and_padding
+    paused = threading.Event()
+
+    def set_then_pause(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        max_length = kwargs.get("max_length", args[2] if len(args) > 2 else None)
+        if threading.current_thread().name == thread_name and max_length is not None and not paused.is_set():
+            paused.set()
+            time.sleep(seconds)
+        return result
+
+    tokenizer.set_truncation_and_padding = set_then_pause
+    try:
+        yield paused
+    finally:
+        del tokenizer.set_truncation_and_padding
 
 
 def generate_threads() -> list[threading.Thread]:

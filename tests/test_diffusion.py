@@ -9,6 +9,7 @@ import pytest
 
 from models import InvalidInput, ModelManager, ModelNotFound, WrongModelKind, parse_catalog
 from models.diffusion import SCHEDULERS
+from tests.launch import tokenizer_paused
 
 
 def make_manager(folder: str) -> ModelManager:
@@ -144,6 +145,24 @@ def test_concurrent_requests_with_different_schedulers_match_sequential_runs(t2i
     for t in threads:
         t.join()
     assert results == expected
+
+
+def test_a_request_arriving_mid_run_leaves_the_runs_prompt_encoding_alone(t2i):
+    """Found by CI: a request counting its prompt's tokens while another run was encoding its own
+    rewrote the shared tokenizer's padding, so the run encoded its prompt unpadded and drew another
+    image (or failed on mismatched prompt shapes)."""
+    expected = pixels(t2i.predict("a red cat", steps=2, seed=5))
+    out: dict = {}
+    with tokenizer_paused(t2i.pipe.tokenizer, "runner") as paused:
+        runner = threading.Thread(target=lambda: out.update(t2i.predict("a red cat", steps=2, seed=5)), name="runner")
+        runner.start()
+        assert paused.wait(10), "the run never tokenized its prompt"
+        other = threading.Thread(target=lambda: t2i.predict("a blue dog", steps=1, seed=1))
+        other.start()
+        runner.join(30)
+        other.join(30)
+    assert "images" in out, "the run failed"
+    assert pixels(out) == expected
 
 
 def test_estimate_is_rough_before_a_run_and_measured_after(tiny_models):

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from models import InvalidInput, ModelManager, parse_catalog
+from tests.launch import tokenizer_paused
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +231,25 @@ def test_qa_long_context_over_several_windows(qa, where):
     assert result["windows"] >= 3
     assert result["answer"] == "Nairobi"
     assert context[result["start"]:result["end"]] == "Nairobi"
+
+
+def test_qa_windows_hold_while_another_request_tokenizes(qa):
+    """A fast tokenizer keeps its truncation settings on itself: another request's call in the
+    middle of this one's must not leave this one's long context untruncated (one window too long)."""
+    filler = "The train was late again. Some birds sang outside. It rained for a while. "
+    inputs = {"question": "Where does Amélie Poulain live?",
+              "context": (filler * 6 + "Amélie Poulain lives in Nairobi. " + filler * 6).strip()}
+    expected = qa.predict(inputs)
+    assert expected["windows"] >= 3
+    out: dict = {}
+    with tokenizer_paused(qa.tokenizer, "runner") as paused:
+        runner = threading.Thread(target=lambda: out.update(qa.predict(inputs)), name="runner")
+        runner.start()
+        assert paused.wait(10), "the request never tokenized its windows"
+        with pytest.raises(InvalidInput):  # a question too long: its last tokenizer call truncates nothing
+            qa.predict({"question": "Where does Zoë live " * 10 + "?", "context": "Zoë lives in Paris."})
+        runner.join(30)
+    assert out == expected
 
 
 @pytest.mark.parametrize("context", [
