@@ -83,7 +83,9 @@ def build(ctx: Context) -> None:
         p = result["parameters"]
         images = [(img, caption(result["seed"], i, p)) for i, img in enumerate(result["images"])]
         note = (f"seed **{result['seed']}** · {result['steps_run']}/{p['steps']} steps · "
-                f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else ""))
+                f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else "")
+                + (" · the prompt is longer than the model reads; its end was left out"
+                   if result["prompt_truncated"] else ""))
         return images, note
 
     @plain_errors

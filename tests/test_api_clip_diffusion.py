@@ -194,7 +194,7 @@ def test_same_seed_gives_identical_images_and_the_seed_is_shown(client: Client, 
     assert caption.startswith("seed 1234 ")
     assert "2 steps" in caption and "96x64" in caption
     assert seed_in(first_info) == seed_in(second_info) == 1234
-    assert "2/2 steps" in first_info and "stopped" not in first_info
+    assert "2/2 steps" in first_info and "stopped" not in first_info and "prompt" not in first_info
 
     from PIL import Image
 
@@ -203,6 +203,13 @@ def test_same_seed_gives_identical_images_and_the_seed_is_shown(client: Client, 
     other_gallery, other_info = client.predict(**{**kwargs, "seed": 1235})
     assert seed_in(other_info) == 1235
     assert image_bytes(other_gallery) != image_bytes(first_gallery)
+
+
+def test_a_prompt_longer_than_the_model_reads_is_said_so(client: Client, models: dict[str, str]) -> None:
+    gallery, info = client.predict(**t2i_kwargs(models["diffusion"], prompt="a red square on a blue table " * 20,
+                                                seed=3))
+    assert len(gallery) == 1
+    assert "the prompt is longer than the model reads; its end was left out" in info
 
 
 def test_a_random_seed_is_shown_and_makes_the_image_again(client: Client, models: dict[str, str]) -> None:
