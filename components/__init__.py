@@ -7,7 +7,7 @@ from models import Catalog, ModelManager
 
 from . import clip, image_classification, ner, question_answering, sentiment, system, text_generation, text_to_image
 from .common import Context, Settings
-from .serving import lighter_sessions, quieter_analytics
+from .serving import atomic_image_cache, lighter_sessions, quieter_analytics
 
 TABS = [
     ("Text generation", "text-generation", text_generation),
@@ -27,6 +27,7 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
     ctx = Context(catalog=catalog, manager=manager, settings=settings or Settings())
     quieter_analytics()
     lighter_sessions()
+    atomic_image_cache()
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nTry today's open models in the browser: pick a tab, pick a model, run an example.")
         with gr.Tabs():

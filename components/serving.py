@@ -1,4 +1,4 @@
-"""Two costs Gradio 6 puts on every API call, which the app takes off (see BENCHMARKS.md).
+"""What the app changes in how Gradio 6 serves: two costs on every API call, and one race.
 
 1. Each call that sends no `session_hash` (a plain REST call, as in Gradio's own curl examples) gets
    a new SessionState that renders the config of every block of the app up front: 159 blocks here,
@@ -7,22 +7,31 @@
    `SESSION_CAPACITY` bounds how many sessions are kept.
 2. After each event the queue rebuilds a pandas summary of the last 10,000 events, read only by
    Gradio's /monitoring page (off here): `quieter_analytics()` has it rebuilt every 1,000 events.
+3. Gradio saves each image a handler returns to <cache>/<hash of its bytes>/image.webp by rewriting
+   the file in place. Two requests that return the same picture (the same seed and prompt) write
+   the same file, and a client downloading it while the other request rewrites it gets a short or
+   empty body (seen in the load test). `atomic_image_cache()` writes it through a temporary file
+   renamed into place, as Gradio already does for the files it copies, and leaves an existing one
+   alone: its name is its content's hash.
 
-Both are applied only where Gradio's code is the one they were written for; with any other Gradio
-the app keeps Gradio's own behaviour (correct, only slower).
+Each is applied only where Gradio's code is the one it was written for; with any other Gradio
+the app keeps Gradio's own behaviour.
 """
 from __future__ import annotations
 
 import hashlib
 import inspect
 import os
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
 
 SESSION_CAPACITY = 1000  # sessions kept in memory (Gradio's default: 10,000)
 ANALYTICS_EVERY = "1000"  # events between two rebuilds of Gradio's monitoring summary (Gradio's: 1)
 
-# The source of the SessionState.__init__ that lighter_sessions() replaces (Gradio 6.31).
+# The sources of the Gradio 6.31 functions replaced here: SessionState.__init__ and save_pil_to_cache.
 _KNOWN_SESSION_INIT = "1b2ea21dc42c"
+_KNOWN_SAVE_PIL = "ea8f5a3ffa03"
 
 
 def quieter_analytics() -> None:
@@ -81,12 +90,16 @@ def _session_init(self: Any, blocks: Any) -> None:
     self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
 
+def source_digest(function: Callable[..., Any]) -> str:
+    """A digest of the source of Gradio's own version of a function, replaced here or not."""
+    function = getattr(function, "__wrapped_gradio__", function)
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:12]
+
+
 def session_init_digest() -> str:
-    """A digest of the SessionState.__init__ source this Gradio has."""
     from gradio.state_holder import SessionState
 
-    init = getattr(SessionState.__init__, "__wrapped_gradio__", SessionState.__init__)
-    return hashlib.sha256(inspect.getsource(init).encode()).hexdigest()[:12]
+    return source_digest(SessionState.__init__)
 
 
 def lighter_sessions() -> bool:
@@ -100,4 +113,45 @@ def lighter_sessions() -> bool:
         return False
     _session_init.__wrapped_gradio__ = original  # type: ignore[attr-defined]
     SessionState.__init__ = _session_init
+    return True
+
+
+def _save_pil_to_cache(img: Any, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio 6.31's save_pil_to_cache, written atomically and once per content."""
+    from gradio.processing_utils import encode_pil_to_bytes, hash_bytes
+
+    data = encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    if path.exists():
+        try:  # Gradio's delete_cache ages files by ctime: a file handed out again must look new
+            os.utime(path)
+        except OSError:
+            pass
+        return str(path)
+    fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(staging, 0o644)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return str(path)
+
+
+def atomic_image_cache() -> bool:
+    """Save returned images atomically; True when applied (or already), False on an unknown Gradio."""
+    from gradio import processing_utils
+
+    if getattr(processing_utils.save_pil_to_cache, "__wrapped_gradio__", None) is not None:
+        return True
+    original = processing_utils.save_pil_to_cache
+    if source_digest(original) != _KNOWN_SAVE_PIL:
+        return False
+    replacement = processing_utils.traced_sync("postprocess_save_pil_to_cache")(_save_pil_to_cache)
+    replacement.__wrapped_gradio__ = original  # type: ignore[attr-defined]
+    processing_utils.save_pil_to_cache = replacement
     return True
