@@ -65,6 +65,25 @@ def expect(locator: Any) -> Any:
     return playwright_expect(locator)
 
 
+def set_number(box: Any, value: str, attempts: int = 3) -> None:
+    """Type a value into a Gradio number box and commit it with Enter, as a person does.
+
+    Just after an accordion draws a slider, Gradio can still write the slider's initial value back
+    over what was typed (seen once in CI: 120 typed, 128 shown a moment later); a person would see it
+    and type again, and so does this, at most `attempts` times."""
+    for attempt in range(attempts):
+        box.fill(value)
+        box.press("Enter")
+        try:
+            expect(box).to_have_value(value, timeout=2000)
+            box.page.wait_for_timeout(300)  # and it stays
+            expect(box).to_have_value(value, timeout=100)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
 def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot
+from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot, set_number
 from tests.launch import running_app, slow_chat_copy, slow_down
 
 SLOW_SECONDS = 0.03       # per forward pass of the slowed generator, so its stream can be watched
@@ -73,9 +73,7 @@ def test_text_generation_streams_into_the_output(page: Any) -> None:
     panel.get_by_role("button", name="Parameters").click()
     max_tokens = panel.get_by_label("number input for Max new tokens")
     expect(max_tokens).to_have_value("128")  # drawn with its default: typing before that is overwritten
-    max_tokens.fill("120")
-    max_tokens.press("Enter")
-    expect(max_tokens).to_have_value("120")
+    set_number(max_tokens, "120")
     panel.get_by_label("Seed (empty = random)", exact=True).fill("5")
 
     output = panel.get_by_label("Output")

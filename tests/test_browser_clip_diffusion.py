@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot
+from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, screenshot, set_number
 from tests.launch import ASSETS, running_app, tiny_catalog
 
 EXAMPLES = sorted(p.name for p in (ASSETS / "images").glob("*.jpg"))
@@ -153,10 +153,7 @@ def test_text_to_image_shows_an_image_and_its_seed(page: Any) -> None:
     expect(panel.get_by_text(re.compile(r"tiny diffusion.* on cpu"))).to_be_visible()
 
     for label, value in (("Steps", "3"), ("Width", "96"), ("Height", "64")):
-        box = panel.get_by_label(f"number input for {label}")
-        box.fill(value)
-        box.press("Enter")
-        expect(box).to_have_value(value)
+        set_number(panel.get_by_label(f"number input for {label}"), value)
     seed_box = panel.get_by_label("Seed (empty = random)", exact=True)
     expect(seed_box).to_have_value("")  # left empty: each run draws a seed and shows it
 
