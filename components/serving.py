@@ -96,24 +96,24 @@ def source_digest(function: Callable[..., Any]) -> str:
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:12]
 
 
-def session_init_digest() -> str:
-    from gradio.state_holder import SessionState
-
-    return source_digest(SessionState.__init__)
+def _replace(owner: Any, name: str, replacement: Callable[..., Any], known_digest: str) -> bool:
+    """owner.name = replacement, only where Gradio's own owner.name has the source it was written
+    for; True when replaced (now or before), False on an unknown Gradio (left as it is)."""
+    original = getattr(owner, name)
+    if getattr(original, "__wrapped_gradio__", None) is not None:
+        return True
+    if source_digest(original) != known_digest:
+        return False
+    replacement.__wrapped_gradio__ = original  # type: ignore[attr-defined]
+    setattr(owner, name, replacement)
+    return True
 
 
 def lighter_sessions() -> bool:
     """Render session configs on demand; True when applied (or already), False on an unknown Gradio."""
     from gradio.state_holder import SessionState
 
-    if getattr(SessionState.__init__, "__wrapped_gradio__", None) is not None:
-        return True
-    original = SessionState.__init__
-    if session_init_digest() != _KNOWN_SESSION_INIT:
-        return False
-    _session_init.__wrapped_gradio__ = original  # type: ignore[attr-defined]
-    SessionState.__init__ = _session_init
-    return True
+    return _replace(SessionState, "__init__", _session_init, _KNOWN_SESSION_INIT)
 
 
 def _save_pil_to_cache(img: Any, cache_dir: str, name: str = "image", format: str = "webp") -> str:
@@ -146,12 +146,5 @@ def atomic_image_cache() -> bool:
     """Save returned images atomically; True when applied (or already), False on an unknown Gradio."""
     from gradio import processing_utils
 
-    if getattr(processing_utils.save_pil_to_cache, "__wrapped_gradio__", None) is not None:
-        return True
-    original = processing_utils.save_pil_to_cache
-    if source_digest(original) != _KNOWN_SAVE_PIL:
-        return False
     replacement = processing_utils.traced_sync("postprocess_save_pil_to_cache")(_save_pil_to_cache)
-    replacement.__wrapped_gradio__ = original  # type: ignore[attr-defined]
-    processing_utils.save_pil_to_cache = replacement
-    return True
+    return _replace(processing_utils, "save_pil_to_cache", replacement, _KNOWN_SAVE_PIL)

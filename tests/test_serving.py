@@ -21,13 +21,13 @@ from tests.launch import ASSETS, call_raw, running_app, tiny_catalog
 def test_the_session_patch_applies_to_the_installed_gradio():
     assert lighter_sessions(), (
         "Gradio's SessionState.__init__ is not the one components/serving.py was written for: compare the "
-        "two, update _session_init if needed, then _KNOWN_SESSION_INIT (serving.session_init_digest()).")
+        "two, update _session_init if needed, then _KNOWN_SESSION_INIT (serving.source_digest(SessionState.__init__)).")
 
 
 def test_the_image_cache_patch_applies_to_the_installed_gradio():
     assert atomic_image_cache(), (
         "Gradio's processing_utils.save_pil_to_cache is not the one components/serving.py was written for: "
-        "compare the two, update _save_pil_to_cache if needed, then _KNOWN_SAVE_PIL (serving.source_digest()).")
+        "compare the two, update _save_pil_to_cache if needed, then _KNOWN_SAVE_PIL (serving.source_digest(save_pil_to_cache)).")
 
 
 @pytest.fixture(scope="module")
