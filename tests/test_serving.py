@@ -27,7 +27,8 @@ def test_the_session_patch_applies_to_the_installed_gradio():
 def test_the_image_cache_patch_applies_to_the_installed_gradio():
     assert atomic_image_cache(), (
         "Gradio's processing_utils.save_pil_to_cache is not the one components/serving.py was written for: "
-        "compare the two, update _save_pil_to_cache if needed, then _KNOWN_SAVE_PIL (serving.source_digest(save_pil_to_cache)).")
+        "compare the two, update _save_pil_to_cache if needed, "
+        "then _KNOWN_SAVE_PIL (serving.source_digest(save_pil_to_cache)).")
 
 
 @pytest.fixture(scope="module")
