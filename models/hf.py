@@ -46,8 +46,17 @@ def context_length(model: Any, tokenizer: Any) -> int:
     return limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 2048
 
 
-def probabilities(logits: Any, config: Any) -> Any:
-    """Softmax for single-label heads, sigmoid for multi-label ones."""
-    if getattr(config, "problem_type", None) == "multi_label_classification":
+def probabilities(logits: Any, config: Any, *, per_token: bool = False) -> Any:
+    """Softmax for single-label heads, sigmoid for multi-label ones.
+
+    A sequence or image classifier with one output is a yes/no score: a softmax over one logit
+    is always 1.0, so it gets a sigmoid, and a regression head (problem_type "regression") its
+    raw value, as transformers' classification pipelines do. Token classification keeps its
+    softmax there, as transformers' NER pipeline does.
+    """
+    problem = getattr(config, "problem_type", None)
+    if problem == "regression" and not per_token:
+        return logits.float()
+    if problem == "multi_label_classification" or (not per_token and logits.shape[-1] == 1):
         return logits.float().sigmoid()
     return logits.float().softmax(-1)

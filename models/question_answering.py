@@ -51,11 +51,12 @@ class QuestionAnswering(Pipeline):
                 starts.append(out.start_logits.float().cpu())
                 ends.append(out.end_logits.float().cpu())
         start_logits, end_logits = torch.cat(starts), torch.cat(ends)
+        cls_at = cls_positions(enc["input_ids"], enc["attention_mask"], tokenizer.cls_token_id)
         best = {"answer": None, "score": 0.0, "start": None, "end": None}
         null_score = 1.0
         for w in range(offsets.shape[0]):
             is_context = torch.tensor([s == 1 for s in enc.sequence_ids(w)])
-            cls = 0
+            cls = cls_at[w]
             keep = is_context.clone()
             keep[cls] = True  # the null answer competes with the spans
             mask = torch.where(keep, 0.0, float("-inf"))
@@ -69,11 +70,44 @@ class QuestionAnswering(Pipeline):
             s, e = divmod(flat, scores.shape[1])
             score = float(scores[s, e])
             if score > best["score"]:
-                start_char, end_char = int(offsets[w, s, 0]), int(offsets[w, e, 1])
-                best = {"answer": context[start_char:end_char], "score": score, "start": start_char, "end": end_char}
-        if best["answer"] is None or null_score > best["score"]:
+                best = {"score": score, "start": int(offsets[w, s, 0]), "end": int(offsets[w, e, 1])}
+        if best.get("start") is None or null_score > best["score"]:
             return {"answer": None, "score": null_score, "start": None, "end": None, "windows": int(offsets.shape[0])}
+        # The span's score stays the chosen tokens'; its characters widen to the words they touch.
+        start, end = whole_words(self.tokenize(tokenizer, context, add_special_tokens=False, verbose=False,
+                                               return_offsets_mapping=True), best["start"], best["end"])
+        best.update(answer=context[start:end], start=start, end=end)
         return {**best, "windows": int(offsets.shape[0])}
+
+
+def cls_positions(input_ids: Any, attention_mask: Any, cls_token_id: int | None) -> list[int]:
+    """Per window, where the null answer is read: the CLS token wherever padding put it (a
+    left-padding tokenizer shifts it), else the first real token for a tokenizer without one."""
+    positions = []
+    for ids, real in zip(input_ids.tolist(), attention_mask.tolist()):
+        at = ids.index(cls_token_id) if cls_token_id is not None and cls_token_id in ids else None
+        positions.append(at if at is not None else real.index(1) if 1 in real else 0)
+    return positions
+
+
+def whole_words(context_encoding: Any, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to the whole words it touches, the words being the tokenizer's own
+    (its pre-tokenizer's: spaces and punctuation for BERT, one Chinese character each), as
+    transformers' QA post-processing does with a fast tokenizer's word ids. A span inside one
+    word ("M" of "Montréal", "h" of "home") becomes the word; the context is encoded alone, so a
+    word cut by a window's edge is still whole here."""
+    words: dict[int, list[int]] = {}
+    for word, (s, e) in zip(context_encoding.word_ids(), context_encoding["offset_mapping"]):
+        if word is None or e <= s:
+            continue
+        span = words.setdefault(word, [s, e])
+        span[0], span[1] = min(span[0], s), max(span[1], e)
+    for s, e in words.values():
+        if s <= start < e:
+            start = s
+        if s < end <= e:
+            end = e
+    return start, end
 
 
 def raise_too_long(tokens: int, window: int) -> None:

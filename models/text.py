@@ -240,7 +240,7 @@ class NamedEntities(Pipeline):
         with torch.inference_mode():
             for i in range(0, len(sample_of), 32):
                 batch = {k: v[i:i + 32].to(model.device) for k, v in enc.items()}
-                probs.append(probabilities(model(**batch).logits, model.config).cpu())
+                probs.append(probabilities(model(**batch).logits, model.config, per_token=True).cpu())
         probs_all = torch.cat(probs)
         scores, label_ids = probs_all.max(-1)
         id2label = model.config.id2label

@@ -93,6 +93,36 @@ def test_sentiment_manager_batches_concurrent_requests_like_one_by_one(manager, 
         assert got["labels"][0]["score"] == pytest.approx(want["labels"][0]["score"], abs=1e-5)
 
 
+@pytest.mark.parametrize("problem_type", [None, "regression"])
+def test_a_classifier_with_one_output_scores_as_the_transformers_pipeline(tiny_models, tmp_path, problem_type):
+    """A softmax over one logit is always 1.0: a one-output head gets a sigmoid (a yes/no score), or
+    its raw value when it is a regressor, as transformers' text-classification pipeline gives."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification, pipeline
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["sentiment"])
+    torch.manual_seed(0)
+    one = BertForSequenceClassification.from_pretrained(tiny_models["sentiment"], num_labels=1,
+                                                        id2label={0: "SCORE"}, label2id={"SCORE": 0},
+                                                        problem_type=problem_type, ignore_mismatched_sizes=True)
+    with torch.no_grad():
+        one.classifier.weight.normal_(0, 0.5)
+        one.classifier.bias.fill_(0.3)
+    one.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    reference = pipeline("text-classification", model=str(tmp_path), device="cpu")
+    manager = ModelManager(parse_catalog({"sentiment": [str(tmp_path)]}), device="cpu")
+    try:
+        for text in ("I love this film", "I hate this film", "The train was late again."):
+            ours = manager.predict("sentiment", None, text)["labels"]
+            expected = reference(text)[0]
+            assert [d["label"] for d in ours] == [expected["label"]] == ["SCORE"]
+            assert ours[0]["score"] == pytest.approx(expected["score"], abs=1e-6)
+            assert ours[0]["score"] < 0.9999 or problem_type == "regression"
+    finally:
+        manager.unload_all()
+
+
 def test_sentiment_long_text_is_truncated_and_says_so(sentiment):
     result = sentiment.predict("I love this film. " * 40)
     assert result["truncated"] is True
@@ -250,6 +280,99 @@ def test_qa_windows_hold_while_another_request_tokenizes(qa):
             qa.predict({"question": "Where does Zoë live " * 10 + "?", "context": "Zoë lives in Paris."})
         runner.join(30)
     assert out == expected
+
+
+def reference_answer(qa, question: str, context: str, max_answer_tokens: int) -> str | None:
+    """transformers' QA post-processing (QuestionAnsweringPipeline, align_to_words=True,
+    handle_impossible_answer=True) on the same model's logits, for a context that fits one window:
+    the best span's tokens, widened to the words they touch through the fast tokenizer's word ids;
+    None when the null answer scores higher."""
+    import torch
+
+    enc = qa.tokenizer(question, context, truncation="only_second", max_length=64, return_tensors="pt")
+    assert enc.encodings[0].overflowing == [], "the reference handles one window"
+    with torch.inference_mode():
+        out = qa.model(**enc)
+    is_context = torch.tensor([s == 1 for s in enc.sequence_ids(0)])
+    cls = enc["input_ids"][0].tolist().index(qa.tokenizer.cls_token_id)
+    keep = is_context.clone()
+    keep[cls] = True
+    mask = torch.where(keep, 0.0, float("-inf"))
+    p_start, p_end = (out.start_logits[0] + mask).softmax(-1), (out.end_logits[0] + mask).softmax(-1)
+    null = float(p_start[cls] * p_end[cls])
+    scores = torch.triu((p_start * is_context)[:, None] * (p_end * is_context)[None, :]).tril(max_answer_tokens - 1)
+    s, e = divmod(int(scores.argmax()), scores.shape[1])
+    if null > float(scores[s, e]):
+        return None
+    start = enc.word_to_chars(enc.token_to_word(s), sequence_index=1).start
+    end = enc.word_to_chars(enc.token_to_word(e), sequence_index=1).end
+    return context[start:end]
+
+
+@pytest.mark.parametrize("question, context", [
+    ("Where does Zoë live?", "Zoë lives in Reykjavík."),
+    ("Where does Olúwaseun Adébáyọ̀ live?", "Olúwaseun Adébáyọ̀ lives in Reykjavík."),
+    ("Who lives in Zürich?", "🎉 Łukasz Nowak lives in Zürich."),
+    ("What does Bartholomew Higgins do?", "Bartholomew Higgins works as a carpenter. He lives in Málaga."),
+])
+@pytest.mark.parametrize("max_answer_tokens", [1, 2, 30])
+def test_qa_answers_are_whole_words_as_the_reference_reads_them(qa, question, context, max_answer_tokens):
+    """A span ending inside a word ("M" of "Montréal", "…at h" of "…at home") is widened to the
+    words it touches, in every window, as transformers' QA post-processing does; max_answer_tokens=1
+    makes the model's best span one sub-token of a word split into several."""
+    result = qa.predict({"question": question, "context": context}, max_answer_tokens=max_answer_tokens)
+    assert result["answer"] == reference_answer(qa, question, context, max_answer_tokens)
+    if result["answer"] is None:
+        return
+    assert context[result["start"]:result["end"]] == result["answer"]
+    words = context.replace(".", " ").split()
+    assert all(word in words for word in result["answer"].split()), f"{result['answer']!r} cuts a word"
+
+
+def test_qa_a_city_split_into_sub_tokens_comes_back_whole(qa):
+    assert len(qa.tokenizer.tokenize("Reykjavík")) > 3, "the test needs a city split into several sub-tokens"
+    context = "🎉 Café au lait was served after lunch. Renée Dubois lives in Reykjavík."
+    for max_answer_tokens in (1, 2, 3):
+        result = qa.predict({"question": "Where does Renée Dubois live?", "context": context},
+                            max_answer_tokens=max_answer_tokens)
+        assert (result["answer"], result["start"]) == ("Reykjavík", context.index("Reykjavík"))
+
+
+def test_qa_reads_the_null_answer_at_the_cls_token_of_a_left_padding_tokenizer(qa, tmp_path, tiny_models):
+    """The windows are padded to the longest; a left-padding tokenizer moves the last window's CLS
+    away from index 0 (where a pad then sits), and the null answer must still be read at the CLS."""
+    import json
+    import shutil
+
+    import torch
+
+    folder = shutil.copytree(tiny_models["qa"], tmp_path / "left-padding-qa")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "padding_side": "left"}))
+    manager = ModelManager(parse_catalog({"question-answering": [str(folder)]}), device="cpu")
+    try:
+        left = manager.get("question-answering", str(folder))
+        assert left.tokenizer.padding_side == "left"
+        question, context = "Where does José García live?", "The weather was quiet all day. " * 20
+        result = left.predict({"question": question, "context": context})
+        enc = left.tokenizer(question, context, truncation="only_second", max_length=64, stride=16,
+                             return_overflowing_tokens=True, padding="longest", return_tensors="pt")
+        assert result["windows"] == enc["input_ids"].shape[0] >= 2
+        assert enc["input_ids"][-1, 0] == left.tokenizer.pad_token_id, "the last window is not left-padded"
+        with torch.inference_mode():
+            out = left.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                             token_type_ids=enc["token_type_ids"])
+        null = []
+        for w in range(enc["input_ids"].shape[0]):
+            cls = enc["input_ids"][w].tolist().index(left.tokenizer.cls_token_id)
+            keep = torch.tensor([s == 1 for s in enc.sequence_ids(w)])
+            keep[cls] = True
+            mask = torch.where(keep, 0.0, float("-inf"))
+            null.append(float((out.start_logits[w] + mask).softmax(-1)[cls] * (out.end_logits[w] + mask).softmax(-1)[cls]))
+        assert result["answer"] is None
+        assert result["score"] == pytest.approx(min(null), rel=1e-5)
+    finally:
+        manager.unload_all()
 
 
 @pytest.mark.parametrize("context", [
