@@ -29,6 +29,7 @@ class _Slot:
 class _Lane:
     pending: list[_Slot] = field(default_factory=list)
     turn: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # requests in this lane; at 0 the lane is removed (its key holds the call's parameters)
 
 
 class Batcher:
@@ -46,18 +47,30 @@ class Batcher:
         with self._lock:
             lane = self._lanes.setdefault(key, _Lane())
             lane.pending.append(slot)
-        while True:
-            with lane.turn:
-                if not slot.done:
-                    with self._lock:
-                        batch = lane.pending[:self.max_batch_size]
-                        del lane.pending[:self.max_batch_size]
-                    self._run_on_runner(run_batch, batch)
-            if slot.done:
-                break
+            lane.users += 1
+        try:
+            while True:
+                with lane.turn:
+                    if not slot.done:
+                        with self._lock:
+                            batch = lane.pending[:self.max_batch_size]
+                            del lane.pending[:self.max_batch_size]
+                        self._run_on_runner(run_batch, batch)
+                if slot.done:
+                    break
+        finally:
+            with self._lock:
+                lane.users -= 1
+                if lane.users == 0 and self._lanes.get(key) is lane:
+                    del self._lanes[key]  # every distinct top_k would otherwise keep one forever
         if slot.error is not None:
             raise slot.error
         return slot.result
+
+    def lanes(self) -> int:
+        """Lanes in use now (for tests: idle ones are removed)."""
+        with self._lock:
+            return len(self._lanes)
 
     def _run_on_runner(self, run_batch: Callable[[list[Any]], list[Any]], batch: list[_Slot]) -> None:
         """_execute on the Batcher's thread; the caller (the batch's leader) waits for it."""

@@ -5,7 +5,7 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .base import ModelSpec, Pipeline
@@ -21,6 +21,14 @@ Key = tuple[str, str]
 # A model evicted (another request's load went over the cap) or unloaded between get() and
 # its use is loaded again, at most this many times, before the request gives up.
 RETRIES_AFTER_UNLOAD = 3
+
+
+@dataclass
+class _KeyLock:
+    """One model's load lock, and how many requests hold or wait for it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
 
 
 @dataclass
@@ -51,13 +59,13 @@ class ModelManager:
         self.max_loaded = int(max_loaded)
         self.allow_custom = allow_custom
         self.allow_pickle = allow_pickle
-        self.load_count = 0  # loads started, for tests and the Models tab
+        self.load_count = 0  # loads started, for tests
         self.batcher = Batcher(max_batch_size) if max_batch_size > 1 else None
         self.dtype_name = dtype  # e.g. "bfloat16": ZeroGPU loads half precision on CPU, runs on CUDA
         self._placement = threading.local()  # where get() puts a model during a ZeroGPU call
         self._device: str | None = None
         self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
-        self._key_locks: dict[Key, threading.Lock] = {}
+        self._key_locks: dict[Key, _KeyLock] = {}
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
 
@@ -90,20 +98,27 @@ class ModelManager:
             if entry is not None:
                 self._models.move_to_end(key)
                 return self._placed(entry.pipeline)
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:  # someone else may have loaded it while we waited
-                entry = self._models.get(key)
-                if entry is not None:
-                    self._models.move_to_end(key)
-                    return self._placed(entry.pipeline)
-            if on_loading is not None:
-                on_loading(spec)
-            with self._load_lock:
-                entry = self._load(spec)
-            with self._lock:
-                self._models[key] = entry
-                evicted = self._evict_over_cap(keep=key)
+            key_lock = self._key_locks.setdefault(key, _KeyLock())
+            key_lock.users += 1
+        try:
+            with key_lock.lock:
+                with self._lock:  # someone else may have loaded it while we waited
+                    entry = self._models.get(key)
+                    if entry is not None:
+                        self._models.move_to_end(key)
+                        return self._placed(entry.pipeline)
+                if on_loading is not None:
+                    on_loading(spec)
+                with self._load_lock:
+                    entry = self._load(spec)
+                with self._lock:
+                    self._models[key] = entry
+                    evicted = self._evict_over_cap(keep=key)
+        finally:
+            with self._lock:  # a lock per model ever asked for (typed ids too) would pile up
+                key_lock.users -= 1
+                if key_lock.users == 0 and self._key_locks.get(key) is key_lock:
+                    del self._key_locks[key]
         for old in evicted:
             old.pipeline.unload()
         if evicted:

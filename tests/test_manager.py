@@ -354,3 +354,48 @@ def test_batches_run_on_the_batchers_own_thread_also_after_a_fork():
         os._exit(0 if batcher.run("k", double, 21) == 42 else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# -- nothing kept per request: lanes and load locks go when idle -----------------------------------------
+
+def test_a_thousand_parameter_sets_leave_no_batcher_lane_behind(tiny_models):
+    """A lane's key holds the call's parameters: every distinct top_k kept one forever."""
+    from models import parse_catalog
+
+    manager = ModelManager(parse_catalog({"image-classification": [tiny_models["vit"]]}), device="cpu",
+                           max_batch_size=4)
+    from PIL import Image
+
+    image = Image.new("RGB", (32, 32), (200, 30, 30))
+    try:
+        for top_k in range(1, 1001):
+            manager.predict("image-classification", None, image, top_k=top_k)
+        assert manager.batcher.lanes() == 0
+    finally:
+        manager.unload_all()
+
+
+def test_concurrent_batches_leave_no_lane_and_answer_everyone():
+    from models.batching import Batcher
+
+    batcher = Batcher(4)
+    results: dict[int, int] = {}
+
+    def call(i: int) -> None:
+        results[i] = batcher.run(("key", i % 7), lambda items: [x * 2 for x in items], i)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {i: 2 * i for i in range(200)}
+    assert batcher.lanes() == 0
+
+
+def test_a_thousand_failed_loads_leave_no_load_lock_behind(manager, tmp_path):
+    """Every typed id (a folder that does not exist, say) made a load lock that was never removed."""
+    for i in range(1000):
+        with pytest.raises(ModelNotFound):
+            manager.get("sentiment", str(tmp_path / f"missing-{i}"))
+    assert manager._key_locks == {}
