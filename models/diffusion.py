@@ -16,6 +16,7 @@ import threading
 import statistics
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -23,7 +24,7 @@ from diffusers import AutoPipelineForText2Image
 
 from .base import Pipeline, ProgressCallback, check_number, check_seed, check_text, check_unicode
 from .errors import InvalidInput, WrongModelKind
-from .loading import resolve
+from .loading import is_local, resolve
 
 MAX_STEPS = 100
 MAX_GUIDANCE = 30.0
@@ -261,8 +262,20 @@ class TextToImage(Pipeline):
             steps_run, stopped = p["steps"], False
         self._record(p, start, marks, seconds)
         nsfw = getattr(out, "nsfw_content_detected", None)
+        scheduler = p["scheduler"] if p["scheduler"] != "default" else type(pipe.scheduler).__name__
+        for image, seed in zip(out.images, seeds):
+            # Written into the PNG the browser and the API receive (PIL keeps text info as tEXt/iTXt chunks).
+            image.info["parameters"] = generation_parameters(p, seed, scheduler, self.model_name, steps_run)
         return {"images": list(out.images), "steps_run": steps_run, "stopped": stopped,
                 "seconds": seconds, "nsfw": list(nsfw) if nsfw is not None else None}
+
+    @property
+    def model_name(self) -> str:
+        """The model as an image's parameters name it: its label, or its Hub id, or a folder's name
+        (never a server path)."""
+        if self.spec.label:
+            return self.spec.label
+        return Path(self.spec.model_id).name if is_local(self.spec.model_id) else self.spec.model_id
 
     @staticmethod
     def _scheduler(schedulers: dict[str, Any], name: str) -> Any:
@@ -329,6 +342,20 @@ class TextToImage(Pipeline):
         calls = len(list(denoiser.modules())) * SECONDS_PER_MODULE if denoiser is not None else 0.0
         return (per_mpixel * (p["steps"] * step_work + DECODE_FORWARDS * decode_work)
                 + calls * (p["steps"] + DECODE_FORWARDS))
+
+
+def generation_parameters(p: dict[str, Any], seed: int, scheduler: str, model: str, steps_run: int) -> str:
+    """How an image was made, in the `parameters` text that AUTOMATIC1111 writes into its PNGs
+    (and tools that read them show): the prompt, then the negative prompt, then one settings line."""
+    lines = [p["prompt"]]
+    if p["negative_prompt"]:
+        lines.append(f"Negative prompt: {p['negative_prompt']}")
+    settings = [f"Steps: {p['steps']}", f"Sampler: {scheduler}", f"CFG scale: {p['guidance_scale']:g}",
+                f"Seed: {seed}", f"Size: {p['width']}x{p['height']}", f"Model: {model}"]
+    if steps_run < p["steps"]:
+        settings.append(f"Stopped at step: {steps_run}")
+    lines.append(", ".join(settings))
+    return "\n".join(lines)
 
 
 def native_side(pipe: Any) -> int:

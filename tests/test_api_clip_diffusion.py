@@ -205,6 +205,42 @@ def test_same_seed_gives_identical_images_and_the_seed_is_shown(client: Client, 
     assert image_bytes(other_gallery) != image_bytes(first_gallery)
 
 
+def test_images_arrive_as_lossless_png_equal_to_diffusers_with_how_they_were_made(client: Client,
+                                                                                   models: dict[str, str]) -> None:
+    """What the client downloads is PNG with the very pixels diffusers makes for the same seed (Gradio's
+    default WebP at quality 80 lost up to 66/255), and a `parameters` text in AUTOMATIC1111's form."""
+    import numpy as np
+    import torch
+    from diffusers import AutoPipelineForText2Image
+    from PIL import Image
+
+    prompt, negative = "a red square on a blue table", "blurry"
+    gallery, _ = client.predict(**t2i_kwargs(models["diffusion"], prompt=prompt, negative_prompt=negative,
+                                             seed=321, num_images=2, width=96))
+    pipe = AutoPipelineForText2Image.from_pretrained(models["diffusion"], use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    expected = pipe(prompt=prompt, negative_prompt=negative, num_inference_steps=2, guidance_scale=0.0, width=96,
+                    height=64, num_images_per_prompt=2,
+                    generator=[torch.Generator("cpu").manual_seed(s) for s in (321, 322)]).images
+    for item, reference, seed in zip(gallery, expected, (321, 322)):
+        assert Path(item["image"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(item["image"]) as picture:
+            assert picture.format == "PNG"
+            assert np.array_equal(np.asarray(picture.convert("RGB")), np.asarray(reference.convert("RGB")))
+            assert picture.text["parameters"] == (
+                f"{prompt}\nNegative prompt: {negative}\nSteps: 2, Sampler: EulerDiscreteScheduler, CFG scale: 0, "
+                f"Seed: {seed}, Size: 96x64, Model: tiny diffusion")
+
+
+def test_the_parameters_text_keeps_a_prompt_in_any_script(client: Client, models: dict[str, str]) -> None:
+    from PIL import Image
+
+    gallery, _ = client.predict(**t2i_kwargs(models["diffusion"], prompt="一只红色的猫 🐱", seed=5, scheduler="euler_a"))
+    with Image.open(gallery[0]["image"]) as picture:
+        assert picture.text["parameters"].splitlines() == [
+            "一只红色的猫 🐱", "Steps: 2, Sampler: euler_a, CFG scale: 0, Seed: 5, Size: 64x64, Model: tiny diffusion"]
+
+
 def test_a_prompt_longer_than_the_model_reads_is_said_so(client: Client, models: dict[str, str]) -> None:
     gallery, info = client.predict(**t2i_kwargs(models["diffusion"], prompt="a red square on a blue table " * 20,
                                                 seed=3))
