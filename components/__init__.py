@@ -7,7 +7,7 @@ from models import Catalog, ModelManager
 
 from . import clip, image_classification, ner, question_answering, sentiment, system, text_generation, text_to_image
 from .common import Context, Settings
-from .serving import atomic_image_cache, lighter_sessions, quieter_analytics
+from .serving import patch_gradio
 
 TABS = [
     ("Text generation", "text-generation", text_generation),
@@ -25,9 +25,7 @@ TITLE = "Model Playground"
 def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | None = None) -> gr.Blocks:
     """The whole app, from its dependencies; tabs whose task has no model in the catalog are left out."""
     ctx = Context(catalog=catalog, manager=manager, settings=settings or Settings())
-    quieter_analytics()
-    lighter_sessions()
-    atomic_image_cache()
+    patch_gradio()  # logs what is lost on a Gradio these patches were not written for
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nTry today's open models in the browser: pick a tab, pick a model, run an example.")
         with gr.Tabs():

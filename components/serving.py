@@ -14,13 +14,22 @@
    renamed into place, as Gradio already does for the files it copies, and leaves an existing one
    alone: its name is its content's hash.
 
+4. With --auth, the login page that Gradio serves to anyone embeds `window.gradio_api_info`: every
+   endpoint, its parameters and the model choices, while /gradio_api/info itself is refused.
+   `private_login_page()` embeds an empty one in a page whose config says the login is required
+   (the login form never reads it: Gradio's client skips the API description until logged in);
+   the page served after the login keeps the full one.
+
 Each is applied only where Gradio's code is the one it was written for; with any other Gradio
-the app keeps Gradio's own behaviour.
+(or one that lacks something a patch needs) the app keeps Gradio's own behaviour, and
+`patch_gradio()` logs one warning per patch lost, saying what the app loses.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -29,9 +38,13 @@ from typing import Any, Callable
 SESSION_CAPACITY = 1000  # sessions kept in memory (Gradio's default: 10,000)
 ANALYTICS_EVERY = "1000"  # events between two rebuilds of Gradio's monitoring summary (Gradio's: 1)
 
-# The sources of the Gradio 6.31 functions replaced here: SessionState.__init__ and save_pil_to_cache.
+# The sources of the Gradio 6.31 code these patches were written for: SessionState.__init__,
+# save_pil_to_cache, and the handler of the main page (`main` in App.create_app).
 _KNOWN_SESSION_INIT = "1b2ea21dc42c"
 _KNOWN_SAVE_PIL = "ea8f5a3ffa03"
+_KNOWN_MAIN_PAGE = "f84106a39294"
+
+log = logging.getLogger("playground")  # components/common.py's
 
 
 def quieter_analytics() -> None:
@@ -90,30 +103,46 @@ def _session_init(self: Any, blocks: Any) -> None:
     self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
 
-def source_digest(function: Callable[..., Any]) -> str:
-    """A digest of the source of Gradio's own version of a function, replaced here or not."""
+def source_digest(function: Any) -> str:
+    """A digest of the source of Gradio's own version of a function (or code object), replaced here or not."""
     function = getattr(function, "__wrapped_gradio__", function)
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:12]
 
 
-def _replace(owner: Any, name: str, replacement: Callable[..., Any], known_digest: str) -> bool:
-    """owner.name = replacement, only where Gradio's own owner.name has the source it was written
+def _replace(owner: Any, name: str, make_replacement: Callable[[], Callable[..., Any]], known_digest: str,
+             guarded: Any = None) -> bool:
+    """owner.name = make_replacement(), only where Gradio's own owner.name (or `guarded`, the Gradio
+    code the replacement relies on, when that is not owner.name itself) has the source it was written
     for; True when replaced (now or before), False on an unknown Gradio (left as it is)."""
     original = getattr(owner, name)
     if getattr(original, "__wrapped_gradio__", None) is not None:
         return True
-    if source_digest(original) != known_digest:
+    if source_digest(original if guarded is None else guarded) != known_digest:
         return False
+    replacement = make_replacement()
     replacement.__wrapped_gradio__ = original  # type: ignore[attr-defined]
     setattr(owner, name, replacement)
     return True
 
 
+def _false_when_missing(patch: Callable[[], bool]) -> Callable[[], bool]:
+    """A patch that returns False, not raises, on a Gradio that lacks a module, a name or the
+    source of something it needs."""
+    @functools.wraps(patch)
+    def applied() -> bool:
+        try:
+            return patch()
+        except (ImportError, AttributeError, OSError, TypeError):
+            return False
+    return applied
+
+
+@_false_when_missing
 def lighter_sessions() -> bool:
     """Render session configs on demand; True when applied (or already), False on an unknown Gradio."""
     from gradio.state_holder import SessionState
 
-    return _replace(SessionState, "__init__", _session_init, _KNOWN_SESSION_INIT)
+    return _replace(SessionState, "__init__", lambda: _session_init, _KNOWN_SESSION_INIT)
 
 
 def _save_pil_to_cache(img: Any, cache_dir: str, name: str = "image", format: str = "webp") -> str:
@@ -142,9 +171,65 @@ def _save_pil_to_cache(img: Any, cache_dir: str, name: str = "image", format: st
     return str(path)
 
 
+@_false_when_missing
 def atomic_image_cache() -> bool:
     """Save returned images atomically; True when applied (or already), False on an unknown Gradio."""
     from gradio import processing_utils
 
-    replacement = processing_utils.traced_sync("postprocess_save_pil_to_cache")(_save_pil_to_cache)
-    return _replace(processing_utils, "save_pil_to_cache", replacement, _KNOWN_SAVE_PIL)
+    def traced() -> Callable[..., Any]:  # Gradio 6.31 times the save as a profiling phase: so does this one
+        return processing_utils.traced_sync("postprocess_save_pil_to_cache")(_save_pil_to_cache)
+
+    return _replace(processing_utils, "save_pil_to_cache", traced, _KNOWN_SAVE_PIL)
+
+
+def _login_page_without_api(*args: Any, **kwargs: Any) -> Any:
+    """Gradio's templates.TemplateResponse, with no API description in a page served before the login."""
+    context = kwargs.get("context")
+    config = context.get("config") if isinstance(context, dict) else None
+    if isinstance(config, dict) and config.get("auth_required"):
+        # empty, not null: the page's client would fetch the info instead (refused: a console error)
+        kwargs["context"] = {**context, "gradio_api_info": {"named_endpoints": {}, "unnamed_endpoints": {}}}
+    return _login_page_without_api.__wrapped_gradio__(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def _main_page_handler() -> Any:
+    """The code of Gradio's handler of the main page (and of /gradio_api/runs), nested in App.create_app."""
+    from gradio.routes import App
+
+    return next((c for c in App.create_app.__code__.co_consts if inspect.iscode(c) and c.co_name == "main"), None)
+
+
+@_false_when_missing
+def private_login_page() -> bool:
+    """Leave the API description out of the login page; True when applied (or already), False on an
+    unknown Gradio."""
+    from gradio import routes
+
+    handler = _main_page_handler()
+    if handler is None:
+        return False
+    return _replace(routes.templates, "TemplateResponse", lambda: _login_page_without_api, _KNOWN_MAIN_PAGE,
+                    guarded=handler)
+
+
+# Each patch, and what the app loses where it cannot be applied.
+GRADIO_PATCHES: list[tuple[Callable[[], bool], str]] = [
+    (lighter_sessions, "each API session keeps ~260 KB more memory (session configs rendered up front)"),
+    (atomic_image_cache, "two requests returning the same image can race on Gradio's image cache "
+                         "(a download may get an empty file)"),
+    (private_login_page, "with --auth, the login page tells anyone every API endpoint, its parameters "
+                         "and the model choices"),
+]
+
+
+def patch_gradio() -> list[str]:
+    """Apply every patch above (before the demo's queue is created); logs one warning for each one
+    this Gradio cannot take, and returns what is lost (empty when all applied)."""
+    import gradio
+
+    quieter_analytics()
+    lost = [loss for patch, loss in GRADIO_PATCHES if not patch()]
+    for loss in lost:
+        log.warning("Gradio %s is not the version these patches were written for: %s",
+                    getattr(gradio, "__version__", "?"), loss)
+    return lost

@@ -7,6 +7,8 @@ upload limit, assets/ as the only extra folder served). Traffic goes to 127.0.0.
 from __future__ import annotations
 
 import http.client
+import json
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any, Iterator
@@ -223,15 +225,31 @@ def test_without_login_the_page_is_the_login_form(private: Any) -> None:
     assert response.status_code == 200
     page = response.text
     assert '"auth_required":true' in page.replace(" ", ""), "the page is not the login form"
-    assert "Try today's open models" not in page, "the app's own page was served without the login"
+    # the app's heading ("Try today's open models..."), as the page embeds it: JSON with ' escaped
+    assert "pick a tab, pick a model" not in page, "the app's own page was served without the login"
 
 
-@pytest.mark.xfail(strict=True, reason="Gradio 6.31 embeds window.gradio_api_info (every endpoint, its parameters "
-                                       "and the model choices) in the login page served to anyone; "
-                                       "/gradio_api/info itself is refused")
 def test_without_login_the_page_tells_nothing_about_the_api(private: Any, models: dict[str, str]) -> None:
-    page = httpx.get(private.url, timeout=10).text
-    assert "/sentiment" not in page and models["sentiment"] not in page
+    """Gradio 6.31 embeds window.gradio_api_info (every endpoint, its parameters and the model choices) in
+    the login page it serves to anyone, /gradio_api/runs included; components/serving.py empties it."""
+    for path in ("", "gradio_api/runs"):
+        response = httpx.get(private.url + path, timeout=10)
+        assert response.status_code == 200, f"/{path} answered {response.status_code}"
+        page = response.text
+        assert '"auth_required":true' in page.replace(" ", ""), f"/{path} is not the login form"
+        for secret in ("/sentiment", "/classify_image", "api_name", models["sentiment"], models["vit"],
+                       "tiny sentiment"):
+            assert secret not in page, f"/{path} tells a visitor without the login {secret!r}"
+        api_info = re.search(r"window\.gradio_api_info = (.*?);</script>", page)
+        assert api_info and json.loads(api_info.group(1)) in (None, {"named_endpoints": {}, "unnamed_endpoints": {}})
+
+
+def test_after_login_the_page_describes_the_api(private: Any, models: dict[str, str]) -> None:
+    with httpx.Client(base_url=private.url, timeout=10) as browser:
+        assert browser.post("login", data={"username": "u", "password": "p"}).status_code == 200
+        page = browser.get("").text
+    assert "pick a tab, pick a model" in page and "window.gradio_api_info = {" in page
+    assert "/sentiment" in page and models["sentiment"] in page
 
 
 def test_gradio_client_needs_the_credentials(private: Any) -> None:

@@ -1,19 +1,25 @@
 """components/serving.py: what the app takes off Gradio's per-call cost, and that Gradio still
 behaves the same (the session configs it renders on demand equal the ones it renders up front);
-and that an image returned by two requests at once is never read half-written."""
+that an image returned by two requests at once is never read half-written; and that on a Gradio
+the patches were not written for the app starts anyway and says, once per patch, what it lost.
+(The login page's patch is tested in test_security.py.)"""
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import threading
 
+import gradio as gr
 import pytest
 from gradio.blocks import BlocksConfig
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState
 
 from components import Settings, build_demo
-from components.serving import _PENDING, SESSION_CAPACITY, atomic_image_cache, lighter_sessions
+from components import serving
+from components.serving import (_PENDING, SESSION_CAPACITY, atomic_image_cache, lighter_sessions, patch_gradio,
+                                private_login_page)
 from models import ModelManager, parse_catalog
 from tests.launch import ASSETS, call_raw, running_app, tiny_catalog
 
@@ -29,6 +35,13 @@ def test_the_image_cache_patch_applies_to_the_installed_gradio():
         "Gradio's processing_utils.save_pil_to_cache is not the one components/serving.py was written for: "
         "compare the two, update _save_pil_to_cache if needed, "
         "then _KNOWN_SAVE_PIL (serving.source_digest(save_pil_to_cache)).")
+
+
+def test_the_login_page_patch_applies_to_the_installed_gradio():
+    assert private_login_page(), (
+        "Gradio's main page handler (`main` in gradio.routes.App.create_app) is not the one components/serving.py "
+        "was written for: check that it still renders the template with `config` and `gradio_api_info` in its "
+        "context, then update _KNOWN_MAIN_PAGE (serving.source_digest(serving._main_page_handler())).")
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +170,76 @@ def test_the_same_image_is_written_once_and_another_gets_its_own_file(picture, t
     assert other != first and os.path.getsize(other) > 0
     leftovers = [p.name for p in tmp_path.rglob(".*")]
     assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+# -- on a Gradio these patches were not written for --------------------------------------------------
+
+@pytest.fixture
+def gradio_unpatched(monkeypatch):
+    """Gradio's own functions back in place for the test; the patched ones are put back after it.
+    Returns the (owner, name) of each function a patch replaces."""
+    from gradio import processing_utils, routes
+
+    patch_gradio()
+    replaced = [(SessionState, "__init__"), (processing_utils, "save_pil_to_cache"),
+                (routes.templates, "TemplateResponse")]
+    for owner, name in replaced:
+        monkeypatch.setattr(owner, name, getattr(owner, name).__wrapped_gradio__)
+    return replaced
+
+
+def patched(owner, name) -> bool:
+    return getattr(getattr(owner, name), "__wrapped_gradio__", None) is not None
+
+
+def small_demo(tiny_models, caplog) -> tuple[gr.Blocks, list[str]]:
+    """build_demo on a one-tab catalog, and the warnings the app logged meanwhile."""
+    catalog = parse_catalog(tiny_catalog(tiny_models, ["sentiment"]), source="tests")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="playground"):
+        demo = build_demo(catalog, ModelManager(catalog), Settings(examples_dir=str(ASSETS)))
+    return demo, [r.getMessage() for r in caplog.records if r.name == "playground"]
+
+
+LOSSES = {  # the patch's digest -> words its warning must say, and the function it leaves as Gradio's
+    "_KNOWN_SESSION_INIT": ("each API session keeps ~260 KB more memory", 0),
+    "_KNOWN_SAVE_PIL": ("two requests returning the same image can race on Gradio's image cache", 1),
+    "_KNOWN_MAIN_PAGE": ("the login page tells anyone every API endpoint", 2),
+}
+
+
+def test_on_the_gradio_they_were_written_for_every_patch_applies_without_a_warning(tiny_models, caplog,
+                                                                                    gradio_unpatched):
+    demo, warnings = small_demo(tiny_models, caplog)
+    assert isinstance(demo, gr.Blocks)
+    assert warnings == []
+    assert all(patched(owner, name) for owner, name in gradio_unpatched)
+
+
+@pytest.mark.parametrize("digest", list(LOSSES))
+def test_a_patch_for_another_gradio_is_left_out_with_one_warning(tiny_models, caplog, gradio_unpatched,
+                                                                 monkeypatch, digest):
+    """As on a Gradio whose function is not the one the patch was written for: the app starts with
+    Gradio's own function and says in one line what that costs."""
+    monkeypatch.setattr(serving, digest, "0" * 12)
+    demo, warnings = small_demo(tiny_models, caplog)
+    assert isinstance(demo, gr.Blocks)
+    loss, lost = LOSSES[digest]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"Gradio {gr.__version__} is not the version these patches were written for: ")
+    assert loss in warnings[0]
+    assert [patched(owner, name) for owner, name in gradio_unpatched] == [i != lost for i in range(3)]
+
+
+def test_a_gradio_without_traced_sync_starts_without_the_image_cache_patch(tiny_models, caplog, gradio_unpatched,
+                                                                            monkeypatch):
+    """The image cache patch wraps its function in Gradio's profiling decorator; a Gradio without it
+    raised AttributeError in build_demo."""
+    from gradio import processing_utils
+
+    monkeypatch.delattr(processing_utils, "traced_sync")
+    demo, warnings = small_demo(tiny_models, caplog)
+    assert isinstance(demo, gr.Blocks)
+    assert len(warnings) == 1 and LOSSES["_KNOWN_SAVE_PIL"][0] in warnings[0], warnings
+    assert not patched(processing_utils, "save_pil_to_cache")
+    assert patched(SessionState, "__init__")
