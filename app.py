@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load weights stored as pickle (.bin), which can run code; off by default")
     parser.add_argument("--concurrency", type=int, default=2, metavar="N",
-                        help="model calls that run at once on the device, all tabs together (default 2)")
+                        help="unbatched model calls that run at once, all tabs together (default 2); batched "
+                             "classification requests have their own pool of twice --max-batch-size")
     parser.add_argument("--max-batch-size", type=int, default=16, metavar="N",
                         help="classification requests for one model that arrive together run as one batch of up to N (default 16)")
     parser.add_argument("--no-batching", action="store_true",

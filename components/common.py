@@ -22,7 +22,7 @@ class Settings:
     """How the UI behaves; built by app.py from its flags."""
 
     allow_custom_models: bool = True
-    concurrency_limit: int = 2        # model calls running at once on the device, all tabs together
+    concurrency_limit: int = 2        # unbatched model calls running at once (batched endpoints: event_options)
     hosted: bool = False
     examples_dir: str = "assets"
     zero_gpu: bool = False            # Hugging Face ZeroGPU: model calls run inside spaces.GPU
@@ -135,9 +135,10 @@ def loader(ctx: Context, task: str) -> Callable:
 
 
 def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
-    """Queue settings: model calls share the device's concurrency limit. Batched endpoints let
-    up to twice max_batch_size requests in, so those that arrive together meet in the manager's
-    batcher, which runs one batch at a time per model: a full batch can gather while one runs."""
+    """Queue settings. Unbatched model calls (and loads) share one pool of concurrency_limit
+    workers. Batched endpoints share another, of twice max_batch_size, so requests that arrive
+    together meet in the manager's batcher: it runs one batch at a time, for all models, on its
+    own thread, and a full batch can gather while one runs."""
     batcher = ctx.manager.batcher
     if batched and batcher is not None:
         return {"concurrency_id": "device-batched", "concurrency_limit": 2 * batcher.max_batch_size}

@@ -9,9 +9,6 @@ import gradio as gr
 
 from .common import Context, plain_errors
 
-COLUMNS = ["task", "model", "device", "dtype", "parameters", "memory_mb", "load_seconds"]
-
-
 def versions() -> str:
     def version(name: str) -> str:
         try:
