@@ -31,6 +31,7 @@ BENCHMARKS = {
     "clip": "benchmarks.bench_clip",
     "diffusion": "benchmarks.bench_diffusion",
     "fastpaths": "benchmarks.bench_fastpaths",
+    "image_format": "benchmarks.bench_image_format",
 }
 
 COLUMNS = [("measure", "measure"), ("app", "app"), ("baseline", "baseline"), ("compare", "app vs baseline"),
