@@ -11,12 +11,13 @@ from typing import Any
 
 from models import TASKS, InvalidInput, ModelManager, PlaygroundError, load_catalog
 
+SUMMARY = ", ".join(task.summary for task in TASKS.values())
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python app.py",
-        description="A browser playground for open models: text generation, sentiment, named entities, "
-                    "question answering, image classification, CLIP matching and text-to-image.")
+        description=f"A browser playground for open models: {SUMMARY}.")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="address to listen on (0.0.0.0 to accept other machines; default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),

@@ -1,23 +1,18 @@
 """The playground's UI: one module per tab, composed by build_demo."""
 from __future__ import annotations
 
+import importlib
+import logging
+
 import gradio as gr
 
-from models import Catalog, ModelManager
+from models import TASKS, Catalog, ModelManager
 
-from . import clip, image_classification, ner, question_answering, sentiment, system, text_generation, text_to_image
+from . import system
 from .common import Context, Settings
 from .serving import patch_gradio
 
-TABS = [
-    ("Text generation", "text-generation", text_generation),
-    ("Sentiment", "sentiment", sentiment),
-    ("Named entities", "ner", ner),
-    ("Question answering", "question-answering", question_answering),
-    ("Image classification", "image-classification", image_classification),
-    ("CLIP", "clip", clip),
-    ("Text to image", "text-to-image", text_to_image),
-]
+log = logging.getLogger("playground")
 
 TITLE = "Model Playground"
 
@@ -29,10 +24,12 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nTry today's open models in the browser: pick a tab, pick a model, run an example.")
         with gr.Tabs():
-            for title, task, module in TABS:
-                if catalog.models(task):
-                    with gr.Tab(title, id=task):
-                        module.build(ctx)
+            for task in TASKS.values():  # one tab per declared task (models/tasks.py), in their order
+                if not catalog.models(task.key):
+                    log.info("No %s tab: the catalog has no model for %s.", task.title, task.key)
+                    continue
+                with gr.Tab(task.title, id=task.key):
+                    importlib.import_module(f"{__name__}.{task.tab}").build(ctx)
             with gr.Tab("Models", id="models") as models_tab:
                 system.build(ctx, models_tab)
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)

@@ -6,8 +6,10 @@ from typing import Any
 
 import gradio as gr
 
+from models.tasks import task
+
 from .common import Context, model_picker, wire_run
-from .inputs import ImageInput, NumberSlider
+from .inputs import ImageInput, param_control
 
 TASK = "clip"
 DEFAULT_TEMPLATE = "a photo of a {}."
@@ -45,7 +47,7 @@ def build(ctx: Context) -> None:
                                      value=examples or None)
                     query = gr.Textbox(label="Query", placeholder="a cat sleeping…")
                     with gr.Accordion("Parameters", open=False):
-                        top_k = NumberSlider(1, 64, value=8, step=1, label="Show the top k images")
+                        top_k = param_control(task(TASK).param("top_k"))
                     search_run = gr.Button("Search", variant="primary")
                     gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
                 gallery = gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
@@ -64,7 +66,8 @@ def build(ctx: Context) -> None:
         ranked = ctx.manager.call(TASK, model, lambda p: p.zero_shot(image, labels, template=template))
         return {r["label"]: r["score"] for r in ranked}
 
-    def clip_search(query: str, images: list[str], model: str | None = None, top_k: int = 8) -> list[tuple[str, str]]:
+    def clip_search(query: str, images: list[str], model: str | None = None,
+                    top_k: int = task(TASK).param("top_k").default) -> list[tuple[str, str]]:
         paths = as_paths(images)
         ranked = ctx.manager.call(TASK, model, lambda p: p.search(query, paths, top_k=top_k))
         return [(paths[r["index"]], f"{r['score']:.3f}") for r in ranked]

@@ -116,3 +116,16 @@ class ImageInput(gr.Image):
         except Exception:  # noqa: BLE001
             raise gr.Error("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
                            print_exception=False) from None
+
+
+def param_control(param: Any, **overrides: Any) -> gr.Component:
+    """The control for a declared parameter (models/tasks.py Param): its label, limits, step and
+    default, so the UI offers exactly what the adapter's check accepts. A seed is a number box that
+    starts empty (random); `overrides` (value=...) where a tab starts from something the model decides."""
+    if param.seed:
+        # value=None would turn 0 once an accordion opens (Gradio draws a None Number as 0 and sends that
+        # back); a callable that gives None keeps the box empty, so the seed stays random (gradio#6728).
+        options = dict(label=param.label, value=lambda: None, precision=0, minimum=param.low, maximum=param.high)
+        return NumberField(**{**options, **overrides})
+    options = dict(minimum=param.low, maximum=param.high, value=param.default, step=param.step, label=param.label)
+    return NumberSlider(**{**options, **overrides})

@@ -5,7 +5,10 @@ from typing import Any
 
 import gradio as gr
 
+from models.tasks import task
+
 from .common import Context, model_picker, wire_run
+from .inputs import param_control
 
 TASK = "question-answering"
 EXAMPLES = [
@@ -31,6 +34,8 @@ def build(ctx: Context) -> None:
             model = model_picker(ctx, TASK)
             question = gr.Textbox(label="Question", placeholder="Who, what, where…?")
             context = gr.Textbox(label="Context", lines=8, placeholder="The text that holds the answer…")
+            with gr.Accordion("Parameters", open=False):
+                max_answer_tokens = param_control(task(TASK).param("max_answer_tokens"))
             run = gr.Button("Answer", variant="primary")
             gr.Examples(EXAMPLES, inputs=[question, context], label="Examples")
         with gr.Column():
@@ -40,10 +45,12 @@ def build(ctx: Context) -> None:
             highlighted = gr.HighlightedText(label="Answer in context", combine_adjacent=False,
                                              color_map={"answer": "green"})
 
-    def qa(question: str, context: str, model: str | None = None) -> tuple[str, float, dict[str, Any]]:
-        result = ctx.manager.call(TASK, model, lambda p: p.predict({"question": question, "context": context}))
+    def qa(question: str, context: str, model: str | None = None,
+           max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, float, dict[str, Any]]:
+        inputs = {"question": question, "context": context}
+        result = ctx.manager.call(TASK, model, lambda p: p.predict(inputs, max_answer_tokens=max_answer_tokens))
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         return text, round(result["score"], 4), highlight_answer(context, result)
 
     wire_run(ctx, TASK, [run.click, question.submit], model=model, status=status, fn=qa,
-             inputs=[question, context, model], outputs=[answer, score, highlighted], api_name="qa")
+             inputs=[question, context, model, max_answer_tokens], outputs=[answer, score, highlighted], api_name="qa")

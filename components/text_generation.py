@@ -6,8 +6,10 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from models.tasks import task
+
 from .common import Context, model_picker, session_of, wire_run
-from .inputs import NumberField, NumberSlider
+from .inputs import param_control
 
 TASK = "text-generation"
 EXAMPLES = [
@@ -30,6 +32,8 @@ def describe(update: dict[str, Any]) -> str:
 
 
 def build(ctx: Context) -> None:
+    declaration = task(TASK)
+    d = {p.name: p.default for p in declaration.params}
     gr.Markdown("Generate text token by token. Instruct models get their chat template; Stop ends your run at once.")
     with gr.Row():
         with gr.Column():
@@ -39,22 +43,17 @@ def build(ctx: Context) -> None:
                 run = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Parameters", open=False):
-                max_new_tokens = NumberSlider(1, 1024, value=128, step=1, label="Max new tokens")
-                temperature = NumberSlider(0.0, 2.0, value=0.7, step=0.05, label="Temperature (0 = greedy)")
-                top_p = NumberSlider(0.05, 1.0, value=0.95, step=0.05, label="Top p")
-                top_k = NumberSlider(0, 200, value=50, step=1, label="Top k (0 = off)")
-                repetition_penalty = NumberSlider(0.5, 2.0, value=1.1, step=0.05, label="Repetition penalty")
-                # value=lambda: None, not None: a None Number turns 0 once the accordion opens (gradio#6728).
-                seed = NumberField(label="Seed (empty = random)", value=lambda: None, precision=0, minimum=0,
-                                   maximum=2**32 - 1)
+                max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed = [
+                    param_control(p) for p in declaration.params]
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
         with gr.Column():
             status = gr.Markdown()
             output = gr.Textbox(label="Output", lines=12, interactive=False)
             stats = gr.Markdown()
 
-    def generate(prompt: str, model: str | None = None, max_new_tokens: int = 128, temperature: float = 0.7,
-                 top_p: float = 0.95, top_k: int = 50, repetition_penalty: float = 1.1, seed: int | None = None,
+    def generate(prompt: str, model: str | None = None, max_new_tokens: int = d["max_new_tokens"],
+                 temperature: float = d["temperature"], top_p: float = d["top_p"], top_k: int = d["top_k"],
+                 repetition_penalty: float = d["repetition_penalty"], seed: int | None = None,
                  request: gr.Request = None) -> Iterator[tuple[str, str]]:
         session = session_of(request)
         stop_event = ctx.stops.start(session, TASK)

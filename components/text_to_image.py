@@ -5,8 +5,10 @@ from typing import Any
 
 import gradio as gr
 
+from models.tasks import task
+
 from .common import Context, loader, model_picker, plain_errors, session_of, wire_run
-from .inputs import NumberField, NumberSlider
+from .inputs import param_control
 
 TASK = "text-to-image"
 EXAMPLES = [
@@ -40,16 +42,16 @@ def build(ctx: Context) -> None:
                 run = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Parameters", open=False):
-                steps = NumberSlider(1, 100, value=2, step=1, label="Steps")
-                guidance_scale = NumberSlider(0.0, 20.0, value=0.0, step=0.5, label="Guidance scale (0 for turbo models)")
+                # The model decides steps, guidance and size (None in the declaration): these start
+                # from SD-Turbo's and follow the model picked.
+                param = task(TASK).param
+                steps = param_control(param("steps"), value=2)
+                guidance_scale = param_control(param("guidance_scale"), value=0.0)
                 with gr.Row():
-                    width = NumberSlider(64, 1024, value=512, step=8, label="Width")
-                    height = NumberSlider(64, 1024, value=512, step=8, label="Height")
-                num_images = NumberSlider(1, 4, value=1, step=1, label="Number of images")
-                # value=None would turn 0 once the accordion opens (Gradio draws a None Number as 0 and sends that
-                # back); a callable that gives None keeps the box empty, so the seed stays random (gradio#6728).
-                seed = NumberField(label="Seed (empty = random)", value=lambda: None, precision=0, minimum=0,
-                                   maximum=2**32 - 1)
+                    width = param_control(param("width"), value=512, maximum=1024)
+                    height = param_control(param("height"), value=512, maximum=1024)
+                num_images = param_control(param("num_images"))
+                seed = param_control(param("seed"))
                 # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
                 scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True)
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")

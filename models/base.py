@@ -83,6 +83,13 @@ class Pipeline:
             params += sum(p.numel() for p in module.parameters())
         return {"parameters": params, "memory_bytes": mem}
 
+    @property
+    def declaration(self) -> Any:
+        """The task's declaration (models/tasks.py): its parameters with their defaults and limits."""
+        from .tasks import task  # tasks.py imports this module
+
+        return task(self.task)
+
     # -- inference -------------------------------------------------------------------------
     def predict(self, inputs: Any, **params: Any) -> Any:
         raise NotImplementedError

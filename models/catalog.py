@@ -10,51 +10,8 @@ from .base import ModelSpec
 from .errors import InvalidInput
 from .tasks import TASKS, canonical_task
 
-# The first entry of each task is its default: small enough for a free CPU Space.
-# `gpu: true` marks models that are too slow or too big without one.
-DEFAULT_CATALOG: dict[str, list[Any]] = {
-    "text-generation": [
-        {"id": "HuggingFaceTB/SmolLM2-135M-Instruct", "label": "SmolLM2 135M Instruct"},
-        {"id": "HuggingFaceTB/SmolLM2-360M-Instruct", "label": "SmolLM2 360M Instruct"},
-        {"id": "Qwen/Qwen2.5-0.5B-Instruct", "label": "Qwen2.5 0.5B Instruct"},
-        {"id": "openai-community/gpt2", "label": "GPT-2 (base, completion)"},
-        {"id": "Qwen/Qwen2.5-1.5B-Instruct", "label": "Qwen2.5 1.5B Instruct (GPU)", "gpu": True},
-    ],
-    "sentiment": [
-        {"id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "label": "DistilBERT SST-2"},
-        {"id": "cardiffnlp/twitter-roberta-base-sentiment-latest", "label": "Twitter RoBERTa (3 classes)"},
-        {"id": "siebert/sentiment-roberta-large-english", "label": "SiEBERT RoBERTa large (GPU)", "gpu": True},
-    ],
-    "ner": [
-        {"id": "dslim/bert-base-NER", "label": "BERT base CoNLL-03"},
-        {"id": "dslim/distilbert-NER", "label": "DistilBERT CoNLL-03"},
-        {"id": "dbmdz/bert-large-cased-finetuned-conll03-english", "label": "BERT large CoNLL-03 (GPU)", "gpu": True},
-    ],
-    "question-answering": [
-        {"id": "distilbert/distilbert-base-cased-distilled-squad", "label": "DistilBERT SQuAD"},
-        {"id": "deepset/roberta-base-squad2", "label": "RoBERTa base SQuAD 2 (can say no answer)"},
-        {"id": "deepset/roberta-large-squad2", "label": "RoBERTa large SQuAD 2 (GPU)", "gpu": True},
-    ],
-    "image-classification": [
-        {"id": "google/vit-base-patch16-224", "label": "ViT base (ImageNet-1k)"},
-        {"id": "timm/mobilenetv3_large_100.ra_in1k", "label": "MobileNetV3 large (timm, fastest)"},
-        {"id": "microsoft/resnet-50", "label": "ResNet-50"},
-        {"id": "timm/convnext_base.fb_in22k_ft_in1k", "label": "ConvNeXt base (timm, GPU)", "gpu": True},
-    ],
-    "clip": [
-        {"id": "ViT-B-32:laion2b_s34b_b79k", "label": "CLIP ViT-B/32 (LAION-2B)"},
-        {"id": "MobileCLIP-S1:datacompdr", "label": "MobileCLIP S1 (fast)"},
-        {"id": "ViT-B-16-SigLIP:webli", "label": "SigLIP ViT-B/16"},
-        {"id": "ViT-L-14:datacomp_xl_s13b_b90k", "label": "CLIP ViT-L/14 DataComp (GPU)", "gpu": True},
-    ],
-    "text-to-image": [
-        {"id": "stabilityai/sd-turbo", "label": "SD-Turbo (1-4 steps, 512px)",
-         "defaults": {"steps": 2, "guidance_scale": 0.0}},
-        {"id": "stabilityai/sdxl-turbo", "label": "SDXL-Turbo (GPU)", "gpu": True,
-         "defaults": {"steps": 2, "guidance_scale": 0.0}},
-        {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "label": "Stable Diffusion 1.5 (GPU)", "gpu": True},
-    ],
-}
+# The curated models, per task, as its declaration lists them (models/tasks.py); the first is the default.
+DEFAULT_CATALOG: dict[str, list[Any]] = {key: [dict(m) for m in task.models] for key, task in TASKS.items()}
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ class ClipMatching(Pipeline):
         model, tokenizer, preprocess = self._require_loaded("model", "tokenizer", "preprocess")
         query = check_text(query, "search text", max_chars=MAX_QUERY_CHARS)
         sources = check_images(images)
-        k = len(sources) if top_k is None else int(check_number(top_k, "top_k", low=1, high=MAX_IMAGES, integer=True))
+        k = len(sources) if top_k is None else self.declaration.param("top_k").check(top_k)
         found = self._find_images(sources)
         text = self._encode_texts(model, tokenizer, (query.strip(),))
         pixels = self._encode_images(model, preprocess, found)

@@ -22,13 +22,10 @@ from typing import Any, Callable
 import torch
 from diffusers import AutoPipelineForText2Image
 
-from .base import Pipeline, ProgressCallback, check_number, check_seed, check_text, check_unicode
+from .base import Pipeline, ProgressCallback, check_number, check_text, check_unicode
 from .errors import InvalidInput, WrongModelKind
 from .loading import is_local, resolve
 
-MAX_STEPS = 100
-MAX_GUIDANCE = 30.0
-MAX_IMAGES = 4
 MAX_PROMPT_CHARS = 1000
 MIN_SIDE = 64
 MAX_SIDE = 2048
@@ -122,8 +119,8 @@ class TextToImage(Pipeline):
                     "negative_prompt": "", "scheduler": "default"}
         defaults.update({k: v for k, v in self.spec.defaults.items() if k in defaults})
         defaults.update({
-            "min_side": MIN_SIDE, "max_side": min(MAX_SIDE, 2 * native), "max_steps": MAX_STEPS,
-            "max_images": MAX_IMAGES, "schedulers": ["default"] + self._compatible_schedulers(pipe),
+            "min_side": MIN_SIDE, "max_side": min(MAX_SIDE, 2 * native),
+            "max_steps": self.declaration.param("steps").high, "max_images": self.declaration.param("num_images").high, "schedulers": ["default"] + self._compatible_schedulers(pipe),
         })
         return defaults
 
@@ -155,19 +152,20 @@ class TextToImage(Pipeline):
                                f"the limit is {MAX_PROMPT_CHARS:,}.")
         check_unicode(negative_prompt, "negative prompt")
         p: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative_prompt}
-        p["steps"] = int(check_number(d["steps"] if steps is None else steps, "steps", low=1, high=MAX_STEPS,
-                                      integer=True))
-        p["guidance_scale"] = float(check_number(d["guidance_scale"] if guidance_scale is None else guidance_scale,
-                                                 "guidance_scale", low=0, high=MAX_GUIDANCE))
-        for name, value in (("width", width), ("height", height)):
-            side = int(check_number(d[name] if value is None else value, name, low=d["min_side"],
-                                    high=d["max_side"], integer=True))
+        # The declared limits (models/tasks.py) first, then this model's: None is the model's own value.
+        declared = self.declaration.check({"steps": steps, "guidance_scale": guidance_scale, "width": width,
+                                           "height": height, "num_images": num_images, "seed": seed})
+        p["steps"] = d["steps"] if declared["steps"] is None else declared["steps"]
+        p["guidance_scale"] = float(d["guidance_scale"] if declared["guidance_scale"] is None
+                                    else declared["guidance_scale"])
+        for name in ("width", "height"):
+            side = int(check_number(d[name] if declared[name] is None else declared[name], name,
+                                    low=d["min_side"], high=d["max_side"], integer=True))
             if side % 8:
                 raise InvalidInput(f"{name} must be a multiple of 8, like {side // 8 * 8} or {side // 8 * 8 + 8}; "
                                    f"{side} is not.")
             p[name] = side
-        p["num_images"] = int(check_number(num_images, "num_images", low=1, high=MAX_IMAGES, integer=True))
-        p["seed"] = check_seed(seed)
+        p["num_images"], p["seed"] = declared["num_images"], declared["seed"]
         name = d["scheduler"] if scheduler is None or scheduler == "" else scheduler
         name = str(name).strip().lower()
         if name not in d["schedulers"]:

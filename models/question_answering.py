@@ -10,10 +10,9 @@ from typing import Any
 
 import torch
 
-from .base import Pipeline, check_number, check_text
+from .base import Pipeline, check_text
 from .hf import context_length, load_transformers
 
-MAX_ANSWER_TOKENS = 30
 WINDOWS_PER_FORWARD = 16
 
 
@@ -33,8 +32,7 @@ class QuestionAnswering(Pipeline):
         model, tokenizer = self._require_loaded("model", "tokenizer")
         question = check_text((inputs or {}).get("question"), "question", max_chars=2_000).strip()
         context = check_text((inputs or {}).get("context"), "context")
-        max_answer = int(check_number(params.get("max_answer_tokens", MAX_ANSWER_TOKENS), "max_answer_tokens",
-                                      low=1, high=512, integer=True))
+        max_answer = self.declaration.check(params)["max_answer_tokens"]
         window = min(context_length(model, tokenizer), 512)
         question_tokens = len(self.tokenize(tokenizer, question, add_special_tokens=False)["input_ids"])
         if question_tokens > window // 2:

@@ -10,12 +10,9 @@ import torch
 from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList,
                           TemperatureLogitsWarper, TextIteratorStreamer, TopKLogitsWarper, TopPLogitsWarper)
 
-from .base import Pipeline, check_number, check_seed, check_text
+from .base import Pipeline, check_text
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, load_transformers, probabilities
-
-MAX_NEW_TOKENS = 1024  # the cap a visitor can ask for; the model's context may lower it
-
 
 # -- text generation -------------------------------------------------------------------------------
 
@@ -41,22 +38,13 @@ class TextGeneration(Pipeline):
             pass
         return result
 
-    def check_params(self, *, max_new_tokens: Any = 128, temperature: Any = 0.7, top_p: Any = 0.95,
-                     top_k: Any = 50, repetition_penalty: Any = 1.1, do_sample: Any = True,
-                     seed: Any = None) -> dict[str, Any]:
-        do_sample = bool(do_sample)
-        params = {
-            "max_new_tokens": int(check_number(max_new_tokens, "max_new_tokens", low=1, high=MAX_NEW_TOKENS, integer=True)),
-            "top_k": int(check_number(top_k, "top_k", low=0, high=100_000, integer=True)),
-            "top_p": float(check_number(top_p, "top_p", low=0, high=1, low_open=True)),
-            "repetition_penalty": float(check_number(repetition_penalty, "repetition_penalty", low=0, high=10, low_open=True)),
-            "do_sample": do_sample,
-            "seed": check_seed(seed),
-        }
-        temperature = float(check_number(temperature, "temperature", low=0, high=100))
-        if do_sample and temperature <= 0:
+    def check_params(self, *, do_sample: Any = True, **params: Any) -> dict[str, Any]:
+        """The declared parameters (models/tasks.py: max_new_tokens, temperature, top_p, top_k,
+        repetition_penalty, seed), checked, with do_sample; a seed is drawn when none is given."""
+        params = self.declaration.check(params)
+        params["do_sample"] = do_sample = bool(do_sample)
+        if do_sample and params["temperature"] <= 0:
             raise InvalidInput("temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.")
-        params["temperature"] = temperature
         if params["seed"] is None:
             params["seed"] = secrets.randbelow(2**32)
         return params
@@ -191,6 +179,7 @@ class Sentiment(Pipeline):
     def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
         """{"labels": [{"label", "score"}...], "truncated": bool} per text, padded to the longest."""
         model, tokenizer = self._require_loaded("model", "tokenizer")
+        self.declaration.check(params)  # none are declared: an unknown one is refused
         texts = [check_text(t) for t in inputs]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit,
@@ -229,6 +218,7 @@ class NamedEntities(Pipeline):
 
     def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
+        self.declaration.check(params)  # none are declared: an unknown one is refused
         texts = [check_text(t) for t in inputs]
         window = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=window,
@@ -305,3 +295,63 @@ def group_entities(text: str, words: list[dict[str, Any]]) -> list[dict[str, Any
         e["score"] = sum(scores) / len(scores)
         e["text"] = text[e["start"]:e["end"]]
     return entities
+
+
+# -- fill-mask -----------------------------------------------------------------------------------------
+
+class FillMask(Pipeline):
+    """What a masked language model learned in pre-training: the likeliest words for each mask token.
+
+    Read as transformers' fill-mask pipeline reads it (softmax over the vocabulary at each mask, the
+    top k, the sentence with each candidate put in); several masks give one list per mask.
+    """
+
+    task = "fill-mask"
+
+    def _load(self, device: str, dtype: Any) -> None:
+        load_transformers(self, "AutoModelForMaskedLM", task_label="fill-mask (masked language modelling)",
+                          suffixes=("ForMaskedLM", "ForPreTraining"))
+        if self.tokenizer.mask_token_id is None:
+            raise InvalidInput(f"{self.spec.name} has no mask token, so it cannot fill a mask; pick a masked "
+                               "language model (BERT, RoBERTa, DistilBERT...).")
+
+    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
+        return self.predict_batch([inputs], **params)[0]
+
+    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
+        """{"masks": [[{"token_str", "score", "token", "sequence"}...] per mask], "mask_token"} per text."""
+        model, tokenizer = self._require_loaded("model", "tokenizer")
+        top_k = self.declaration.check(params)["top_k"]
+        mask = tokenizer.mask_token
+        texts = [check_text(t) for t in inputs]
+        for text in texts:
+            if mask not in text:
+                raise InvalidInput(f"The text has no {mask}; type {mask} where the missing word goes.")
+        limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
+        enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt")
+        masked = enc["input_ids"] == tokenizer.mask_token_id
+        for text, row in zip(texts, masked):
+            if not bool(row.any()):
+                raise InvalidInput(f"The {mask} is past the first {limit} tokens that the model reads; "
+                                   "shorten the text before it.")
+        with torch.inference_mode():
+            logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits
+        results = []
+        for i in range(len(texts)):
+            ids = enc["input_ids"][i][enc["attention_mask"][i].bool()]
+            positions = torch.nonzero(ids == tokenizer.mask_token_id).squeeze(-1)
+            probs = logits[i, positions].float().softmax(-1).cpu()
+            values, predictions = probs.topk(min(top_k, probs.shape[-1]))
+            single = len(positions) == 1
+            masks = []
+            for at, scores, tokens in zip(positions.tolist(), values.tolist(), predictions.tolist()):
+                row = []
+                for score, token in zip(scores, tokens):
+                    filled = ids.clone()
+                    filled[at] = token
+                    row.append({"token_str": tokenizer.decode([token]), "score": score, "token": token,
+                                # other masks stay visible in the sentence, as in transformers
+                                "sequence": tokenizer.decode(filled, skip_special_tokens=single)})
+                masks.append(row)
+            results.append({"masks": masks, "mask_token": mask})
+        return results

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from .base import Pipeline, check_number
+from .base import Pipeline
 from .hf import load_transformers, probabilities
 from .images import open_image
 
@@ -24,7 +24,7 @@ class ImageClassification(Pipeline):
     def predict_batch(self, inputs: list[Any], *, top_k: Any = 5, **params: Any) -> list[list[dict[str, Any]]]:
         """Top-k [{"label", "score"}] per image, highest first."""
         model, processor = self._require_loaded("model", "processor")
-        k = int(check_number(top_k, "top_k", low=1, high=1000, integer=True))
+        k = self.declaration.check({"top_k": top_k, **params})["top_k"]
         images = [open_image(x) for x in inputs]
         pixels = processor(images=images, return_tensors="pt")["pixel_values"]
         with torch.inference_mode():

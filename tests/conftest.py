@@ -30,6 +30,7 @@ BUILDERS = {
     "sentiment": "tests.builders.text:build_sentiment",
     "ner": "tests.builders.text:build_ner",
     "qa": "tests.builders.text:build_qa",
+    "fill-mask": "tests.builders.masked:build_fill_mask",
     "vit": "tests.builders.vision:build_vit",
     "clip": "tests.builders.clip:build_clip",
     "diffusion": "tests.builders.diffusion:build_diffusion",

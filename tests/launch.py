@@ -104,6 +104,7 @@ TINY_CATALOG = (
     ("sentiment", "sentiment", "tiny sentiment"),
     ("ner", "ner", "tiny ner"),
     ("question-answering", "qa", "tiny qa"),
+    ("fill-mask", "fill-mask", "tiny fill-mask"),
     ("image-classification", "vit", "tiny vit"),
     ("clip", "clip", "tiny clip"),
     ("text-to-image", "diffusion", "tiny diffusion"),

@@ -22,7 +22,8 @@ SLOW_SECONDS = 0.03       # per forward pass of the slowed generator, so its str
 def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     slow = slow_chat_copy(tiny_models, tmp_path_factory)
     return {"slow": slow, "chat": tiny_models["chat-gpt2"], "sentiment": tiny_models["sentiment"],
-            "ner": tiny_models["ner"], "qa": tiny_models["qa"], "vit": tiny_models["vit"]}
+            "ner": tiny_models["ner"], "qa": tiny_models["qa"], "vit": tiny_models["vit"],
+            "fill-mask": tiny_models["fill-mask"]}
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
         "sentiment": [{"id": models["sentiment"], "label": "tiny sentiment"}],
         "ner": [{"id": models["ner"], "label": "tiny ner"}],
         "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
+        "fill-mask": [{"id": models["fill-mask"], "label": "tiny fill-mask"}],
         "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
     }
     with running_app(data) as launched:
@@ -60,8 +62,8 @@ def open_tab(page: Any, name: str) -> Any:
 
 def test_page_shows_a_tab_per_task(page: Any) -> None:
     expect(page.get_by_role("heading", name="Model Playground")).to_be_visible()
-    for tab in ["Text generation", "Sentiment", "Named entities", "Question answering", "Image classification",
-                "Models"]:
+    for tab in ["Text generation", "Sentiment", "Named entities", "Question answering", "Fill mask",
+                "Image classification", "Models"]:
         expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
 
 
@@ -153,6 +155,26 @@ def test_answer_is_highlighted_in_the_context(page: Any) -> None:
     expect(mark).to_contain_text("answer")  # the label on the highlight
     assert 0 < float(panel.get_by_label("Score", exact=True).input_value()) <= 1
     screenshot(page, "question-answering")
+    no_page_errors(page)
+
+
+def test_fill_mask_shows_the_candidates_and_the_completed_sentence(page: Any, models: dict[str, str]) -> None:
+    from transformers import pipeline
+
+    text = "Paris is the [MASK] of France."
+    expected = pipeline("fill-mask", model=models["fill-mask"], device="cpu")(text, top_k=3)
+    panel = open_tab(page, "Fill mask")
+    panel.get_by_role("button", name=text, exact=True).click()
+    expect(panel.get_by_label("Text", exact=True)).to_have_value(text)
+    panel.get_by_role("button", name="Parameters").click()
+    set_number(panel.get_by_label("number input for Top k candidates"), "3")
+    panel.get_by_role("button", name="Fill the mask", exact=True).click()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text(expected[0]["token_str"], timeout=RESULT_TIMEOUT)
+    expect(panel.get_by_role("meter")).to_have_count(3)
+    for candidate in expected:
+        expect(panel.get_by_role("meter", name=candidate["token_str"], exact=True)).to_be_visible()
+    expect(panel.get_by_label("Completed with the likeliest word")).to_have_value(expected[0]["sequence"])
+    screenshot(page, "fill-mask")
     no_page_errors(page)
 
 

@@ -358,18 +358,26 @@ def test_batches_run_on_the_batchers_own_thread_also_after_a_fork():
 
 # -- nothing kept per request: lanes and load locks go when idle -----------------------------------------
 
-def test_a_thousand_parameter_sets_leave_no_batcher_lane_behind(tiny_models):
-    """A lane's key holds the call's parameters: every distinct top_k kept one forever."""
-    from models import parse_catalog
+def test_a_thousand_parameter_sets_leave_no_batcher_lane_behind():
+    """A lane's key holds the call's parameters: every distinct set kept one forever."""
+    from models.batching import Batcher
+
+    batcher = Batcher(4)
+    for i in range(1000):
+        key = ("image-classification", "some/model", repr(sorted({"top_k": i, "threshold": i / 7}.items())))
+        assert batcher.run(key, lambda items: [x + 1 for x in items], i) == i + 1
+    assert batcher.lanes() == 0
+
+
+def test_every_top_k_through_the_manager_leaves_no_lane_behind(tiny_models):
+    from PIL import Image
 
     manager = ModelManager(parse_catalog({"image-classification": [tiny_models["vit"]]}), device="cpu",
                            max_batch_size=4)
-    from PIL import Image
-
     image = Image.new("RGB", (32, 32), (200, 30, 30))
     try:
-        for top_k in range(1, 1001):
-            manager.predict("image-classification", None, image, top_k=top_k)
+        for top_k in range(1, 101):
+            assert len(manager.predict("image-classification", None, image, top_k=top_k)) <= top_k
         assert manager.batcher.lanes() == 0
     finally:
         manager.unload_all()

@@ -1,0 +1,90 @@
+"""The task declarations (models/tasks.py): every task declared once, and what follows from them."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from models import TASKS, InvalidInput, ModelManager, parse_catalog
+from models.tasks import Param, Task, canonical_task, task
+from tests.launch import ROOT, tiny_catalog
+
+
+def test_an_incomplete_declaration_fails_naming_what_is_missing() -> None:
+    with pytest.raises(ValueError, match=r"'fill-mask' is incomplete: it needs adapter, endpoint, models"):
+        Task(key="fill-mask", title="Fill mask", adapter="", tab="fill_mask", endpoint="", models=())
+    with pytest.raises(ValueError, match="module:Class"):
+        Task(key="x", title="X", adapter="models.text.Sentiment", tab="x", endpoint="x", models=({"id": "a/b"},))
+
+
+def test_aliases_and_adapters_come_from_the_declarations() -> None:
+    for key, declared in TASKS.items():
+        assert canonical_task(key.upper()) == key
+        for alias in declared.aliases:
+            assert canonical_task(alias) == key
+        module, cls = declared.adapter.split(":")
+        assert (ROOT / (module.replace(".", "/") + ".py")).read_text().count(f"class {cls}(") == 1
+        assert (ROOT / "components" / f"{declared.tab}.py").is_file()
+
+
+def test_a_parameter_is_checked_as_declared() -> None:
+    top_k = Param("top_k", "Top k", 5, 1, 100, 1, integer=True)
+    assert top_k.check(7) == 7 and top_k.check("8") == 8
+    for bad in (0, 101, 2.5, None, "abc", float("nan")):
+        with pytest.raises(InvalidInput, match="top_k"):
+            top_k.check(bad)
+    steps = Param("steps", "Steps", None, 1, 100, 1, integer=True)
+    assert steps.check(None) is None  # the model's own
+    assert task("image-classification").check({}) == {"top_k": 5}
+    with pytest.raises(InvalidInput, match=r"Image classification takes no parameter 'threshold'; it takes top_k\."):
+        task("image-classification").check({"threshold": 0.5})
+
+
+def test_the_ui_offers_exactly_what_the_adapters_accept(tiny_models) -> None:
+    """Every declared parameter's control has the declaration's limits, step and default, so a value the
+    page lets a person pick is one the adapter takes (the top-k slider once stopped at 200 where the
+    adapter took 100,000). Parameters the model decides (default None) start where the tab says."""
+    import gradio as gr
+
+    from components import Settings, build_demo
+
+    catalog = parse_catalog(tiny_catalog(tiny_models))
+    demo = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings())
+    controls = {}
+    for block in demo.blocks.values():
+        if isinstance(block, (gr.Slider, gr.Number)) and block.label:
+            controls.setdefault(block.label, []).append(block)
+    checked = 0
+    for declared in TASKS.values():
+        for p in declared.params:
+            assert p.label in controls, f"{declared.key}: no control labelled {p.label!r}"
+            for control in controls[p.label]:
+                if p.default is None:
+                    continue
+                assert (control.minimum, control.step) == (p.low, p.step if isinstance(control, gr.Slider) else control.step)
+                assert control.maximum == p.high, f"{p.label}: the control stops at {control.maximum}, the check at {p.high}"
+                checked += 1
+    assert checked >= 8
+
+
+def test_every_declared_task_with_models_has_its_tab_and_one_without_is_left_out(tiny_models, caplog) -> None:
+    from components import Settings, build_demo
+
+    data = tiny_catalog(tiny_models, tasks=("sentiment", "ner"))
+    catalog = parse_catalog(data)
+    with caplog.at_level("INFO", logger="playground"):
+        demo = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings())
+    tabs = [block.label for block in demo.blocks.values() if type(block).__name__ == "Tab"]
+    assert tabs == ["Sentiment", "Named entities", "Models"]
+    assert "No Question answering tab: the catalog has no model for question-answering." in caplog.text
+
+
+def test_help_names_every_task() -> None:
+    import os
+
+    out = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "COLUMNS": "1000"}).stdout  # no line wrapped at a hyphen
+    flat = " ".join(out.split())
+    for declared in TASKS.values():
+        assert declared.summary in flat and declared.key in flat
