@@ -129,3 +129,22 @@ def param_control(param: Any, **overrides: Any) -> gr.Component:
         return NumberField(**{**options, **overrides})
     options = dict(minimum=param.low, maximum=param.high, value=param.default, step=param.step, label=param.label)
     return NumberSlider(**{**options, **overrides})
+
+
+class LabelsInput(gr.Textbox):
+    """A textbox of comma-separated labels that also takes a list of strings through the API
+    (gr.Textbox would turn ["a", "b"] into the text "['a', 'b']"); the adapter parses either."""
+
+    is_template = True  # the browser draws it as a plain gr.Textbox
+
+    def get_config(self, cls: Any = None) -> dict[str, Any]:
+        return super().get_config(cls or gr.Textbox)
+
+    def preprocess(self, payload: Any) -> Any:
+        if isinstance(payload, (list, tuple)):
+            return list(payload)
+        return super().preprocess(payload)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                "description": "comma-separated labels, or a list of them"}

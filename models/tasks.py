@@ -7,7 +7,7 @@ import importlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from .base import check_number, check_seed
+from .base import check_number, check_seed, check_unicode
 from .errors import InvalidInput, UnknownTask
 
 if TYPE_CHECKING:
@@ -16,11 +16,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Param:
-    """A number a task takes: its default, limits and help, for the UI's control and the adapter's check.
+    """A parameter a task takes: its default, limits and help, for the UI's control and the adapter's check.
 
-    `check(value)` is the adapter's validation: a finite number within [low, high] ((low, high]
-    when low_open), whole when `integer`. None is taken only where the default is None, which means
-    "the model's own" (text-to-image's size and steps) or, for a seed (`seed=True`), a random one.
+    `check(value)` is the adapter's validation. A number (kind "number") must be finite and within
+    [low, high] ((low, high] when low_open), whole when `integer`; None is taken only where the
+    default is None, which means "the model's own" (text-to-image's size and steps) or, for a seed
+    (`seed=True`), a random one. A "bool" is a true/false switch; a "text" is a string of at most
+    `high` characters; "labels" are a comma-separated string or a list of strings, given back as a
+    list without blanks or repeats, between `low` and `high` of them.
     """
 
     name: str
@@ -33,8 +36,11 @@ class Param:
     low_open: bool = False
     help: str = ""
     seed: bool = False
+    kind: str = "number"
 
     def check(self, value: Any) -> Any:
+        if self.kind != "number":
+            return _check_other(self, value)
         if self.seed:
             return check_seed(value)
         if value is None and self.default is None:
@@ -42,6 +48,34 @@ class Param:
         number = check_number(value, self.name, low=self.low, high=self.high, low_open=self.low_open,
                               integer=self.integer)
         return int(number) if self.integer else float(number)
+
+
+def _check_other(param: Param, value: Any) -> Any:
+    if param.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise InvalidInput(f"{param.name} must be true or false, not {value!r}."[:200])
+    if param.kind == "text":
+        if not isinstance(value, str):
+            raise InvalidInput(f"{param.name} must be text, not {type(value).__name__}.")
+        if param.high is not None and len(value) > param.high:
+            raise InvalidInput(f"{param.name} is {len(value):,} characters long; the limit is {int(param.high):,}.")
+        return check_unicode(value, param.name)
+    if param.kind == "labels":
+        items = value.replace("\n", ",").split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) for x in items):
+            raise InvalidInput(f"{param.name} must be a comma-separated text or a list of strings.")
+        labels = list(dict.fromkeys(x.strip() for x in items if x.strip()))  # order kept, repeats dropped
+        low, high = int(param.low or 1), int(param.high or 100)
+        if not low <= len(labels) <= high:
+            raise InvalidInput(f"Give between {low} and {high} {param.name}, separated by commas; "
+                               f"{len(labels)} were given.")
+        for label in labels:
+            check_unicode(label, param.name)
+            if len(label) > 200:
+                raise InvalidInput(f"One of the {param.name} is {len(label):,} characters long; the limit is 200.")
+        return labels
+    raise ValueError(f"Unknown parameter kind {param.kind!r}.")
 
 
 SEED = Param("seed", "Seed (empty = random)", seed=True, low=0, high=2**32 - 1, step=1, integer=True,
@@ -160,6 +194,23 @@ DECLARATIONS: tuple[Task, ...] = (
             {"id": "distilbert/distilbert-base-uncased", "label": "DistilBERT base uncased ([MASK])"},
             {"id": "google-bert/bert-base-uncased", "label": "BERT base uncased ([MASK])"},
             {"id": "FacebookAI/roberta-base", "label": "RoBERTa base (<mask>)"},
+        ),
+    ),
+    Task(
+        key="zero-shot-classification", title="Zero-shot classification", tab="zero_shot_classification",
+        adapter="models.text:ZeroShotClassification", endpoint="zero_shot_classification", batches=True,
+        summary="zero-shot classification (any labels, no training)", aliases=("zero_shot_classification", "nli"),
+        params=(
+            Param("labels", "Labels (comma separated)", "", 1, 32, kind="labels",
+                  help="Any labels: each is put in the hypothesis and the model says how well the text entails it."),
+            Param("multi_label", "Several labels can be true", False, kind="bool",
+                  help="Off: the scores share 100% among the labels. On: each label is scored on its own."),
+            Param("hypothesis_template", "Hypothesis template ({} is the label)", "This example is {}.", high=500,
+                  kind="text", help="The sentence each label is put into, as the text's hypothesis."),
+        ),
+        models=(
+            {"id": "MoritzLaurer/deberta-v3-base-zeroshot-v2.0", "label": "DeBERTa-v3 base zero-shot v2.0"},
+            {"id": "facebook/bart-large-mnli", "label": "BART large MNLI (GPU)", "gpu": True},
         ),
     ),
     Task(

@@ -355,3 +355,63 @@ class FillMask(Pipeline):
                 masks.append(row)
             results.append({"masks": masks, "mask_token": mask})
         return results
+
+
+# -- zero-shot classification ---------------------------------------------------------------------------
+
+class ZeroShotClassification(Pipeline):
+    """Any labels, no training: a natural-language-inference model reads the text as the premise and
+    "This example is {label}." as the hypothesis, and how strongly it entails each is the label's score.
+
+    Read as transformers' zero-shot-classification pipeline reads it: one label, or multi_label, gets
+    a softmax over [contradiction, entailment] per label; otherwise the entailment logits of all
+    labels share one softmax.
+    """
+
+    task = "zero-shot-classification"
+    PAIRS_PER_FORWARD = 32
+
+    def _load(self, device: str, dtype: Any) -> None:
+        load_transformers(self, "AutoModelForSequenceClassification", task_label="natural-language inference",
+                          suffixes=("ForSequenceClassification",))
+        names = {str(label).lower(): int(i) for label, i in (self.model.config.label2id or {}).items()}
+        self.entailment_id = next((i for label, i in names.items() if label.startswith("entail")), None)
+        if self.entailment_id is None:
+            raise InvalidInput(f"{self.spec.name} is not a natural-language-inference model: none of its labels "
+                               "is 'entailment'; pick a zero-shot model.")
+
+    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
+        return self.predict_batch([inputs], **params)[0]
+
+    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
+        """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
+        model, tokenizer = self._require_loaded("model", "tokenizer")
+        p = self.declaration.check(params)
+        labels, template = p["labels"], p["hypothesis_template"]
+        if template.format(labels[0]) == template:
+            raise InvalidInput("The hypothesis template must hold {} where the label goes, like 'This example is {}.'")
+        texts = [check_text(t) for t in inputs]
+        pairs = [(text, template.format(label)) for text in texts for label in labels]
+        limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
+        logits = []
+        for i in range(0, len(pairs), self.PAIRS_PER_FORWARD):
+            chunk = pairs[i:i + self.PAIRS_PER_FORWARD]
+            enc = self.tokenize(tokenizer, [a for a, _ in chunk], [b for _, b in chunk], padding="longest",
+                                truncation="only_first", max_length=limit, return_tensors="pt")
+            with torch.inference_mode():
+                logits.append(model(**{k: v.to(model.device) for k, v in enc.items()}).logits.float().cpu())
+        full = [len(ids) for ids in self.tokenize(tokenizer, [a for a, _ in pairs], [b for _, b in pairs])["input_ids"]]
+        per_text = torch.cat(logits).reshape(len(texts), len(labels), -1)
+        entail = self.entailment_id
+        if p["multi_label"] or len(labels) == 1:
+            contradiction = -1 if entail == 0 else 0
+            scores = per_text[..., [contradiction, entail]].softmax(-1)[..., 1]
+        else:
+            scores = per_text[..., entail].softmax(-1)
+        results = []
+        for t, row in enumerate(scores.tolist()):
+            ranked = sorted(({"label": label, "score": s} for label, s in zip(labels, row)),
+                            key=lambda d: d["score"], reverse=True)
+            truncated = any(n > limit for n in full[t * len(labels):(t + 1) * len(labels)])
+            results.append({"labels": ranked, "truncated": truncated})
+        return results

@@ -105,6 +105,7 @@ TINY_CATALOG = (
     ("ner", "ner", "tiny ner"),
     ("question-answering", "qa", "tiny qa"),
     ("fill-mask", "fill-mask", "tiny fill-mask"),
+    ("zero-shot-classification", "nli", "tiny nli"),
     ("image-classification", "vit", "tiny vit"),
     ("clip", "clip", "tiny clip"),
     ("text-to-image", "diffusion", "tiny diffusion"),

@@ -23,7 +23,7 @@ def models(tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     slow = slow_chat_copy(tiny_models, tmp_path_factory)
     return {"slow": slow, "chat": tiny_models["chat-gpt2"], "sentiment": tiny_models["sentiment"],
             "ner": tiny_models["ner"], "qa": tiny_models["qa"], "vit": tiny_models["vit"],
-            "fill-mask": tiny_models["fill-mask"]}
+            "fill-mask": tiny_models["fill-mask"], "nli": tiny_models["nli"]}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
         "ner": [{"id": models["ner"], "label": "tiny ner"}],
         "question-answering": [{"id": models["qa"], "label": "tiny qa"}],
         "fill-mask": [{"id": models["fill-mask"], "label": "tiny fill-mask"}],
+        "zero-shot-classification": [{"id": models["nli"], "label": "tiny nli"}],
         "image-classification": [{"id": models["vit"], "label": "tiny vit"}],
     }
     with running_app(data) as launched:
@@ -63,7 +64,7 @@ def open_tab(page: Any, name: str) -> Any:
 def test_page_shows_a_tab_per_task(page: Any) -> None:
     expect(page.get_by_role("heading", name="Model Playground")).to_be_visible()
     for tab in ["Text generation", "Sentiment", "Named entities", "Question answering", "Fill mask",
-                "Image classification", "Models"]:
+                "Zero-shot classification", "Image classification", "Models"]:
         expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
 
 
@@ -175,6 +176,28 @@ def test_fill_mask_shows_the_candidates_and_the_completed_sentence(page: Any, mo
         expect(panel.get_by_role("meter", name=candidate["token_str"], exact=True)).to_be_visible()
     expect(panel.get_by_label("Completed with the likeliest word")).to_have_value(expected[0]["sequence"])
     screenshot(page, "fill-mask")
+    no_page_errors(page)
+
+
+def test_zero_shot_classification_scores_the_labels_typed(page: Any, models: dict[str, str]) -> None:
+    from transformers import pipeline
+
+    text, labels = "The striker scored twice in the last ten minutes.", ["technology", "sports", "politics", "cooking"]
+    expected = pipeline("zero-shot-classification", model=models["nli"], device="cpu")(
+        text, candidate_labels=labels, multi_label=True)
+    panel = open_tab(page, "Zero-shot classification")
+    panel.get_by_role("gridcell", name=text).click()
+    expect(panel.get_by_label("Text", exact=True)).to_have_value(text)
+    expect(panel.get_by_label("Labels (comma separated)")).to_have_value(", ".join(labels))
+    panel.get_by_role("button", name="Parameters").click()
+    panel.get_by_label("Several labels can be true").check()
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text(expected["labels"][0], timeout=RESULT_TIMEOUT)
+    for label, score in zip(expected["labels"], expected["scores"]):
+        meter = panel.get_by_role("meter", name=label, exact=True)
+        expect(meter).to_be_visible()
+        assert abs(float(meter.get_attribute("value")) - score) < 1e-3
+    screenshot(page, "zero-shot-classification")
     no_page_errors(page)
 
 
