@@ -27,12 +27,22 @@ class ModelSpec:
 class Pipeline:
     """Load -> predict (or stream) -> unload, the same for every task.
 
-    Subclasses set `task`, implement `_load` (the only place that touches weights) and
-    `predict`; generation adds `stream`. `predict` takes explicit keyword parameters,
-    validates them before any compute and returns plain Python data.
+    Loading is declared: a transformers task names its `auto_model` class, its `processor`, the
+    `architectures` (class-name endings) it accepts and a `task_label` for the error sentence, and
+    the base loads it (`_load`, which a task with other libraries replaces). Predicting follows
+    transformers' pipelines: `predict_batch` checks the declared parameters, then runs
+    `preprocess(inputs, **params)` (text to tensors, on the CPU), `_forward(batch)` (the only step
+    on the device, under torch.inference_mode) and `postprocess(outputs, batch, **params)` (plain
+    Python data); `predict(x)` is `predict_batch([x])[0]`. Generation adds `stream`.
     """
 
     task: ClassVar[str]
+    auto_model: ClassVar[str | None] = None        # e.g. "AutoModelForSequenceClassification"
+    processor_class: ClassVar[str] = "AutoTokenizer"
+    architectures: ClassVar[tuple[str, ...]] = ()  # config.architectures must end with one of these
+    model_types: ClassVar[tuple[str, ...]] = ()    # ...unless config.model_type is one of these
+    task_label: ClassVar[str] = ""                 # "text classification": in "not a ... model"
+    forward_rows: ClassVar[int] = 32               # rows (texts, windows, pairs) per forward pass
 
     def __init__(self, spec: ModelSpec, *, allow_pickle: bool = False) -> None:
         self.spec = spec
@@ -47,7 +57,12 @@ class Pipeline:
         self._load(device, dtype)
 
     def _load(self, device: str, dtype: Any) -> None:
-        raise NotImplementedError
+        if self.auto_model is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no auto_model and loads nothing.")
+        from .hf import load_transformers  # transformers is imported on the first load, not before
+
+        load_transformers(self, self.auto_model, task_label=self.task_label or self.task,
+                          suffixes=self.architectures, model_types=self.model_types, processor=self.processor_class)
 
     def to(self, device: str) -> None:
         """Move the loaded weights to another device (ZeroGPU: to CUDA inside the GPU-wrapped call)."""
@@ -92,11 +107,44 @@ class Pipeline:
 
     # -- inference -------------------------------------------------------------------------
     def predict(self, inputs: Any, **params: Any) -> Any:
-        raise NotImplementedError
+        return self.predict_batch([inputs], **params)[0]
 
     def predict_batch(self, inputs: list[Any], **params: Any) -> list[Any]:
-        """Several inputs in one forward pass; the default runs them one by one."""
-        return [self.predict(x, **params) for x in inputs]
+        """Several inputs in one forward pass: checked parameters -> preprocess -> _forward -> postprocess."""
+        import torch
+
+        params = self.declaration.check(params)
+        batch = self.preprocess(inputs, **params)
+        with torch.inference_mode():
+            outputs = self._forward(batch)
+        return self.postprocess(outputs, batch, **params)
+
+    def preprocess(self, inputs: list[Any], **params: Any) -> dict[str, Any]:
+        """Inputs checked and turned into CPU tensors (and whatever postprocess needs back)."""
+        raise NotImplementedError(f"{type(self).__name__} implements predict_batch or preprocess.")
+
+    def _forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """The model on batch["model_inputs"] (on its device, forward_rows rows at a time): each tensor it
+        returns ("logits", or "start_logits" and "end_logits"), in float32 on the CPU."""
+        import torch
+
+        model = self._require_loaded("model")[0]
+        inputs = batch["model_inputs"]
+        rows = next(iter(inputs.values())).shape[0]
+        parts = [model(**self.on_device({k: v[i:i + self.forward_rows] for k, v in inputs.items()}))
+                 for i in range(0, rows, self.forward_rows)]
+        return {key: torch.cat([part[key].float().cpu() for part in parts])
+                for key, value in parts[0].items() if isinstance(value, torch.Tensor)}
+
+    def postprocess(self, outputs: Any, batch: dict[str, Any], **params: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def on_device(self, tensors: dict[str, Any]) -> dict[str, Any]:
+        """The tensors moved to the model's device (the one place that moves inputs)."""
+        model = self._require_loaded("model")[0]
+        # floating inputs (pixels) in the model's dtype too: half precision on a GPU
+        return {k: v.to(model.device, model.dtype) if v.is_floating_point() else v.to(model.device)
+                for k, v in tensors.items()}
 
     def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[Any]:
         raise InvalidInput(f"The {self.task} task does not stream; call predict instead.")

@@ -11,71 +11,71 @@ from typing import Any
 import torch
 
 from .base import Pipeline, check_text
-from .hf import context_length, load_transformers
-
-WINDOWS_PER_FORWARD = 16
+from .hf import context_length
 
 
 class QuestionAnswering(Pipeline):
     task = "question-answering"
+    auto_model, architectures = "AutoModelForQuestionAnswering", ("ForQuestionAnswering",)
+    task_label = "extractive question answering"
+    forward_rows = 16  # windows per forward pass
 
-    def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForQuestionAnswering", task_label="extractive question answering",
-                          suffixes=("ForQuestionAnswering",))
-
-    def predict(self, inputs: dict[str, str], **params: Any) -> dict[str, Any]:
-        """inputs: {"question", "context"} -> {"answer", "score", "start", "end", "windows"}.
-
-        "answer" is None when the model (SQuAD 2 style) finds the null answer more likely
-        than any span in every window.
-        """
+    def preprocess(self, inputs: list[dict[str, str]], **params: Any) -> dict[str, Any]:
+        """inputs: {"question", "context"} each; their windows, in one encoding."""
         model, tokenizer = self._require_loaded("model", "tokenizer")
-        question = check_text((inputs or {}).get("question"), "question", max_chars=2_000).strip()
-        context = check_text((inputs or {}).get("context"), "context")
-        max_answer = self.declaration.check(params)["max_answer_tokens"]
+        questions, contexts = [], []
+        for item in inputs:
+            questions.append(check_text((item or {}).get("question"), "question", max_chars=2_000).strip())
+            contexts.append(check_text((item or {}).get("context"), "context"))
         window = min(context_length(model, tokenizer), 512)
-        question_tokens = len(self.tokenize(tokenizer, question, add_special_tokens=False)["input_ids"])
-        if question_tokens > window // 2:
-            raise_too_long(question_tokens, window)
-        enc = self.tokenize(tokenizer, question, context, truncation="only_second", max_length=window,
+        for question in questions:
+            question_tokens = len(self.tokenize(tokenizer, question, add_special_tokens=False)["input_ids"])
+            if question_tokens > window // 2:
+                raise_too_long(question_tokens, window)
+        enc = self.tokenize(tokenizer, questions, contexts, truncation="only_second", max_length=window,
                             stride=min(128, window // 4), return_overflowing_tokens=True,
                             return_offsets_mapping=True, padding="longest", return_tensors="pt")
         offsets = enc.pop("offset_mapping")
-        enc.pop("overflow_to_sample_mapping", None)
-        starts, ends = [], []
-        with torch.inference_mode():
-            for i in range(0, offsets.shape[0], WINDOWS_PER_FORWARD):
-                out = model(**{k: v[i:i + WINDOWS_PER_FORWARD].to(model.device) for k, v in enc.items()})
-                starts.append(out.start_logits.float().cpu())
-                ends.append(out.end_logits.float().cpu())
-        start_logits, end_logits = torch.cat(starts), torch.cat(ends)
+        sample_of = enc.pop("overflow_to_sample_mapping").tolist()
+        return {"model_inputs": dict(enc), "encoding": enc, "offsets": offsets, "sample_of": sample_of,
+                "contexts": contexts}
+
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, max_answer_tokens: int
+                    ) -> list[dict[str, Any]]:
+        """{"answer", "score", "start", "end", "windows"} per input; "answer" is None when the model
+        (SQuAD 2 style) finds the null answer more likely than any span in every window."""
+        tokenizer = self._require_loaded("tokenizer")[0]
+        enc, offsets, sample_of = batch["encoding"], batch["offsets"], batch["sample_of"]
         cls_at = cls_positions(enc["input_ids"], enc["attention_mask"], tokenizer.cls_token_id)
-        best = {"answer": None, "score": 0.0, "start": None, "end": None}
-        null_score = 1.0
-        for w in range(offsets.shape[0]):
-            is_context = torch.tensor([s == 1 for s in enc.sequence_ids(w)])
-            cls = cls_at[w]
-            keep = is_context.clone()
-            keep[cls] = True  # the null answer competes with the spans
-            mask = torch.where(keep, 0.0, float("-inf"))
-            p_start = (start_logits[w] + mask).softmax(-1)
-            p_end = (end_logits[w] + mask).softmax(-1)
-            null_score = min(null_score, float(p_start[cls] * p_end[cls]))
-            p_start = p_start * is_context
-            p_end = p_end * is_context
-            scores = torch.triu(p_start[:, None] * p_end[None, :]).tril(max_answer - 1)
-            flat = int(scores.argmax())
-            s, e = divmod(flat, scores.shape[1])
-            score = float(scores[s, e])
-            if score > best["score"]:
-                best = {"score": score, "start": int(offsets[w, s, 0]), "end": int(offsets[w, e, 1])}
-        if best.get("start") is None or null_score > best["score"]:
-            return {"answer": None, "score": null_score, "start": None, "end": None, "windows": int(offsets.shape[0])}
-        # The span's score stays the chosen tokens'; its characters widen to the words they touch.
-        start, end = whole_words(self.tokenize(tokenizer, context, add_special_tokens=False, verbose=False,
-                                               return_offsets_mapping=True), best["start"], best["end"])
-        best.update(answer=context[start:end], start=start, end=end)
-        return {**best, "windows": int(offsets.shape[0])}
+        results = []
+        for sample, context in enumerate(batch["contexts"]):
+            windows = [w for w, s in enumerate(sample_of) if s == sample]
+            best: dict[str, Any] = {"score": 0.0, "start": None, "end": None}
+            null_score = 1.0
+            for w in windows:
+                is_context = torch.tensor([s == 1 for s in enc.sequence_ids(w)])
+                cls = cls_at[w]
+                keep = is_context.clone()
+                keep[cls] = True  # the null answer competes with the spans
+                mask = torch.where(keep, 0.0, float("-inf"))
+                p_start = (outputs["start_logits"][w] + mask).softmax(-1)
+                p_end = (outputs["end_logits"][w] + mask).softmax(-1)
+                null_score = min(null_score, float(p_start[cls] * p_end[cls]))
+                scores = torch.triu((p_start * is_context)[:, None] * (p_end * is_context)[None, :])
+                scores = scores.tril(max_answer_tokens - 1)
+                s, e = divmod(int(scores.argmax()), scores.shape[1])
+                if float(scores[s, e]) > best["score"]:
+                    best = {"score": float(scores[s, e]), "start": int(offsets[w, s, 0]), "end": int(offsets[w, e, 1])}
+            if best["start"] is None or null_score > best["score"]:
+                results.append({"answer": None, "score": null_score, "start": None, "end": None,
+                                "windows": len(windows)})
+                continue
+            # The span's score stays the chosen tokens'; its characters widen to the words they touch.
+            start, end = whole_words(self.tokenize(tokenizer, context, add_special_tokens=False, verbose=False,
+                                                   return_offsets_mapping=True), best["start"], best["end"])
+            results.append({"answer": context[start:end], "score": best["score"], "start": start, "end": end,
+                            "windows": len(windows)})
+        return results
 
 
 def cls_positions(input_ids: Any, attention_mask: Any, cls_token_id: int | None) -> list[int]:

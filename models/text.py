@@ -12,7 +12,7 @@ from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria
 
 from .base import Pipeline, check_text
 from .errors import InvalidInput
-from .hf import MAX_BATCH_TOKENS, context_length, load_transformers, probabilities
+from .hf import MAX_BATCH_TOKENS, context_length, probabilities
 
 # -- text generation -------------------------------------------------------------------------------
 
@@ -20,10 +20,11 @@ class TextGeneration(Pipeline):
     """Streams tokens as they are generated; one request's stop never touches another's."""
 
     task = "text-generation"
+    auto_model, task_label = "AutoModelForCausalLM", "text generation"
+    architectures = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
     def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForCausalLM", task_label="text generation",
-                          suffixes=("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"))
+        super()._load(device, dtype)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
@@ -168,32 +169,27 @@ class Sentiment(Pipeline):
     """Text classification: every label with its score, highest first."""
 
     task = "sentiment"
+    auto_model, architectures = "AutoModelForSequenceClassification", ("ForSequenceClassification",)
+    task_label = "text classification"
 
-    def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForSequenceClassification", task_label="text classification",
-                          suffixes=("ForSequenceClassification",))
-
-    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
-        return self.predict_batch([inputs], **params)[0]
-
-    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
-        """{"labels": [{"label", "score"}...], "truncated": bool} per text, padded to the longest."""
+    def preprocess(self, inputs: list[str], **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
-        self.declaration.check(params)  # none are declared: an unknown one is refused
         texts = [check_text(t) for t in inputs]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit,
                             return_tensors="pt", return_overflowing_tokens=False, return_length=False)
-        full_lengths = [len(ids) for ids in self.tokenize(tokenizer, texts, add_special_tokens=True)["input_ids"]]
-        with torch.inference_mode():
-            logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits
-        probs = probabilities(logits, model.config).cpu().tolist()
-        id2label = model.config.id2label
+        full = [len(ids) for ids in self.tokenize(tokenizer, texts, add_special_tokens=True)["input_ids"]]
+        return {"model_inputs": dict(enc), "truncated": [n > limit for n in full]}
+
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
+        """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
+        config = self._require_loaded("model")[0].config
+        probs = probabilities(outputs["logits"], config).tolist()
         results = []
-        for row, n in zip(probs, full_lengths):
-            labels = sorted(({"label": id2label.get(i, str(i)), "score": s} for i, s in enumerate(row)),
+        for row, truncated in zip(probs, batch["truncated"]):
+            labels = sorted(({"label": config.id2label.get(i, str(i)), "score": s} for i, s in enumerate(row)),
                             key=lambda d: d["score"], reverse=True)
-            results.append({"labels": labels, "truncated": n > limit})
+            results.append({"labels": labels, "truncated": truncated})
         return results
 
 
@@ -208,17 +204,11 @@ class NamedEntities(Pipeline):
     """
 
     task = "ner"
+    auto_model, architectures = "AutoModelForTokenClassification", ("ForTokenClassification",)
+    task_label = "token classification (entities)"
 
-    def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForTokenClassification", task_label="token classification (entities)",
-                          suffixes=("ForTokenClassification",))
-
-    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
-        return self.predict_batch([inputs], **params)[0]
-
-    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
+    def preprocess(self, inputs: list[str], **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
-        self.declaration.check(params)  # none are declared: an unknown one is refused
         texts = [check_text(t) for t in inputs]
         window = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=window,
@@ -226,14 +216,13 @@ class NamedEntities(Pipeline):
                             return_offsets_mapping=True, return_tensors="pt")
         offsets = enc.pop("offset_mapping").tolist()
         sample_of = enc.pop("overflow_to_sample_mapping").tolist()
-        probs = []
-        with torch.inference_mode():
-            for i in range(0, len(sample_of), 32):
-                batch = {k: v[i:i + 32].to(model.device) for k, v in enc.items()}
-                probs.append(probabilities(model(**batch).logits, model.config, per_token=True).cpu())
-        probs_all = torch.cat(probs)
-        scores, label_ids = probs_all.max(-1)
-        id2label = model.config.id2label
+        return {"model_inputs": dict(enc), "encoding": enc, "texts": texts, "offsets": offsets, "sample_of": sample_of}
+
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
+        """{"entities": [{"entity", "start", "end", "score", "text"}...]} per text."""
+        config = self._require_loaded("model")[0].config
+        enc, texts, offsets, sample_of = batch["encoding"], batch["texts"], batch["offsets"], batch["sample_of"]
+        scores, label_ids = probabilities(outputs["logits"], config, per_token=True).max(-1)
         words: list[list[dict[str, Any]]] = [[] for _ in texts]
         last_read = [-1] * len(texts)  # index of the last word read, per text
         for w, (sample, (low, high)) in enumerate(zip(sample_of, window_bounds(enc, offsets, sample_of))):
@@ -246,7 +235,8 @@ class NamedEntities(Pipeline):
                 if word == last_read[sample]:  # a later sub-token, maybe past a window's edge
                     words[sample][-1]["end"] = max(words[sample][-1]["end"], end)
                 else:
-                    words[sample].append({"start": start, "end": end, "label": id2label.get(int(label_ids[w, t]), "O"),
+                    words[sample].append({"start": start, "end": end,
+                                          "label": config.id2label.get(int(label_ids[w, t]), "O"),
                                           "score": float(scores[w, t])})
                     last_read[sample] = word
         return [{"entities": group_entities(text, ws)} for text, ws in zip(texts, words)]
@@ -307,21 +297,17 @@ class FillMask(Pipeline):
     """
 
     task = "fill-mask"
+    auto_model, architectures = "AutoModelForMaskedLM", ("ForMaskedLM", "ForPreTraining")
+    task_label = "fill-mask (masked language modelling)"
 
     def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForMaskedLM", task_label="fill-mask (masked language modelling)",
-                          suffixes=("ForMaskedLM", "ForPreTraining"))
+        super()._load(device, dtype)
         if self.tokenizer.mask_token_id is None:
             raise InvalidInput(f"{self.spec.name} has no mask token, so it cannot fill a mask; pick a masked "
                                "language model (BERT, RoBERTa, DistilBERT...).")
 
-    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
-        return self.predict_batch([inputs], **params)[0]
-
-    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
-        """{"masks": [[{"token_str", "score", "token", "sequence"}...] per mask], "mask_token"} per text."""
+    def preprocess(self, inputs: list[str], **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
-        top_k = self.declaration.check(params)["top_k"]
         mask = tokenizer.mask_token
         texts = [check_text(t) for t in inputs]
         for text in texts:
@@ -329,19 +315,20 @@ class FillMask(Pipeline):
                 raise InvalidInput(f"The text has no {mask}; type {mask} where the missing word goes.")
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt")
-        masked = enc["input_ids"] == tokenizer.mask_token_id
-        for text, row in zip(texts, masked):
-            if not bool(row.any()):
-                raise InvalidInput(f"The {mask} is past the first {limit} tokens that the model reads; "
-                                   "shorten the text before it.")
-        with torch.inference_mode():
-            logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits
+        if not bool((enc["input_ids"] == tokenizer.mask_token_id).any(-1).all()):
+            raise InvalidInput(f"The {mask} is past the first {limit} tokens that the model reads; "
+                               "shorten the text before it.")
+        return {"model_inputs": dict(enc)}
+
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, top_k: int) -> list[dict[str, Any]]:
+        """{"masks": [[{"token_str", "score", "token", "sequence"}...] per mask], "mask_token"} per text."""
+        tokenizer = self._require_loaded("tokenizer")[0]
+        enc = batch["model_inputs"]
         results = []
-        for i in range(len(texts)):
+        for i, logits in enumerate(outputs["logits"]):
             ids = enc["input_ids"][i][enc["attention_mask"][i].bool()]
             positions = torch.nonzero(ids == tokenizer.mask_token_id).squeeze(-1)
-            probs = logits[i, positions].float().softmax(-1).cpu()
-            values, predictions = probs.topk(min(top_k, probs.shape[-1]))
+            values, predictions = logits[positions].softmax(-1).topk(min(top_k, logits.shape[-1]))
             single = len(positions) == 1
             masks = []
             for at, scores, tokens in zip(positions.tolist(), values.tolist(), predictions.tolist()):
@@ -353,7 +340,7 @@ class FillMask(Pipeline):
                                 # other masks stay visible in the sentence, as in transformers
                                 "sequence": tokenizer.decode(filled, skip_special_tokens=single)})
                 masks.append(row)
-            results.append({"masks": masks, "mask_token": mask})
+            results.append({"masks": masks, "mask_token": tokenizer.mask_token})
         return results
 
 
@@ -369,49 +356,45 @@ class ZeroShotClassification(Pipeline):
     """
 
     task = "zero-shot-classification"
-    PAIRS_PER_FORWARD = 32
+    auto_model, architectures = "AutoModelForSequenceClassification", ("ForSequenceClassification",)
+    task_label = "natural-language inference"
 
     def _load(self, device: str, dtype: Any) -> None:
-        load_transformers(self, "AutoModelForSequenceClassification", task_label="natural-language inference",
-                          suffixes=("ForSequenceClassification",))
+        super()._load(device, dtype)
         names = {str(label).lower(): int(i) for label, i in (self.model.config.label2id or {}).items()}
         self.entailment_id = next((i for label, i in names.items() if label.startswith("entail")), None)
         if self.entailment_id is None:
             raise InvalidInput(f"{self.spec.name} is not a natural-language-inference model: none of its labels "
                                "is 'entailment'; pick a zero-shot model.")
 
-    def predict(self, inputs: str, **params: Any) -> dict[str, Any]:
-        return self.predict_batch([inputs], **params)[0]
-
-    def predict_batch(self, inputs: list[str], **params: Any) -> list[dict[str, Any]]:
-        """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
+    def preprocess(self, inputs: list[str], *, labels: list[str], hypothesis_template: str,
+                   **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
-        p = self.declaration.check(params)
-        labels, template = p["labels"], p["hypothesis_template"]
-        if template.format(labels[0]) == template:
+        if hypothesis_template.format(labels[0]) == hypothesis_template:
             raise InvalidInput("The hypothesis template must hold {} where the label goes, like 'This example is {}.'")
         texts = [check_text(t) for t in inputs]
-        pairs = [(text, template.format(label)) for text in texts for label in labels]
+        premises = [text for text in texts for _ in labels]
+        hypotheses = [hypothesis_template.format(label) for _ in texts for label in labels]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
-        logits = []
-        for i in range(0, len(pairs), self.PAIRS_PER_FORWARD):
-            chunk = pairs[i:i + self.PAIRS_PER_FORWARD]
-            enc = self.tokenize(tokenizer, [a for a, _ in chunk], [b for _, b in chunk], padding="longest",
-                                truncation="only_first", max_length=limit, return_tensors="pt")
-            with torch.inference_mode():
-                logits.append(model(**{k: v.to(model.device) for k, v in enc.items()}).logits.float().cpu())
-        full = [len(ids) for ids in self.tokenize(tokenizer, [a for a, _ in pairs], [b for _, b in pairs])["input_ids"]]
-        per_text = torch.cat(logits).reshape(len(texts), len(labels), -1)
+        enc = self.tokenize(tokenizer, premises, hypotheses, padding="longest", truncation="only_first",
+                            max_length=limit, return_tensors="pt")
+        full = [len(ids) for ids in self.tokenize(tokenizer, premises, hypotheses)["input_ids"]]
+        truncated = [any(n > limit for n in full[t * len(labels):(t + 1) * len(labels)]) for t in range(len(texts))]
+        return {"model_inputs": dict(enc), "truncated": truncated}
+
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, labels: list[str], multi_label: bool,
+                    **params: Any) -> list[dict[str, Any]]:
+        """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
+        per_text = outputs["logits"].reshape(len(batch["truncated"]), len(labels), -1)
         entail = self.entailment_id
-        if p["multi_label"] or len(labels) == 1:
+        if multi_label or len(labels) == 1:
             contradiction = -1 if entail == 0 else 0
             scores = per_text[..., [contradiction, entail]].softmax(-1)[..., 1]
         else:
             scores = per_text[..., entail].softmax(-1)
         results = []
-        for t, row in enumerate(scores.tolist()):
+        for row, truncated in zip(scores.tolist(), batch["truncated"]):
             ranked = sorted(({"label": label, "score": s} for label, s in zip(labels, row)),
                             key=lambda d: d["score"], reverse=True)
-            truncated = any(n > limit for n in full[t * len(labels):(t + 1) * len(labels)])
             results.append({"labels": ranked, "truncated": truncated})
         return results

@@ -53,14 +53,16 @@ def test_the_ui_offers_exactly_what_the_adapters_accept(tiny_models) -> None:
     demo = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings())
     controls = {}
     for block in demo.blocks.values():
-        if isinstance(block, (gr.Slider, gr.Number)) and block.label:
+        if isinstance(block, gr.components.Component) and getattr(block, "label", None):
             controls.setdefault(block.label, []).append(block)
     checked = 0
     for declared in TASKS.values():
         for p in declared.params:
             assert p.label in controls, f"{declared.key}: no control labelled {p.label!r}"
             for control in controls[p.label]:
-                if p.default is None:
+                if p.kind == "bool":
+                    assert isinstance(control, gr.Checkbox) and control.value is p.default
+                if p.kind != "number" or p.default is None:
                     continue
                 assert (control.minimum, control.step) == (p.low, p.step if isinstance(control, gr.Slider) else control.step)
                 assert control.maximum == p.high, f"{p.label}: the control stops at {control.maximum}, the check at {p.high}"
