@@ -119,6 +119,8 @@ def tiny_catalog(models: Any, tasks: Iterable[str] | None = None) -> dict:
     wanted = None if tasks is None else set(tasks)
     data: dict[str, list[dict[str, str]]] = {}
     for task, name, label in TINY_CATALOG:
+        if tasks is None and isinstance(models, dict) and name not in models:
+            continue  # a dict of some folders, for every task: the tasks of the others are left out
         if wanted is None or task in wanted:
             data.setdefault(task, []).append({"id": models[name], "label": label})
     return data

@@ -130,8 +130,9 @@ def test_zero_gpu_wraps_every_public_model_endpoint(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "spaces", fake)
     catalog = parse_catalog({task: ["someone/some-model"] for task in TASKS})  # nothing is loaded
     build_demo(catalog, ModelManager(catalog), Settings(zero_gpu=True))
-    assert sorted(fake.wrapped) == sorted(["generate", "sentiment", "ner", "qa", "classify_image", "clip_zero_shot",
-                                           "clip_search", "clip_rank_captions", "text_to_image"])
+    assert sorted(fake.wrapped) == sorted(["generate", "sentiment", "ner", "qa", "fill_mask", "zero_shot_classification",
+                                           "classify_image", "clip_zero_shot", "clip_search", "clip_rank_captions",
+                                           "text_to_image"])
 
 
 def test_without_zero_gpu_nothing_is_wrapped(monkeypatch: pytest.MonkeyPatch, tiny_models) -> None:
