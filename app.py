@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where models run (default: CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--max-loaded-models", type=int, default=len(TASKS), metavar="N",
                         help="keep at most N models loaded; the least recently used is unloaded "
-                             f"(default {len(TASKS)}: one per tab, about 7 GB with the default models on CPU)")
+                             f"(default {len(TASKS)}: one per task, about 8 GB with the default models on CPU)")
     parser.add_argument("--preload", nargs="*", default=[], metavar="TASK",
                         help=f"load these tasks' default models before serving ({', '.join(TASKS)})")
     parser.add_argument("--download", nargs="*", metavar="TASK", default=None,

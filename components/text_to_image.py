@@ -48,8 +48,8 @@ def build(ctx: Context) -> None:
                 steps = param_control(param("steps"), value=2)
                 guidance_scale = param_control(param("guidance_scale"), value=0.0)
                 with gr.Row():
-                    width = param_control(param("width"), value=512, maximum=1024)
-                    height = param_control(param("height"), value=512, maximum=1024)
+                    width = param_control(param("width"), value=512)  # the model narrows the range when picked
+                    height = param_control(param("height"), value=512)
                 num_images = param_control(param("num_images"))
                 seed = param_control(param("seed"))
                 # Custom values pass on to the model, whose refusal names the choices in a plain sentence.

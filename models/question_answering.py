@@ -72,7 +72,7 @@ class QuestionAnswering(Pipeline):
                 continue
             # The span's score stays the chosen tokens'; its characters widen to the words they touch.
             start, end = whole_words(self.tokenize(tokenizer, context, add_special_tokens=False, verbose=False,
-                                                   return_offsets_mapping=True), best["start"], best["end"])
+                                                   return_offsets_mapping=True), best["start"], best["end"], context)
             results.append({"answer": context[start:end], "score": best["score"], "start": start, "end": end,
                             "windows": len(windows)})
         return results
@@ -88,24 +88,36 @@ def cls_positions(input_ids: Any, attention_mask: Any, cls_token_id: int | None)
     return positions
 
 
-def whole_words(context_encoding: Any, start: int, end: int) -> tuple[int, int]:
+MAX_WIDENING = 20  # characters a span may grow by on each side to reach a word's edge
+
+
+def whole_words(context_encoding: Any, start: int, end: int, context: str) -> tuple[int, int]:
     """[start, end) widened to the whole words it touches, the words being the tokenizer's own
     (its pre-tokenizer's: spaces and punctuation for BERT, one Chinese character each), as
     transformers' QA post-processing does with a fast tokenizer's word ids. A span inside one
     word ("M" of "Montréal", "h" of "home") becomes the word; the context is encoded alone, so a
-    word cut by a window's edge is still whole here."""
+    word cut by a window's edge is still whole here.
+
+    Two limits the reference lacks: a side grows by at most MAX_WIDENING characters (in a script
+    written without spaces, Thai or kana, a "word" can be a whole sentence), and the spaces that
+    SentencePiece words carry in front ("▁Montréal") are trimmed off."""
     words: dict[int, list[int]] = {}
     for word, (s, e) in zip(context_encoding.word_ids(), context_encoding["offset_mapping"]):
         if word is None or e <= s:
             continue
         span = words.setdefault(word, [s, e])
         span[0], span[1] = min(span[0], s), max(span[1], e)
+    wide_start, wide_end = start, end
     for s, e in words.values():
-        if s <= start < e:
-            start = s
-        if s < end <= e:
-            end = e
-    return start, end
+        if s <= start < e and start - s <= MAX_WIDENING:
+            wide_start = s
+        if s < end <= e and e - end <= MAX_WIDENING:
+            wide_end = e
+    while wide_start < wide_end and context[wide_start].isspace():
+        wide_start += 1
+    while wide_end > wide_start and context[wide_end - 1].isspace():
+        wide_end -= 1
+    return wide_start, wide_end
 
 
 def raise_too_long(tokens: int, window: int) -> None:

@@ -54,7 +54,8 @@ def _check_other(param: Param, value: Any) -> Any:
     if param.kind == "bool":
         if isinstance(value, bool):
             return value
-        raise InvalidInput(f"{param.name} must be true or false, not {value!r}."[:200])
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise InvalidInput(f"{param.name} must be true or false, not {shown}.")
     if param.kind == "text":
         if not isinstance(value, str):
             raise InvalidInput(f"{param.name} must be text, not {type(value).__name__}.")

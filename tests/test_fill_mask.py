@@ -57,6 +57,39 @@ def test_a_batch_equals_one_by_one(manager: ModelManager) -> None:
             assert a["score"] == pytest.approx(b["score"], abs=1e-5)
 
 
+def test_a_left_padding_tokenizer_reads_each_mask_where_padding_put_it(tiny_models: Any, tmp_path: Any) -> None:
+    """Batched texts of different lengths are padded; on the left, the mask moves in the padded row
+    (the candidates are read there, from the batch's own logits; BERT's positions then shift, so
+    they need not equal the text alone's)."""
+    import torch
+
+    import json
+    import shutil
+
+    folder = shutil.copytree(tiny_models["fill-mask"], tmp_path / "left")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "padding_side": "left"}))
+    manager = ModelManager(parse_catalog({"fill-mask": [str(folder)]}), device="cpu")
+    try:
+        pipeline = manager.get("fill-mask")
+        assert pipeline.tokenizer.padding_side == "left"
+        texts = ["[MASK] lives in Bogotá.", "The train was late again and [MASK] was not happy about it at all."]
+        together = pipeline.predict_batch(texts, top_k=3)
+        enc = pipeline.tokenizer(texts, padding="longest", return_tensors="pt")
+        assert enc["input_ids"][0, 0] == pipeline.tokenizer.pad_token_id, "the shorter text is not left-padded"
+        with torch.no_grad():
+            logits = pipeline.model(**enc).logits
+        for i, (text, batched) in enumerate(zip(texts, together)):
+            at = enc["input_ids"][i].tolist().index(pipeline.tokenizer.mask_token_id)
+            values, tokens = logits[i, at].softmax(-1).topk(3)
+            assert [c["token"] for c in batched["masks"][0]] == tokens.tolist()
+            assert [c["score"] for c in batched["masks"][0]] == pytest.approx(values.tolist(), abs=1e-6)
+            assert all("[PAD]" not in c["sequence"] and text.split()[-1].lower()[:4] in c["sequence"].lower()
+                       for c in batched["masks"][0])
+    finally:
+        manager.unload_all()
+
+
 @pytest.mark.parametrize("text, says", [
     ("Paris is the capital of France.", r"The text has no \[MASK\]; type \[MASK\] where the missing word goes\."),
     ("Paris is the <mask> of France.", r"no \[MASK\]"),

@@ -338,6 +338,44 @@ def test_qa_a_city_split_into_sub_tokens_comes_back_whole(qa):
         assert (result["answer"], result["start"]) == ("Reykjavík", context.index("Reykjavík"))
 
 
+class _Encoding(dict):
+    """What whole_words reads of a fast tokenizer's encoding: word ids and character offsets."""
+
+    def __init__(self, words: list, offsets: list) -> None:
+        super().__init__(offset_mapping=offsets)
+        self.words = words
+
+    def word_ids(self) -> list:
+        return self.words
+
+
+def test_qa_widening_trims_the_space_a_sentencepiece_word_carries_in_front() -> None:
+    from models.question_answering import whole_words
+
+    context = "She lives in Montréal, today."
+    # SentencePiece (DeBERTa-v3, XLM-R): "▁Montréal" is one word whose offsets take the space before it
+    encoding = _Encoding([0, 1, 2, 3, 3, 3, 4, 5, 5],
+                         [(0, 3), (3, 9), (9, 12), (12, 15), (15, 18), (18, 21), (21, 22), (22, 28), (28, 29)])
+    start = context.index("ntr")
+    assert context[slice(*whole_words(encoding, start, start + 3, context))] == "Montréal"
+    assert context[slice(*whole_words(encoding, 12, 21, context))] == "Montréal"
+
+
+def test_qa_widening_stops_within_a_long_word_without_spaces(qa) -> None:
+    """In a script written without spaces (Thai, kana) a "word" can be a whole sentence: a side grows
+    by at most 20 characters."""
+    from models.question_answering import MAX_WIDENING, whole_words
+
+    long_word = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch"
+    context = f"Zoë lives in {long_word}."
+    encoding = qa.tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
+    middle = context.index(long_word) + 28
+    start, end = whole_words(encoding, middle, middle + 2, context)
+    assert middle - MAX_WIDENING <= start <= middle and middle + 2 <= end <= middle + 2 + MAX_WIDENING
+    start, end = whole_words(encoding, context.index(long_word) + 1, context.index(long_word) + 3, context)
+    assert start == context.index(long_word)  # a short reach to the word's edge is still taken
+
+
 def test_qa_reads_the_null_answer_at_the_cls_token_of_a_left_padding_tokenizer(qa, tmp_path, tiny_models):
     """The windows are padded to the longest; a left-padding tokenizer moves the last window's CLS
     away from index 0 (where a pad then sits), and the null answer must still be read at the CLS."""

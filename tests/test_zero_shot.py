@@ -58,6 +58,13 @@ def test_labels_as_text_are_split_on_commas_without_blanks_or_repeats(manager: M
         manager, TEXTS[0], labels=["happy", "travel", "film"])
 
 
+def test_braces_other_than_the_placeholder_are_text(manager: ModelManager, reference: Any) -> None:
+    """The label goes where {} is, and nothing else in the template is read as a format field."""
+    got = ours(manager, TEXTS[0], labels=LABELS, hypothesis_template="{x} {} {:>9}")
+    pairs = [f"{{x}} {label} {{:>9}}" for label in LABELS]
+    assert len(got) == len(LABELS) and all(len(p) < 40 for p in pairs)
+
+
 def test_a_batch_equals_one_by_one(manager: ModelManager) -> None:
     pipeline = manager.get("zero-shot-classification")
     together = pipeline.predict_batch(TEXTS, labels=LABELS)
@@ -72,7 +79,13 @@ def test_a_batch_equals_one_by_one(manager: ModelManager) -> None:
     ({"labels": ", ,"}, "0 were given"),
     ({"labels": [f"l{i}" for i in range(33)]}, "33 were given"),
     ({"labels": [1, 2]}, "comma-separated text or a list of strings"),
-    ({"labels": "a, b", "hypothesis_template": "No placeholder."}, r"must hold \{\} where the label goes"),
+    ({"labels": "a, b", "hypothesis_template": "No placeholder."}, r"must hold \{\} exactly once"),
+    ({"labels": "a, b", "hypothesis_template": "{} or {}"}, r"must hold \{\} exactly once"),
+    # str.format would build a 20 MB string per label from these 12 characters, and stall every batch
+    ({"labels": "a, b", "hypothesis_template": "{:>20000000}"}, r"must hold \{\} exactly once"),
+    ({"labels": "a, b", "hypothesis_template": "{1}"}, r"must hold \{\} exactly once"),
+    ({"labels": "a, b", "hypothesis_template": "This is " + "word " * 95 + "{}."},
+     r"A hypothesis \(the template with a label\) is \d+ tokens long; keep the template and each label under 32"),
     ({"labels": "a, b", "hypothesis_template": 5}, "hypothesis_template must be text"),
     ({"labels": "a, b", "multi_label": "yes"}, "multi_label must be true or false"),
     ({"labels": "a, b", "threshold": 0.5}, "takes no parameter 'threshold'"),
