@@ -7,34 +7,24 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, wire_run
-from .inputs import ImageInput, param_control
+from .common import Context
+from .inputs import ImageInput
+from .task_tab import task_tab
 
 TASK = "image-classification"
 
 
 def build(ctx: Context) -> None:
-    gr.Markdown("Recognise what is in a photo: the top labels with their confidence.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)
-            with gr.Accordion("Parameters", open=False):
-                top_k = param_control(task(TASK).param("top_k"))
-            run = gr.Button("Classify", variant="primary")
-            examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
-            if examples:
-                gr.Examples(examples, inputs=[image], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            label = gr.Label(label="Labels", num_top_classes=int(task(TASK).param("top_k").high))
+    top_k = task(TASK).param("top_k")
 
-    def classify_image(image: str, model: str | None = None, top_k: int = task(TASK).param("top_k").default
-                       ) -> dict[str, float]:
+    def classify_image(image: str, model: str | None = None, top_k: int = top_k.default) -> dict[str, float]:
         if image is None:
             raise gr.Error("No image was given; upload an image, use the webcam or paste one.", print_exception=False)
         result = ctx.manager.predict(TASK, model, image, top_k=top_k)
         return {item["label"]: item["score"] for item in result}
 
-    wire_run(ctx, TASK, [run.click], model=model, status=status, fn=classify_image,
-             inputs=[image, model, top_k], outputs=[label], api_name="classify_image", batched=True)
+    examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
+    task_tab(ctx, TASK, intro="Recognise what is in a photo: the top labels with their confidence.",
+             inputs=lambda: [ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)],
+             outputs=lambda: [gr.Label(label="Labels", num_top_classes=int(top_k.high))],
+             fn=classify_image, run_label="Classify", examples=examples)

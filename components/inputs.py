@@ -122,6 +122,12 @@ def param_control(param: Any, **overrides: Any) -> gr.Component:
     """The control for a declared parameter (models/tasks.py Param): its label, limits, step and
     default, so the UI offers exactly what the adapter's check accepts. A seed is a number box that
     starts empty (random); `overrides` (value=...) where a tab starts from something the model decides."""
+    if param.kind == "bool":
+        return gr.Checkbox(**{**dict(label=param.label, value=param.default, info=param.help), **overrides})
+    if param.kind == "text":
+        return gr.Textbox(**{**dict(label=param.label, value=param.default), **overrides})
+    if param.kind == "labels":
+        return LabelsInput(**{**dict(label=param.label, value=param.default, info=param.help), **overrides})
     if param.seed:
         # value=None would turn 0 once an accordion opens (Gradio draws a None Number as 0 and sends that
         # back); a callable that gives None keeps the box empty, so the seed stays random (gradio#6728).

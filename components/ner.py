@@ -5,7 +5,8 @@ from typing import Any
 
 import gradio as gr
 
-from .common import Context, model_picker, wire_run
+from .common import Context
+from .task_tab import task_tab
 
 TASK = "ner"
 EXAMPLES = [
@@ -26,21 +27,12 @@ def to_table(result: dict[str, Any]) -> list[list[Any]]:
 
 
 def build(ctx: Context) -> None:
-    gr.Markdown("Find people, places, organisations and more in a text; entities are highlighted in place.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            text = gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")
-            run = gr.Button("Find entities", variant="primary")
-            gr.Examples(EXAMPLES, inputs=[text], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            highlighted = gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True)
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False)
-
     def ner(text: str, model: str | None = None) -> tuple[dict[str, Any], list[list[Any]]]:
         result = ctx.manager.predict(TASK, model, text)
         return to_highlights(text, result), to_table(result)
 
-    wire_run(ctx, TASK, [run.click, text.submit], model=model, status=status, fn=ner,
-             inputs=[text, model], outputs=[highlighted, table], api_name="ner", batched=True)
+    task_tab(ctx, TASK, intro="Find people, places, organisations and more in a text; entities are highlighted in place.",
+             inputs=lambda: [gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")],
+             outputs=lambda: [gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True),
+                              gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False)],
+             fn=ner, run_label="Find entities", examples=EXAMPLES)

@@ -7,8 +7,8 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, wire_run
-from .inputs import param_control
+from .common import Context
+from .task_tab import task_tab
 
 TASK = "question-answering"
 EXAMPLES = [
@@ -28,23 +28,6 @@ def highlight_answer(context: str, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(ctx: Context) -> None:
-    gr.Markdown("Ask a question about a text: the answer is a span of the text, highlighted in place.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            question = gr.Textbox(label="Question", placeholder="Who, what, where…?")
-            context = gr.Textbox(label="Context", lines=8, placeholder="The text that holds the answer…")
-            with gr.Accordion("Parameters", open=False):
-                max_answer_tokens = param_control(task(TASK).param("max_answer_tokens"))
-            run = gr.Button("Answer", variant="primary")
-            gr.Examples(EXAMPLES, inputs=[question, context], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            answer = gr.Textbox(label="Answer", interactive=False)
-            score = gr.Number(label="Score", precision=4, interactive=False)
-            highlighted = gr.HighlightedText(label="Answer in context", combine_adjacent=False,
-                                             color_map={"answer": "green"})
-
     def qa(question: str, context: str, model: str | None = None,
            max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, float, dict[str, Any]]:
         inputs = {"question": question, "context": context}
@@ -52,5 +35,11 @@ def build(ctx: Context) -> None:
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         return text, round(result["score"], 4), highlight_answer(context, result)
 
-    wire_run(ctx, TASK, [run.click, question.submit], model=model, status=status, fn=qa,
-             inputs=[question, context, model, max_answer_tokens], outputs=[answer, score, highlighted], api_name="qa")
+    task_tab(ctx, TASK, intro="Ask a question about a text: the answer is a span of the text, highlighted in place.",
+             inputs=lambda: [gr.Textbox(label="Question", placeholder="Who, what, where…?"),
+                             gr.Textbox(label="Context", lines=8, placeholder="The text that holds the answer…")],
+             outputs=lambda: [gr.Textbox(label="Answer", interactive=False),
+                              gr.Number(label="Score", precision=4, interactive=False),
+                              gr.HighlightedText(label="Answer in context", combine_adjacent=False,
+                                                 color_map={"answer": "green"})],
+             fn=qa, run_label="Answer", examples=EXAMPLES)

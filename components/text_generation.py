@@ -8,8 +8,8 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, session_of, wire_run
-from .inputs import param_control
+from .common import Context, session_of
+from .task_tab import task_tab
 
 TASK = "text-generation"
 EXAMPLES = [
@@ -32,24 +32,7 @@ def describe(update: dict[str, Any]) -> str:
 
 
 def build(ctx: Context) -> None:
-    declaration = task(TASK)
-    d = {p.name: p.default for p in declaration.params}
-    gr.Markdown("Generate text token by token. Instruct models get their chat template; Stop ends your run at once.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Ask or start a text…")
-            with gr.Row():
-                run = gr.Button("Generate", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
-            with gr.Accordion("Parameters", open=False):
-                max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed = [
-                    param_control(p) for p in declaration.params]
-            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            output = gr.Textbox(label="Output", lines=12, interactive=False)
-            stats = gr.Markdown()
+    d = {p.name: p.default for p in task(TASK).params}
 
     def generate(prompt: str, model: str | None = None, max_new_tokens: int = d["max_new_tokens"],
                  temperature: float = d["temperature"], top_p: float = d["top_p"], top_k: int = d["top_k"],
@@ -76,8 +59,10 @@ def build(ctx: Context) -> None:
     def stop_generation(request: gr.Request) -> None:
         ctx.stops.stop(session_of(request), TASK)
 
-    wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=generate,
-                     inputs=[prompt, model, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed],
-                     outputs=[output, stats], api_name="generate",
-                     gpu_seconds=lambda max_new_tokens=128, **_: 15 + float(max_new_tokens) / 10)
-    stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")
+    tab = task_tab(ctx, TASK, intro="Generate text token by token. Instruct models get their chat template; "
+                                    "Stop ends your run at once.",
+                   inputs=lambda: [gr.Textbox(label="Prompt", lines=4, placeholder="Ask or start a text…")],
+                   outputs=lambda: [gr.Textbox(label="Output", lines=12, interactive=False), gr.Markdown()],
+                   fn=generate, run_label="Generate", examples=EXAMPLES, stop=True,
+                   gpu_seconds=lambda max_new_tokens=128, **_: 15 + float(max_new_tokens) / 10)
+    tab.stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")

@@ -7,37 +7,20 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, wire_run
-from .inputs import LabelsInput
+from .common import Context
+from .task_tab import task_tab
 
 TASK = "zero-shot-classification"
+LABELS = "technology, sports, politics, cooking"
 EXAMPLES = [
-    ["The new phone's battery lasts two days and the camera is superb.", "technology, sports, politics, cooking"],
-    ["The striker scored twice in the last ten minutes.", "technology, sports, politics, cooking"],
-    ["Whisk the eggs with sugar, then fold in the flour.", "technology, sports, politics, cooking"],
+    ["The new phone's battery lasts two days and the camera is superb.", LABELS],
+    ["The striker scored twice in the last ten minutes.", LABELS],
+    ["Whisk the eggs with sugar, then fold in the flour.", LABELS],
 ]
 
 
 def build(ctx: Context) -> None:
     param = task(TASK).param
-    gr.Markdown("Classify a text with any labels you type, no training: a natural-language-inference model "
-                "checks how well the text supports \"This example is {label}.\" for each.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            text = gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")
-            labels = LabelsInput(label=param("labels").label, value="technology, sports, politics, cooking",
-                                info=param("labels").help)
-            with gr.Accordion("Parameters", open=False):
-                multi_label = gr.Checkbox(label=param("multi_label").label, value=param("multi_label").default,
-                                          info=param("multi_label").help)
-                template = gr.Textbox(label=param("hypothesis_template").label,
-                                      value=param("hypothesis_template").default)
-            run = gr.Button("Classify", variant="primary")
-            gr.Examples(EXAMPLES, inputs=[text, labels], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            scores = gr.Label(label="Labels", num_top_classes=int(param("labels").high))
 
     def zero_shot_classification(text: str, labels: Any, multi_label: bool = False,
                                  hypothesis_template: str = param("hypothesis_template").default,
@@ -48,6 +31,9 @@ def build(ctx: Context) -> None:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")
         return {item["label"]: item["score"] for item in result["labels"]}
 
-    wire_run(ctx, TASK, [run.click, text.submit], model=model, status=status, fn=zero_shot_classification,
-             inputs=[text, labels, multi_label, template, model], outputs=[scores],
-             api_name="zero_shot_classification", batched=True)
+    task_tab(ctx, TASK, intro="Classify a text with any labels you type, no training: a natural-language-inference "
+                              "model checks how well the text supports \"This example is {label}.\" for each.",
+             inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],
+             outputs=lambda: [gr.Label(label="Labels", num_top_classes=int(param("labels").high))],
+             fn=zero_shot_classification, run_label="Classify", examples=EXAMPLES, values={"labels": LABELS},
+             model_last=True)
