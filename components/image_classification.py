@@ -8,6 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
+from .render import label_scores
 from .inputs import ImageInput
 from .task_tab import task_tab
 
@@ -21,7 +22,7 @@ def build(ctx: Context) -> None:
         if image is None:
             raise gr.Error("No image was given; upload an image, use the webcam or paste one.", print_exception=False)
         result = ctx.manager.predict(TASK, model, image, top_k=top_k)
-        return {item["label"]: item["score"] for item in result}
+        return label_scores(result)
 
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
     task_tab(ctx, TASK, intro="Recognise what is in a photo: the top labels with their confidence.",

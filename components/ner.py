@@ -6,6 +6,7 @@ from typing import Any
 import gradio as gr
 
 from .common import Context
+from .render import highlighted
 from .task_tab import task_tab
 
 TASK = "ner"
@@ -17,11 +18,6 @@ EXAMPLES = [
 TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
 
 
-def to_highlights(text: str, result: dict[str, Any]) -> dict[str, Any]:
-    return {"text": text, "entities": [{"entity": e["entity"], "start": e["start"], "end": e["end"]}
-                                       for e in result["entities"]]}
-
-
 def to_table(result: dict[str, Any]) -> list[list[Any]]:
     return [[e["text"], e["entity"], round(e["score"], 4), e["start"], e["end"]] for e in result["entities"]]
 
@@ -29,7 +25,7 @@ def to_table(result: dict[str, Any]) -> list[list[Any]]:
 def build(ctx: Context) -> None:
     def ner(text: str, model: str | None = None) -> tuple[dict[str, Any], list[list[Any]]]:
         result = ctx.manager.predict(TASK, model, text)
-        return to_highlights(text, result), to_table(result)
+        return highlighted(text, result["entities"]), to_table(result)
 
     task_tab(ctx, TASK, intro="Find people, places, organisations and more in a text; entities are highlighted in place.",
              inputs=lambda: [gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")],

@@ -8,6 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
+from .render import highlighted
 from .task_tab import task_tab
 
 TASK = "question-answering"
@@ -21,19 +22,14 @@ EXAMPLES = [
 ]
 
 
-def highlight_answer(context: str, result: dict[str, Any]) -> dict[str, Any]:
-    if result["answer"] is None:
-        return {"text": context, "entities": []}
-    return {"text": context, "entities": [{"entity": "answer", "start": result["start"], "end": result["end"]}]}
-
-
 def build(ctx: Context) -> None:
     def qa(question: str, context: str, model: str | None = None,
            max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, float, dict[str, Any]]:
         inputs = {"question": question, "context": context}
         result = ctx.manager.call(TASK, model, lambda p: p.predict(inputs, max_answer_tokens=max_answer_tokens))
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
-        return text, round(result["score"], 4), highlight_answer(context, result)
+        spans = [] if result["answer"] is None else [{"entity": "answer", "start": result["start"], "end": result["end"]}]
+        return text, round(result["score"], 4), highlighted(context, spans)
 
     task_tab(ctx, TASK, intro="Ask a question about a text: the answer is a span of the text, highlighted in place.",
              inputs=lambda: [gr.Textbox(label="Question", placeholder="Who, what, where…?"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .common import Context
+from .render import label_scores
 from .task_tab import task_tab
 
 TASK = "sentiment"
@@ -19,7 +20,7 @@ def build(ctx: Context) -> None:
         result = ctx.manager.predict(TASK, model, text)
         if result["truncated"]:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")
-        return {item["label"]: item["score"] for item in result["labels"]}
+        return label_scores(result["labels"])
 
     task_tab(ctx, TASK, intro="Classify the sentiment of a text: every label with its confidence.",
              inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],

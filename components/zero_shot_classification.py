@@ -8,6 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
+from .render import label_scores
 from .task_tab import task_tab
 
 TASK = "zero-shot-classification"
@@ -29,7 +30,7 @@ def build(ctx: Context) -> None:
                                      hypothesis_template=hypothesis_template)
         if result["truncated"]:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")
-        return {item["label"]: item["score"] for item in result["labels"]}
+        return label_scores(result["labels"])
 
     task_tab(ctx, TASK, intro="Classify a text with any labels you type, no training: a natural-language-inference "
                               "model checks how well the text supports \"This example is {label}.\" for each.",

@@ -12,6 +12,7 @@ import torch
 
 from .base import Pipeline, check_text
 from .hf import context_length
+from .results import Answer
 
 
 class QuestionAnswering(Pipeline):
@@ -41,7 +42,7 @@ class QuestionAnswering(Pipeline):
                 "contexts": contexts}
 
     def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, max_answer_tokens: int
-                    ) -> list[dict[str, Any]]:
+                    ) -> list[Answer]:
         """{"answer", "score", "start", "end", "windows"} per input; "answer" is None when the model
         (SQuAD 2 style) finds the null answer more likely than any span in every window."""
         tokenizer = self._require_loaded("tokenizer")[0]

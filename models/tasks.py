@@ -104,6 +104,7 @@ class Task:
     streams: bool = False
     batches: bool = False
     summary: str = ""
+    result: str = ""  # the type of what predict returns, in models/results.py
 
     def __post_init__(self) -> None:
         missing = [f.name for f in fields(self)
@@ -131,7 +132,8 @@ class Task:
 # `gpu: true` marks models that are too slow or too big without one.
 DECLARATIONS: tuple[Task, ...] = (
     Task(
-        key="text-generation", title="Text generation", adapter="models.text:TextGeneration",
+        key="text-generation", result="Generation", title="Text generation",
+        adapter="models.text:TextGeneration",
         tab="text_generation", endpoint="generate", streams=True, summary="text generation",
         aliases=("generation", "text_generation", "chat"),
         params=(
@@ -156,7 +158,8 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="sentiment", title="Sentiment", adapter="models.text:Sentiment", tab="sentiment", endpoint="sentiment",
+        key="sentiment", result="Labels", title="Sentiment", adapter="models.text:Sentiment", tab="sentiment",
+        endpoint="sentiment",
         batches=True, summary="sentiment", aliases=("text-classification", "sentiment-analysis"),
         models=(
             {"id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "label": "DistilBERT SST-2"},
@@ -165,7 +168,8 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="ner", title="Named entities", adapter="models.text:NamedEntities", tab="ner", endpoint="ner",
+        key="ner", result="Entities", title="Named entities", adapter="models.text:NamedEntities", tab="ner",
+        endpoint="ner",
         batches=True, summary="named entities", aliases=("token-classification", "named-entities", "entities"),
         models=(
             {"id": "dslim/bert-base-NER", "label": "BERT base CoNLL-03"},
@@ -176,6 +180,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="question-answering", title="Question answering", adapter="models.question_answering:QuestionAnswering",
+        result="Answer",
         tab="question_answering", endpoint="qa", summary="question answering",
         aliases=("qa", "question_answering"),
         params=(Param("max_answer_tokens", "Longest answer (tokens)", 30, 1, 512, 1, integer=True,
@@ -188,6 +193,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="fill-mask", title="Fill mask", adapter="models.text:FillMask", tab="fill_mask", endpoint="fill_mask",
+        result="MaskFill",
         batches=True, summary="fill-mask (what BERT learned in pre-training)", aliases=("fill_mask", "mask"),
         params=(Param("top_k", "Top k candidates", 5, 1, 50, 1, integer=True,
                       help="How many candidate words to show for the mask."),),
@@ -199,6 +205,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="zero-shot-classification", title="Zero-shot classification", tab="zero_shot_classification",
+        result="Labels",
         adapter="models.text:ZeroShotClassification", endpoint="zero_shot_classification", batches=True,
         summary="zero-shot classification (any labels, no training)", aliases=("zero_shot_classification", "nli"),
         params=(
@@ -216,6 +223,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="image-classification", title="Image classification", adapter="models.vision:ImageClassification",
+        result="ImageLabels",
         tab="image_classification", endpoint="classify_image", batches=True, summary="image classification",
         aliases=("image_classification",),
         params=(Param("top_k", "Top k labels", 5, 1, 100, 1, integer=True, help="How many labels to show."),),
@@ -228,6 +236,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="clip", title="CLIP", adapter="models.clip:ClipMatching", tab="clip", endpoint="clip_zero_shot",
+        result="ClipResults",
         summary="CLIP matching", aliases=("zero-shot-image-classification",),
         params=(Param("top_k", "Show the top k images", 8, 1, 64, 1, integer=True,
                       help="How many of the images to show, best first."),),
@@ -240,6 +249,7 @@ DECLARATIONS: tuple[Task, ...] = (
     ),
     Task(
         key="text-to-image", title="Text to image", adapter="models.diffusion:TextToImage", tab="text_to_image",
+        result="Images",
         endpoint="text_to_image", summary="text-to-image", aliases=("text_to_image", "diffusion"),
         params=(
             # None: the model's own (its native size; a turbo model's few steps); the limits here are the

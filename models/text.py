@@ -13,6 +13,7 @@ from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria
 from .base import Pipeline, check_text
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, probabilities
+from .results import Entities, Generation, Labels, MaskFill
 
 # -- text generation -------------------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ class TextGeneration(Pipeline):
             ids = self.tokenize(tokenizer, prompt, return_tensors="pt")["input_ids"]
         return ids
 
-    def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[dict[str, Any]]:
+    def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[Generation]:
         """Yield {"text", "new_tokens", "seed", "done", "first_token_seconds", "seconds"} as tokens arrive."""
         model, tokenizer = self._require_loaded("model", "tokenizer")
         p = self.check_params(**params)
@@ -181,7 +182,7 @@ class Sentiment(Pipeline):
         full = [len(ids) for ids in self.tokenize(tokenizer, texts, add_special_tokens=True)["input_ids"]]
         return {"model_inputs": dict(enc), "truncated": [n > limit for n in full]}
 
-    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[Labels]:
         """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
         config = self._require_loaded("model")[0].config
         probs = probabilities(outputs["logits"], config).tolist()
@@ -218,7 +219,7 @@ class NamedEntities(Pipeline):
         sample_of = enc.pop("overflow_to_sample_mapping").tolist()
         return {"model_inputs": dict(enc), "encoding": enc, "texts": texts, "offsets": offsets, "sample_of": sample_of}
 
-    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], **params: Any) -> list[Entities]:
         """{"entities": [{"entity", "start", "end", "score", "text"}...]} per text."""
         config = self._require_loaded("model")[0].config
         enc, texts, offsets, sample_of = batch["encoding"], batch["texts"], batch["offsets"], batch["sample_of"]
@@ -333,7 +334,7 @@ class FillMask(Pipeline):
                          for row, positions in zip(logits, masks[i:i + self.forward_rows])]
         return {"logits_at_masks": at_masks}
 
-    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, top_k: int) -> list[dict[str, Any]]:
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, top_k: int) -> list[MaskFill]:
         """{"masks": [[{"token_str", "score", "token", "sequence"}...] per mask], "mask_token"} per text."""
         tokenizer = self._require_loaded("tokenizer")[0]
         enc = batch["model_inputs"]
@@ -402,7 +403,7 @@ class ZeroShotClassification(Pipeline):
         return {"model_inputs": dict(enc), "truncated": truncated}
 
     def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, labels: list[str], multi_label: bool,
-                    **params: Any) -> list[dict[str, Any]]:
+                    **params: Any) -> list[Labels]:
         """{"labels": [{"label", "score"}...] best first, "truncated": bool} per text."""
         per_text = outputs["logits"].reshape(len(batch["truncated"]), len(labels), -1)
         entail = self.entailment_id

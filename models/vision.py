@@ -6,6 +6,7 @@ from typing import Any
 from .base import Pipeline
 from .hf import probabilities
 from .images import open_image
+from .results import ImageLabels
 
 
 class ImageClassification(Pipeline):
@@ -19,7 +20,7 @@ class ImageClassification(Pipeline):
         images = [open_image(x) for x in inputs]
         return {"model_inputs": {"pixel_values": processor(images=images, return_tensors="pt")["pixel_values"]}}
 
-    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, top_k: int) -> list[list[dict[str, Any]]]:
+    def postprocess(self, outputs: dict[str, Any], batch: dict[str, Any], *, top_k: int) -> list[ImageLabels]:
         """Top-k [{"label", "score"}] per image, highest first."""
         config = self._require_loaded("model")[0].config
         probs = probabilities(outputs["logits"], config)

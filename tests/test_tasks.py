@@ -90,3 +90,22 @@ def test_help_names_every_task() -> None:
     flat = " ".join(out.split())
     for declared in TASKS.values():
         assert declared.summary in flat and declared.key in flat
+
+
+def test_every_task_names_its_result_type_and_results_have_its_fields(tiny_models) -> None:
+    import models.results as results
+
+    for declared in TASKS.values():
+        assert hasattr(results, declared.result), f"{declared.key}: no result type {declared.result!r}"
+    manager = ModelManager(parse_catalog(tiny_catalog(tiny_models, tasks=(
+        "sentiment", "ner", "question-answering", "fill-mask", "zero-shot-classification"))), device="cpu")
+    try:
+        calls = {"sentiment": ("I love this film", {}), "ner": ("José García lives in Bogotá.", {}),
+                 "question-answering": ({"question": "Where does Zoë live?", "context": "Zoë lives in Paris."}, {}),
+                 "fill-mask": ("I [MASK] this film.", {}),
+                 "zero-shot-classification": ("I love this film.", {"labels": "film, food"})}
+        for key, (inputs, params) in calls.items():
+            result = manager.get(key).predict(inputs, **params)
+            assert set(result) == set(getattr(results, task(key).result).__annotations__), key
+    finally:
+        manager.unload_all()

@@ -1,0 +1,80 @@
+"""What each task returns: one small type per result, named in the task's declaration (models/tasks.py).
+
+TypedDicts, so a result stays the plain data (dicts and lists) that the API and tests already see.
+"""
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class Scored(TypedDict):
+    label: str
+    score: float
+
+
+class Labels(TypedDict):
+    """Sentiment, zero-shot classification: every label, best first (probabilities; a regressor's raw value)."""
+
+    labels: list[Scored]
+    truncated: bool  # the text was longer than the model reads; its beginning was classified
+
+
+class Entity(TypedDict):
+    entity: str   # the type: PER, LOC...
+    start: int    # character offsets into the text
+    end: int
+    score: float  # the mean of its words' scores
+    text: str
+
+
+class Entities(TypedDict):
+    entities: list[Entity]
+
+
+class Answer(TypedDict):
+    answer: str | None  # None: the model finds no answer in the text
+    score: float
+    start: int | None
+    end: int | None
+    windows: int        # windows the context was read in
+
+
+class Candidate(TypedDict):
+    token_str: str
+    score: float
+    token: int
+    sequence: str  # the text with this candidate put in
+
+
+class MaskFill(TypedDict):
+    masks: list[list[Candidate]]  # per mask token, best first
+    mask_token: str
+
+
+ImageLabels = list[Scored]  # image classification: the top k, best first
+
+
+class Generation(TypedDict, total=False):
+    text: str
+    new_tokens: int
+    seed: int
+    done: bool
+    stopped: bool
+    first_token_seconds: float | None
+    seconds: float
+
+
+class Images(TypedDict, total=False):
+    images: list[Any]  # PIL images, each with its `parameters` text
+    seed: int
+    seeds: list[int]
+    steps_run: int
+    stopped: bool
+    seconds: float
+    waited_seconds: float
+    nsfw: list[bool] | None
+    prompt_truncated: bool | None
+    parameters: dict[str, Any]
+
+
+ClipResults = list[dict[str, Any]]  # zero-shot [{"label", "score"}], search [{"index", "score"}], captions [{"caption", "score"}]
