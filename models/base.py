@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from .errors import InvalidInput, ModelUnloaded
+
+MAX_LABELS = 1000        # labels (or captions, or texts) per request
+MAX_LABEL_CHARS = 200    # per label; CLIP reads 77 tokens, about 300 characters of English
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,39 @@ def check_seed(seed: Any) -> int | None:
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         return None
     return int(check_number(seed, "seed", low=0, high=2**32 - 1, integer=True))
+
+
+def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = True) -> list[str]:
+    """Labels, captions or texts a visitor gives: a list of strings, or one string split on newlines
+    (and commas); stripped, blanks dropped, repeats dropped after their first occurrence unless
+    dedupe is False; at most MAX_LABELS of at most MAX_LABEL_CHARS characters."""
+    if isinstance(value, str):
+        pieces: Iterable[Any] = re.split(r"[,\n]" if split_commas else r"\n", value)
+    elif isinstance(value, (list, tuple)):
+        pieces = value
+    elif value is None:
+        pieces = []
+    else:
+        raise InvalidInput(f"The {what}s must be a list of strings or one string, not {type(value).__name__}.")
+    pieces = list(pieces)
+    if len(pieces) > MAX_LABELS:
+        raise InvalidInput(f"There are {len(pieces):,} {what}s; the limit is {MAX_LABELS:,}. Remove some.")
+    out: list[str] = []
+    seen: set[str] = set()
+    for piece in pieces:
+        if not isinstance(piece, str):
+            raise InvalidInput(f"Each {what} must be a string, not {type(piece).__name__}.")
+        piece = check_unicode(piece.strip(), what)
+        if len(piece) > MAX_LABEL_CHARS:
+            raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
+                               f"the limit is {MAX_LABEL_CHARS}.")
+        if piece and (piece not in seen or not dedupe):
+            seen.add(piece)
+            out.append(piece)
+    if not out:
+        sep = "commas or new lines" if split_commas else "new lines"
+        raise InvalidInput(f"No {what}s were given; type at least one, separated by {sep}.")
+    return out
 
 
 ProgressCallback = Callable[[int, int], None]

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import open_clip
 import torch
@@ -24,13 +24,11 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
-from .base import Pipeline, check_number, check_text, check_unicode
+from .base import MAX_LABEL_CHARS, Pipeline, check_number, check_text, check_unicode, parse_texts
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
 
-MAX_LABELS = 1000        # labels (or captions, or texts) per request
-MAX_LABEL_CHARS = 200    # per label; CLIP reads 77 tokens, about 300 characters of English
 MAX_QUERY_CHARS = 1000
 MAX_IMAGES = 64          # images per search / similarity request
 MAX_FILE_BYTES = 64 * 2**20  # files larger than this are not hashed, only decoded
@@ -351,38 +349,6 @@ class ClipMatching(Pipeline):
 
 
 # -- checking inputs -----------------------------------------------------------------------------
-
-def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = True) -> list[str]:
-    """A list of strings, or one string split on newlines (and commas); stripped, blanks dropped,
-    repeats dropped after their first occurrence unless dedupe is False."""
-    if isinstance(value, str):
-        pieces: Iterable[Any] = re.split(r"[,\n]" if split_commas else r"\n", value)
-    elif isinstance(value, (list, tuple)):
-        pieces = value
-    elif value is None:
-        pieces = []
-    else:
-        raise InvalidInput(f"The {what}s must be a list of strings or one string, not {type(value).__name__}.")
-    pieces = list(pieces)
-    if len(pieces) > MAX_LABELS:
-        raise InvalidInput(f"There are {len(pieces):,} {what}s; the limit is {MAX_LABELS:,}. Remove some.")
-    out: list[str] = []
-    seen: set[str] = set()
-    for piece in pieces:
-        if not isinstance(piece, str):
-            raise InvalidInput(f"Each {what} must be a string, not {type(piece).__name__}.")
-        piece = check_unicode(piece.strip(), what)
-        if len(piece) > MAX_LABEL_CHARS:
-            raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
-                               f"the limit is {MAX_LABEL_CHARS}.")
-        if piece and (piece not in seen or not dedupe):
-            seen.add(piece)
-            out.append(piece)
-    if not out:
-        sep = "commas or new lines" if split_commas else "new lines"
-        raise InvalidInput(f"No {what}s were given; type at least one, separated by {sep}.")
-    return out
-
 
 def check_template(template: Any) -> str:
     if template is None or (isinstance(template, str) and not template.strip()):

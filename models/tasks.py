@@ -7,7 +7,7 @@ import importlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from .base import check_number, check_seed, check_unicode
+from .base import check_number, check_seed, check_unicode, parse_texts
 from .errors import InvalidInput, UnknownTask
 
 if TYPE_CHECKING:
@@ -62,19 +62,12 @@ def _check_other(param: Param, value: Any) -> Any:
         if param.high is not None and len(value) > param.high:
             raise InvalidInput(f"{param.name} is {len(value):,} characters long; the limit is {int(param.high):,}.")
         return check_unicode(value, param.name)
-    if param.kind == "labels":
-        items = value.replace("\n", ",").split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) for x in items):
-            raise InvalidInput(f"{param.name} must be a comma-separated text or a list of strings.")
-        labels = list(dict.fromkeys(x.strip() for x in items if x.strip()))  # order kept, repeats dropped
+    if param.kind == "labels":  # as CLIP's labels: commas or new lines, or a list
+        labels = parse_texts(value, "label", split_commas=True)
         low, high = int(param.low or 1), int(param.high or 100)
         if not low <= len(labels) <= high:
             raise InvalidInput(f"Give between {low} and {high} {param.name}, separated by commas; "
                                f"{len(labels)} were given.")
-        for label in labels:
-            check_unicode(label, param.name)
-            if len(label) > 200:
-                raise InvalidInput(f"One of the {param.name} is {len(label):,} characters long; the limit is 200.")
         return labels
     raise ValueError(f"Unknown parameter kind {param.kind!r}.")
 
