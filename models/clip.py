@@ -24,7 +24,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
-from .base import MAX_LABEL_CHARS, Pipeline, check_number, check_text, check_unicode, parse_texts
+from .base import MAX_LABEL_CHARS, Pipeline, check_text, check_unicode, parse_texts
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
