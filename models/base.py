@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
-from .errors import InvalidInput, ModelUnloaded
+from .errors import InvalidInput, ModelUnloaded, about
 
 MAX_LABELS = 1000        # labels (or captions, or texts) per request
 MAX_LABEL_CHARS = 200    # per label; CLIP reads 77 tokens, about 300 characters of English
@@ -53,12 +53,18 @@ class Pipeline:
         self.allow_pickle = allow_pickle
         self.device: str | None = None
         self.dtype: Any = None
+        self.progress: Any = None  # the manager's LoadProgress while loading (models/progress.py)
         self._tokenizer_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, device: str, dtype: Any) -> None:
         self.device, self.dtype = device, dtype
         self._load(device, dtype)
+
+    def report(self, phase: str) -> None:
+        """Say what the load is doing now ("reading the weights"), for the page's status."""
+        if self.progress is not None:
+            self.progress.report(phase)
 
     def _load(self, device: str, dtype: Any) -> None:
         if self.auto_model is None:
@@ -175,6 +181,11 @@ class Pipeline:
 # -- parameter validation shared by every adapter ----------------------------------------------
 
 def check_text(text: Any, what: str = "text", *, max_chars: int = 100_000) -> str:
+    with about(what):
+        return _check_text(text, what, max_chars)
+
+
+def _check_text(text: Any, what: str, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"The {what} must be a string, not {type(text).__name__}.")
     if not text.strip():
@@ -210,26 +221,37 @@ def check_number(value: Any, name: str, *, low: float | None = None, high: float
         if float(value) != int(value):
             raise InvalidInput(f"{name} must be a whole number, not {value!r}.")
         value = int(value)
-    bound = f"between {low} and {high}" if low is not None and high is not None else (
-        f"at least {low}" if low is not None else f"at most {high}")
+    bound = f"between {_n(low)} and {_n(high)}" if low is not None and high is not None else (
+        f"at least {_n(low)}" if low is not None else f"at most {_n(high)}")
     if low is not None and (value <= low if low_open else value < low):
-        raise InvalidInput(f"{name} must be {'greater than ' + str(low) if low_open and high is None else bound}, not {value}.")
+        raise InvalidInput(f"{name} must be {'greater than ' + _n(low) if low_open and high is None else bound}, "
+                           f"not {_n(value)}.")
     if high is not None and value > high:
-        raise InvalidInput(f"{name} must be {bound}, not {value}.")
+        raise InvalidInput(f"{name} must be {bound}, not {_n(value)}.")
     return value
+
+
+def _n(value: float) -> str:
+    """A number as a sentence shows it: 1,024 and 0.5."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e18 else str(value)
 
 
 def check_seed(seed: Any) -> int | None:
     """None means random; otherwise a 32-bit unsigned integer."""
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         return None
-    return int(check_number(seed, "seed", low=0, high=2**32 - 1, integer=True))
+    return int(check_number(seed, "Seed", low=0, high=2**32 - 1, integer=True))
 
 
 def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = True) -> list[str]:
     """Labels, captions or texts a visitor gives: a list of strings, or one string split on newlines
     (and commas); stripped, blanks dropped, repeats dropped after their first occurrence unless
     dedupe is False; at most MAX_LABELS of at most MAX_LABEL_CHARS characters."""
+    with about(what + "s"):
+        return _parse_texts(value, what, split_commas, dedupe)
+
+
+def _parse_texts(value: Any, what: str, split_commas: bool, dedupe: bool) -> list[str]:
     if isinstance(value, str):
         pieces: Iterable[Any] = re.split(r"[,\n]" if split_commas else r"\n", value)
     elif isinstance(value, (list, tuple)):

@@ -23,12 +23,11 @@ import torch
 from diffusers import AutoPipelineForText2Image
 
 from .base import Pipeline, ProgressCallback, check_number, check_text, check_unicode
-from .errors import InvalidInput, WrongModelKind
+from .errors import InvalidInput, WrongModelKind, about
+from .fitting import image_defaults, side_of
 from .loading import is_local, resolve
 
 MAX_PROMPT_CHARS = 1000
-MIN_SIDE = 64
-MAX_SIDE = 2048
 SMALL_GPU_BYTES = 8 * 2**30  # below this much free memory, offload idle components to the CPU
 
 # name -> diffusers class; each is built with from_config of the model's own scheduler config.
@@ -69,6 +68,7 @@ class TextToImage(Pipeline):
     # -- loading ---------------------------------------------------------------------------------
     def _load(self, device: str, dtype: Any) -> None:
         path = resolve(self.spec.model_id, needs="model_index.json", allow_pickle=self.allow_pickle)
+        self.report("reading the weights")
         try:
             pipe = AutoPipelineForText2Image.from_pretrained(
                 path, dtype=dtype, use_safetensors=None if self.allow_pickle else True)
@@ -77,6 +77,8 @@ class TextToImage(Pipeline):
                 raise WrongModelKind(f"{self.spec.model_id} is not a text-to-image model; "
                                      "pick a model made for text-to-image.") from e
             raise
+        if device != "cpu":
+            self.report(f"moving the weights to {device}")
         if device.startswith("cuda"):
             free, _ = torch.cuda.mem_get_info(torch.device(device))
             if free < SMALL_GPU_BYTES:
@@ -110,18 +112,10 @@ class TextToImage(Pipeline):
 
     # -- what the UI shows before a run ----------------------------------------------------------
     def _model_defaults(self, pipe: Any) -> dict[str, Any]:
-        native = native_side(pipe)
-        if type(pipe.scheduler).__name__ == "LCMScheduler":
-            steps, guidance = 4, 1.0  # latent-consistency models: few steps, no guidance
-        else:
-            steps, guidance = 25, 7.5
-        defaults = {"width": native, "height": native, "steps": steps, "guidance_scale": guidance,
-                    "negative_prompt": "", "scheduler": "default"}
-        defaults.update({k: v for k, v in self.spec.defaults.items() if k in defaults})
-        defaults.update({
-            "min_side": MIN_SIDE, "max_side": min(MAX_SIDE, 2 * native),
-            "max_steps": self.declaration.param("steps").high, "max_images": self.declaration.param("num_images").high, "schedulers": ["default"] + self._compatible_schedulers(pipe),
-        })
+        # The same numbers the page shows before a load, read there from the JSON files (models/fitting.py).
+        defaults = image_defaults(native_side(pipe), type(pipe.scheduler).__name__, self.spec.defaults,
+                                  self.declaration)
+        defaults["schedulers"] = ["default"] + self._compatible_schedulers(pipe)
         return defaults
 
     def defaults(self) -> dict[str, Any]:
@@ -159,18 +153,20 @@ class TextToImage(Pipeline):
         p["guidance_scale"] = float(d["guidance_scale"] if declared["guidance_scale"] is None
                                     else declared["guidance_scale"])
         for name in ("width", "height"):
-            side = int(check_number(d[name] if declared[name] is None else declared[name], name,
-                                    low=d["min_side"], high=d["max_side"], integer=True))
+            with about(name):
+                side = int(check_number(d[name] if declared[name] is None else declared[name], name.capitalize(),
+                                        low=d["min_side"], high=d["max_side"], integer=True))
             if side % 8:
-                raise InvalidInput(f"{name} must be a multiple of 8, like {side // 8 * 8} or {side // 8 * 8 + 8}; "
-                                   f"{side} is not.")
+                raise InvalidInput(f"{name.capitalize()} must be a multiple of 8, like {side // 8 * 8} or "
+                                   f"{side // 8 * 8 + 8}; {side} is not.", field=name)
             p[name] = side
         p["num_images"], p["seed"] = declared["num_images"], declared["seed"]
         name = d["scheduler"] if scheduler is None or scheduler == "" else scheduler
         name = str(name).strip().lower()
         if name not in d["schedulers"]:
             asked = repr(str(scheduler)) if len(str(scheduler)) <= 40 else repr(str(scheduler)[:40] + "…")
-            raise InvalidInput(f"Unknown scheduler {asked} for this model; use one of: {', '.join(d['schedulers'])}.")
+            raise InvalidInput(f"Unknown scheduler {asked} for this model; use one of: {', '.join(d['schedulers'])}.",
+                               field="scheduler")
         p["scheduler"] = name
         return p
 
@@ -360,10 +356,4 @@ def native_side(pipe: Any) -> int:
     """The image side the model was trained at: the denoiser's sample size times the VAE's scale."""
     denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
     sample = getattr(getattr(denoiser, "config", None), "sample_size", None)
-    if isinstance(sample, (list, tuple)):
-        sample = max(sample)
-    scale = getattr(pipe, "vae_scale_factor", 8) or 8
-    if not isinstance(sample, int) or sample <= 0:
-        return 512
-    side = int(sample * scale)
-    return max(MIN_SIDE, min(MAX_SIDE, side - side % 8))
+    return side_of(sample, getattr(pipe, "vae_scale_factor", None))

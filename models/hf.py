@@ -11,6 +11,7 @@ import transformers
 
 from .base import Pipeline
 from .errors import InvalidInput
+from .fitting import WINDOW_KEYS, context_window
 from .loading import check_architecture, resolve
 
 MAX_BATCH_TOKENS = 512  # the longest input a classification batch pads to
@@ -20,9 +21,12 @@ def load_transformers(pipeline: Pipeline, auto_model: str, *, task_label: str, s
                       model_types: tuple[str, ...] = (), processor: str = "AutoTokenizer") -> None:
     """Shared load for transformers models: config check, processor, weights to device and dtype."""
     path = resolve(pipeline.spec.model_id, allow_pickle=pipeline.allow_pickle)
+    pipeline.report("reading the config")
     config = transformers.AutoConfig.from_pretrained(path, trust_remote_code=False)
     check_architecture(config, pipeline.spec.model_id, task_label, suffixes, model_types)
+    pipeline.report("reading the tokenizer" if processor == "AutoTokenizer" else "reading the image processor")
     proc = getattr(transformers, processor).from_pretrained(path, trust_remote_code=False)
+    pipeline.report(f"reading the weights onto {pipeline.device}")
     model = getattr(transformers, auto_model).from_pretrained(
         path, config=config, dtype=pipeline.dtype, device_map=pipeline.device,
         use_safetensors=None if pipeline.allow_pickle else True, trust_remote_code=False)
@@ -37,13 +41,13 @@ def load_transformers(pipeline: Pipeline, auto_model: str, *, task_label: str, s
 
 
 def context_length(model: Any, tokenizer: Any) -> int:
+    """The loaded model's window, by the rule the page uses before a load (models/fitting.py): the config
+    read through its attributes, so that transformers' attribute_map aliases count."""
     config = model.config
-    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
-        value = getattr(config, name, None) or getattr(getattr(config, "text_config", None), name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    limit = getattr(tokenizer, "model_max_length", None)
-    return limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 2048
+    text = getattr(config, "text_config", None)
+    view = {name: getattr(config, name, None) for name in WINDOW_KEYS}
+    view["text_config"] = {name: getattr(text, name, None) for name in WINDOW_KEYS}
+    return context_window(view, getattr(tokenizer, "model_max_length", None))
 
 
 def probabilities(logits: Any, config: Any, *, per_token: bool = False) -> Any:

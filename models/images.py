@@ -5,7 +5,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import InvalidInput, about
 
 MAX_PIXELS = 40_000_000  # refuse above this before decoding; a 40 MP photo is a big camera's
 MAX_SIDE = 2048          # larger images are downscaled to this (no model here reads more)
@@ -13,6 +13,11 @@ MAX_SIDE = 2048          # larger images are downscaled to this (no model here r
 
 def check_image_file(path: str | Path) -> None:
     """Refuse a file that is not an image, or too big, reading only its header."""
+    with about("image"):
+        _check_image_file(path)
+
+
+def _check_image_file(path: str | Path) -> None:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -28,6 +33,11 @@ def check_image_file(path: str | Path) -> None:
 
 def open_image(source: Any) -> Any:
     """A path, bytes, numpy array or PIL image -> an RGB PIL image (first frame, EXIF-upright)."""
+    with about("image"):
+        return _open_image(source)
+
+
+def _open_image(source: Any) -> Any:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if source is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -125,9 +126,13 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
     if "RepositoryNotFoundError" in names or "is not a valid model identifier" in text:
         return ModelNotFound(f"{model_id} was not found on the Hub; check the id (owner/name) and that the repo is public.")
     if "LocalEntryNotFoundError" in names or "couldn't connect" in text.lower() or "offline" in text.lower():
-        return ModelNotFound(
-            f"{model_id} is not in the local cache and the Hub cannot be reached; "
-            "download it first (python app.py --download) or use a local folder.")
+        # The visitor gets a sentence without `--download` (the operator's, for catalog models
+        # only); the operator gets the advice in the log. The manager remembers the failed reach.
+        from .availability import ADVICE, HubUnreachable, not_on_server
+
+        logging.getLogger("playground").warning("%s is not in the cache and the Hub cannot be reached. %s",
+                                                model_id, ADVICE)
+        return HubUnreachable(not_on_server(model_id))
     if "safetensors" in text and ("does not appear to have" in text or "EntryNotFoundError" in names):
         return ModelLoadFailed(
             f"{model_id} has no safetensors weights, only pickle files that can run code; pick a model with safetensors.")

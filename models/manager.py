@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .base import ModelSpec, Pipeline
+from .availability import Availability, HubUnreachable, hub_switched_off
 from .batching import Batcher
 from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
 from .errors import InvalidInput, ModelNotAllowed, ModelUnloaded, OutOfMemory, PlaygroundError
-from .loading import check_model_id, load_errors, shown
+from .loading import check_model_id, is_local, load_errors, shown
+from .progress import STARTING, LoadProgress, repo_cache_folder
 from .tasks import adapter_class, canonical_task
 
 Key = tuple[str, str]
@@ -37,6 +39,7 @@ class LoadedModel:
     load_seconds: float
     stats: dict[str, Any]
     loaded_at: float
+    last_used: float = 0.0
 
 
 class ModelManager:
@@ -51,7 +54,7 @@ class ModelManager:
 
     def __init__(self, catalog: Catalog, *, device: str = "auto", max_loaded: int = 3,
                  allow_custom: bool = True, allow_pickle: bool = False, max_batch_size: int = 16,
-                 dtype: str | None = None) -> None:
+                 dtype: str | None = None, availability: Availability | None = None) -> None:
         if int(max_loaded) < 1:
             raise InvalidInput("max_loaded must be at least 1.")
         self.catalog = catalog
@@ -66,8 +69,12 @@ class ModelManager:
         self._device: str | None = None
         self._models: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._key_locks: dict[Key, _KeyLock] = {}
+        self._loading: dict[Key, LoadProgress] = {}  # loads waiting or running, for the page to show
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
+        self.availability = availability  # when set, a Hub known out of reach fails a load at once
+        if availability is not None:
+            availability.import_lock = self._load_lock  # its open_clip import never meets a load's
 
     # -- resolving ---------------------------------------------------------------------------
     @property
@@ -93,24 +100,28 @@ class ModelManager:
         """The loaded pipeline for (task, model), loading it first if needed."""
         spec = self.spec(task, model_id)
         key = (spec.task, spec.model_id)
+        # made outside the lock: for an open_clip tag, finding its repo imports open_clip
+        fresh = None if key in self._models or key in self._loading else self._progress_for(spec)
         with self._lock:
             entry = self._models.get(key)
             if entry is not None:
-                self._models.move_to_end(key)
-                return self._placed(entry.pipeline)
+                return self._placed(self._used(key, entry).pipeline)
             key_lock = self._key_locks.setdefault(key, _KeyLock())
             key_lock.users += 1
+            progress = self._loading.get(key)
+            if progress is None:
+                progress = self._loading[key] = fresh or LoadProgress(label=spec.name)
         try:
             with key_lock.lock:
                 with self._lock:  # someone else may have loaded it while we waited
                     entry = self._models.get(key)
                     if entry is not None:
-                        self._models.move_to_end(key)
-                        return self._placed(entry.pipeline)
+                        return self._placed(self._used(key, entry).pipeline)
                 if on_loading is not None:
                     on_loading(spec)
                 with self._load_lock:
-                    entry = self._load(spec)
+                    progress.report(STARTING)
+                    entry = self._load(spec, progress)
                 with self._lock:
                     self._models[key] = entry
                     evicted = self._evict_over_cap(keep=key)
@@ -119,6 +130,8 @@ class ModelManager:
                 key_lock.users -= 1
                 if key_lock.users == 0 and self._key_locks.get(key) is key_lock:
                     del self._key_locks[key]
+                if key in self._models or key_lock.users == 0:
+                    self._loading.pop(key, None)
         for old in evicted:
             old.pipeline.unload()
         if evicted:
@@ -145,22 +158,64 @@ class ModelManager:
             pipeline.to(device)
         return pipeline
 
-    def _load(self, spec: ModelSpec) -> LoadedModel:
+    def _used(self, key: Key, entry: LoadedModel) -> LoadedModel:
+        self._models.move_to_end(key)
+        entry.last_used = time.time()
+        return entry
+
+    def _progress_for(self, spec: ModelSpec) -> LoadProgress:
+        repo = None if is_local(spec.model_id) else _hub_repo(spec)
+        planned = None
+        availability = self.availability
+        if availability is not None and repo is not None:
+            try:
+                state = availability.of(spec.task, spec.model_id)
+                planned = state.size_bytes if state.state == "download" else None
+            except Exception:  # noqa: BLE001 - the size is a nicety; the load goes on without it
+                planned = None
+        return LoadProgress(label=spec.name, cache_folder=repo_cache_folder(repo), planned_bytes=planned)
+
+    def loading(self, task: str, model_id: str | None = None) -> dict[str, Any] | None:
+        """What the load of (task, model) is doing now (models/progress.py), or None when none is in flight."""
+        spec = self.spec(task, model_id)
+        with self._lock:
+            progress = self._loading.get((spec.task, spec.model_id))
+        return None if progress is None else progress.snapshot()
+
+    def _load(self, spec: ModelSpec, progress: LoadProgress | None = None) -> LoadedModel:
+        offline = self._hub_out_of_reach(spec)
         cls = adapter_class(spec.task)
         pipeline = cls(spec, allow_pickle=self.allow_pickle)
+        pipeline.progress = progress
         self.load_count += 1
         start = time.perf_counter()
         try:
-            with load_errors(spec.model_id):
+            with hub_switched_off() if offline else contextlib.nullcontext(), load_errors(spec.model_id):
                 device = self.device
                 dtype = pick_dtype(device) if self.dtype_name is None else _torch_dtype(self.dtype_name)
                 pipeline.load(device, dtype)
-        except PlaygroundError:
+        except PlaygroundError as e:
             pipeline.unload()
             release_memory()
+            if isinstance(e, HubUnreachable) and self.availability is not None:
+                self.availability.note_unreachable()  # the next click fails at once, not in 25 s
+                raise HubUnreachable(self.availability.unavailable_message(spec.task, spec.model_id)) from e
             raise
+        finally:
+            pipeline.progress = None
         seconds = time.perf_counter() - start
-        return LoadedModel(pipeline=pipeline, load_seconds=seconds, stats=pipeline.stats(), loaded_at=time.time())
+        now = time.time()
+        return LoadedModel(pipeline=pipeline, load_seconds=seconds, stats=pipeline.stats(), loaded_at=now,
+                           last_used=now)
+
+    def _hub_out_of_reach(self, spec: ModelSpec) -> bool:
+        """True when a Hub model must load from the cache alone, the Hub being known out of reach; a
+        model that is not in the cache fails here at once, with no network and no retries."""
+        if self.availability is None or is_local(spec.model_id) or not self.availability.offline():
+            return False
+        if self.availability.of(spec.task, spec.model_id).state == "unavailable":
+            raise HubUnreachable(self.availability.unavailable_message(spec.task, spec.model_id))
+        return True  # cached, or a CLIP tag not resolved yet: the cache alone will say
 
     def _evict_over_cap(self, keep: Key) -> list[LoadedModel]:
         evicted = []
@@ -241,22 +296,53 @@ class ModelManager:
         """What is loaded, most recently used last, as plain data."""
         with self._lock:
             items = list(self._models.items())
-        return [
-            {
-                "task": task,
-                "model": model_id,
-                "label": entry.pipeline.spec.name,
-                "device": entry.pipeline.device,
-                "dtype": str(entry.pipeline.dtype).replace("torch.", ""),
-                "parameters": entry.stats["parameters"],
-                "memory_mb": round(entry.stats["memory_bytes"] / 2**20, 1),
-                "load_seconds": round(entry.load_seconds, 3),
-            }
-            for (task, model_id), entry in items
-        ]
+        return [_describe(key, entry) for key, entry in items]
+
+    def entry(self, task: str, model_id: str) -> dict[str, Any] | None:
+        """One loaded model as loaded() describes it, or None when it is not loaded."""
+        key = (canonical_task(task), model_id)
+        with self._lock:
+            entry = self._models.get(key)
+        return None if entry is None else _describe(key, entry)
+
+    def device_if_known(self) -> str | None:
+        """The device, once a load has picked it (asking earlier would import torch)."""
+        return self._device
 
     def memory(self) -> dict[str, Any]:
         return device_memory()
+
+
+def _describe(key: Key, entry: LoadedModel) -> dict[str, Any]:
+    task, model_id = key
+    return {
+        "task": task,
+        "model": model_id,
+        "label": entry.pipeline.spec.name,
+        "device": entry.pipeline.device,
+        "dtype": str(entry.pipeline.dtype).replace("torch.", ""),
+        "parameters": entry.stats["parameters"],
+        "memory_mb": round(entry.stats["memory_bytes"] / 2**20, 1),
+        "load_seconds": round(entry.load_seconds, 3),
+        "loaded_at": entry.loaded_at,
+        "last_used": entry.last_used,
+    }
+
+
+def _hub_repo(spec: ModelSpec) -> str | None:
+    """The Hub repo a load may download (open_clip tags name theirs in open_clip's table, read only
+    once open_clip is imported: importing it here, outside the load lock, could meet a load's imports)."""
+    import sys
+
+    from .download import hub_repo
+
+    if spec.task == "clip" and ":" in spec.model_id and "open_clip" not in sys.modules:
+        return None
+
+    try:
+        return hub_repo(spec.task, spec.model_id)
+    except Exception:  # noqa: BLE001 - an unknown tag: the load itself will say what is wrong
+        return None
 
 
 def _torch_dtype(name: str) -> Any:

@@ -124,4 +124,4 @@ def whole_words(context_encoding: Any, start: int, end: int, context: str) -> tu
 def raise_too_long(tokens: int, window: int) -> None:
     from .errors import InvalidInput
 
-    raise InvalidInput(f"The question is {tokens} tokens long; keep it under {window // 2} tokens.")
+    raise InvalidInput(f"The question is {tokens} tokens long; keep it under {window // 2} tokens.", field="question")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from .base import check_number, check_seed, check_unicode, parse_texts
-from .errors import InvalidInput, UnknownTask
+from .errors import InvalidInput, UnknownTask, about
 
 if TYPE_CHECKING:
     from .base import Pipeline
@@ -38,16 +38,24 @@ class Param:
     seed: bool = False
     kind: str = "number"
 
+    @property
+    def shown(self) -> str:
+        """How a sentence names it: its label for a person, with the API's name when they differ
+        ("Max new tokens (max_new_tokens)", "Width")."""
+        words = self.label.split(" (")[0].strip()
+        return words if words.lower().replace(" ", "_") == self.name else f"{words} ({self.name})"
+
     def check(self, value: Any) -> Any:
-        if self.kind != "number":
-            return _check_other(self, value)
-        if self.seed:
-            return check_seed(value)
-        if value is None and self.default is None:
-            return None
-        number = check_number(value, self.name, low=self.low, high=self.high, low_open=self.low_open,
-                              integer=self.integer)
-        return int(number) if self.integer else float(number)
+        with about(self.name):
+            if self.kind != "number":
+                return _check_other(self, value)
+            if self.seed:
+                return check_seed(value)
+            if value is None and self.default is None:
+                return None
+            number = check_number(value, self.shown, low=self.low, high=self.high, low_open=self.low_open,
+                                  integer=self.integer)
+            return int(number) if self.integer else float(number)
 
 
 def _check_other(param: Param, value: Any) -> Any:
@@ -55,13 +63,13 @@ def _check_other(param: Param, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-        raise InvalidInput(f"{param.name} must be true or false, not {shown}.")
+        raise InvalidInput(f'The option "{param.label}" ({param.name}) must be true or false, not {shown}.')
     if param.kind == "text":
         if not isinstance(value, str):
-            raise InvalidInput(f"{param.name} must be text, not {type(value).__name__}.")
+            raise InvalidInput(f"{param.shown} must be text, not {type(value).__name__}.")
         if param.high is not None and len(value) > param.high:
-            raise InvalidInput(f"{param.name} is {len(value):,} characters long; the limit is {int(param.high):,}.")
-        return check_unicode(value, param.name)
+            raise InvalidInput(f"{param.shown} is {len(value):,} characters long; the limit is {int(param.high):,}.")
+        return check_unicode(value, param.shown)
     if param.kind == "labels":  # as CLIP's labels: commas or new lines, or a list
         labels = parse_texts(value, "label", split_commas=True)
         low, high = int(param.low or 1), int(param.high or 100)

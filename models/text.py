@@ -46,7 +46,8 @@ class TextGeneration(Pipeline):
         params = self.declaration.check(params)
         params["do_sample"] = do_sample = bool(do_sample)
         if do_sample and params["temperature"] <= 0:
-            raise InvalidInput("temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.")
+            raise InvalidInput("Temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.",
+                               field="temperature")
         if params["seed"] is None:
             params["seed"] = secrets.randbelow(2**32)
         return params
@@ -79,9 +80,11 @@ class TextGeneration(Pipeline):
         if input_ids.shape[1] + p["max_new_tokens"] > limit:
             room = limit - input_ids.shape[1]
             if room < 1:
-                raise InvalidInput(f"The prompt is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. Shorten it.")
+                raise InvalidInput(f"The prompt is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. Shorten it.",
+                                   field="prompt")
             raise InvalidInput(f"The prompt ({input_ids.shape[1]} tokens) plus max_new_tokens ({p['max_new_tokens']}) "
-                               f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.")
+                               f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.",
+                               field="max_new_tokens")
         stop = stop or threading.Event()
         counter = _TokenCounter(input_ids.shape[1], stop)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -313,12 +316,12 @@ class FillMask(Pipeline):
         texts = [check_text(t) for t in inputs]
         for text in texts:
             if mask not in text:
-                raise InvalidInput(f"The text has no {mask}; type {mask} where the missing word goes.")
+                raise InvalidInput(f"The text has no {mask}; type {mask} where the missing word goes.", field="text")
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt")
         if not bool((enc["input_ids"] == tokenizer.mask_token_id).any(-1).all()):
             raise InvalidInput(f"The {mask} is past the first {limit} tokens that the model reads; "
-                               "shorten the text before it.")
+                               "shorten the text before it.", field="text")
         masks = [torch.nonzero(row == tokenizer.mask_token_id).squeeze(-1) for row in enc["input_ids"]]
         return {"model_inputs": dict(enc), "masks": masks}
 
@@ -386,14 +389,14 @@ class ZeroShotClassification(Pipeline):
         # replace, never str.format: a visitor's "{:>400000000}" would build a 400 MB string
         if hypothesis_template.count("{}") != 1:
             raise InvalidInput("The hypothesis template must hold {} exactly once, where the label goes, "
-                               "like 'This example is {}.'")
+                               "like 'This example is {}.'", field="hypothesis_template")
         texts = [check_text(t) for t in inputs]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         longest = max(len(ids) for ids in self.tokenize(
             tokenizer, [hypothesis_template.replace("{}", label) for label in labels], add_special_tokens=False)["input_ids"])
         if longest > limit // 2:
             raise InvalidInput(f"A hypothesis (the template with a label) is {longest} tokens long; keep the template "
-                               f"and each label under {limit // 2} tokens together.")
+                               f"and each label under {limit // 2} tokens together.", field="hypothesis_template")
         premises = [text for text in texts for _ in labels]
         hypotheses = [hypothesis_template.replace("{}", label) for _ in texts for label in labels]
         enc = self.tokenize(tokenizer, premises, hypotheses, padding="longest", truncation="only_first",

@@ -32,8 +32,12 @@ def test_a_parameter_is_checked_as_declared() -> None:
     top_k = Param("top_k", "Top k", 5, 1, 100, 1, integer=True)
     assert top_k.check(7) == 7 and top_k.check("8") == 8
     for bad in (0, 101, 2.5, None, "abc", float("nan")):
-        with pytest.raises(InvalidInput, match="top_k"):
+        with pytest.raises(InvalidInput, match="^Top k must be") as refused:
             top_k.check(bad)
+        assert refused.value.field == "top_k"  # the page shows the sentence beside this control
+    candidates = Param("top_k", "Top k candidates", 5, 1, 100, 1, integer=True)  # named as the API knows it too
+    with pytest.raises(InvalidInput, match=r"^Top k candidates \(top_k\) must be between 1 and 100, not 1,000\.$"):
+        candidates.check(1000)
     steps = Param("steps", "Steps", None, 1, 100, 1, integer=True)
     assert steps.check(None) is None  # the model's own
     assert task("image-classification").check({}) == {"top_k": 5}

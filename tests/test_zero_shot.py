@@ -87,8 +87,9 @@ def test_a_batch_equals_one_by_one(manager: ModelManager) -> None:
     ({"labels": "a, b", "hypothesis_template": "{1}"}, r"must hold \{\} exactly once"),
     ({"labels": "a, b", "hypothesis_template": "This is " + "word " * 95 + "{}."},
      r"A hypothesis \(the template with a label\) is \d+ tokens long; keep the template and each label under 32"),
-    ({"labels": "a, b", "hypothesis_template": 5}, "hypothesis_template must be text"),
-    ({"labels": "a, b", "multi_label": "yes"}, "multi_label must be true or false"),
+    ({"labels": "a, b", "hypothesis_template": 5}, r"^Hypothesis template must be text, not int\.$"),
+    ({"labels": "a, b", "multi_label": "yes"},
+     r'^The option "Several labels can be true" \(multi_label\) must be true or false, not \'yes\'\.$'),
     ({"labels": "a, b", "threshold": 0.5}, "takes no parameter 'threshold'"),
 ])
 def test_bad_parameters_get_one_sentence(manager: ModelManager, params: dict, says: str) -> None:
