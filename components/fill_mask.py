@@ -8,6 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
+from .render import label_bars
 from .task_tab import task_tab
 
 TASK = "fill-mask"
@@ -32,6 +33,7 @@ def build(ctx: Context) -> None:
                               "model's mask token (`[MASK]` for BERT models, `<mask>` for RoBERTa) and get its "
                               "likeliest words.",
              inputs=lambda: [gr.Textbox(label="Text", lines=3, placeholder="Paris is the [MASK] of France.")],
-             outputs=lambda: [gr.Label(label="Candidates for the mask", num_top_classes=int(top_k.high)),
-                              gr.Textbox(label="Completed with the likeliest word", interactive=False)],
+             outputs=lambda: [label_bars("Candidates for the mask", noun="candidates"),
+                              gr.Textbox(label="Completed with the likeliest word", interactive=False,
+                                         buttons=["copy"])],
              fn=fill_mask, run_label="Fill the mask", examples=EXAMPLES)

@@ -1,4 +1,4 @@
-"""Image classification tab: upload, webcam or paste; top-k labels with confidence bars."""
+"""Image classification tab: upload, webcam or paste; the top labels with confidence bars, all k on request."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
-from .render import label_scores
+from .render import label_bars, label_scores
 from .inputs import ImageInput
 from .task_tab import task_tab
 
@@ -27,5 +27,5 @@ def build(ctx: Context) -> None:
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
     task_tab(ctx, TASK, intro="Recognise what is in a photo: the top labels with their confidence.",
              inputs=lambda: [ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)],
-             outputs=lambda: [gr.Label(label="Labels", num_top_classes=int(top_k.high))],
+             outputs=lambda: [label_bars("Labels")],
              fn=classify_image, run_label="Classify", examples=examples)

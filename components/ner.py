@@ -1,4 +1,4 @@
-"""Named entities tab: the text with entities highlighted by type, and a table of them."""
+"""Named entities tab: the text with each entity highlighted and its type written beside it, and a table of them."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import gradio as gr
 
 from .common import Context
-from .render import highlighted
+from .render import ENTITY_COLOURS, ENTITY_HEADERS, entity_table, entity_type, highlighted
 from .task_tab import task_tab
 
 TASK = "ner"
@@ -15,20 +15,19 @@ EXAMPLES = [
     "Hugging Face was founded in New York by Clément Delangue, Julien Chaumond and Thomas Wolf.",
     "Angela Merkel met Emmanuel Macron in Paris before flying back to Berlin.",
 ]
-TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
-
-
-def to_table(result: dict[str, Any]) -> list[list[Any]]:
-    return [[e["text"], e["entity"], round(e["score"], 4), e["start"], e["end"]] for e in result["entities"]]
 
 
 def build(ctx: Context) -> None:
-    def ner(text: str, model: str | None = None) -> tuple[dict[str, Any], list[list[Any]]]:
+    def ner(text: str, model: str | None = None) -> tuple[list[tuple[str, str | None]], dict[str, Any]]:
         result = ctx.manager.predict(TASK, model, text)
-        return highlighted(text, result["entities"]), to_table(result)
+        spans = [{**e, "entity": entity_type(e["entity"])} for e in result["entities"]]
+        return highlighted(text, spans), entity_table(result["entities"])
 
+    # The type is written beside each entity (not only its colour, in a legend): readable without colour.
     task_tab(ctx, TASK, intro="Find people, places, organisations and more in a text; entities are highlighted in place.",
              inputs=lambda: [gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")],
-             outputs=lambda: [gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True),
-                              gr.Dataframe(headers=TABLE_HEADERS, label="Entity list", interactive=False)],
+             outputs=lambda: [gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=False,
+                                                 show_inline_category=True, color_map=ENTITY_COLOURS),
+                              gr.Dataframe(headers=ENTITY_HEADERS, datatype=["str", "str", "number"],
+                                           label="Entity list", interactive=False)],
              fn=ner, run_label="Find entities", examples=EXAMPLES)

@@ -1,4 +1,5 @@
-"""Question answering tab: the answer, its score, and the context with the answer highlighted."""
+"""Question answering tab: the answer (with a copy button), the model's confidence in it, and the context
+with the answer highlighted."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
-from .render import highlighted
+from .render import highlighted, percent
 from .task_tab import task_tab
 
 TASK = "question-answering"
@@ -24,18 +25,19 @@ EXAMPLES = [
 
 def build(ctx: Context) -> None:
     def qa(question: str, context: str, model: str | None = None,
-           max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, float, dict[str, Any]]:
+           max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, str, list[Any]]:
         inputs = {"question": question, "context": context}
         result = ctx.manager.call(TASK, model, lambda p: p.predict(inputs, max_answer_tokens=max_answer_tokens))
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         spans = [] if result["answer"] is None else [{"entity": "answer", "start": result["start"], "end": result["end"]}]
-        return text, round(result["score"], 4), highlighted(context, spans)
+        # The confidence as text ("97.2%"): a gr.Number shows "0" before any run, and cannot be empty.
+        return text, percent(result["score"]), highlighted(context, spans)
 
     task_tab(ctx, TASK, intro="Ask a question about a text: the answer is a span of the text, highlighted in place.",
              inputs=lambda: [gr.Textbox(label="Question", placeholder="Who, what, where…?"),
                              gr.Textbox(label="Context", lines=8, placeholder="The text that holds the answer…")],
-             outputs=lambda: [gr.Textbox(label="Answer", interactive=False),
-                              gr.Number(label="Score", precision=4, interactive=False),
+             outputs=lambda: [gr.Textbox(label="Answer", interactive=False, buttons=["copy"]),
+                              gr.Textbox(label="Confidence", interactive=False),
                               gr.HighlightedText(label="Answer in context", combine_adjacent=False,
                                                  color_map={"answer": "green"})],
              fn=qa, run_label="Answer", examples=EXAMPLES)

@@ -1,10 +1,10 @@
-"""Sentiment tab: every label with a confidence bar."""
+"""Sentiment tab: the labels with confidence bars, the best first."""
 from __future__ import annotations
 
 import gradio as gr
 
 from .common import Context
-from .render import label_scores
+from .render import label_bars, label_scores
 from .task_tab import task_tab
 
 TASK = "sentiment"
@@ -24,5 +24,5 @@ def build(ctx: Context) -> None:
 
     task_tab(ctx, TASK, intro="Classify the sentiment of a text: every label with its confidence.",
              inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],
-             outputs=lambda: [gr.Label(label="Sentiment", num_top_classes=10)],
+             outputs=lambda: [label_bars("Sentiment")],
              fn=sentiment, run_label="Classify", examples=EXAMPLES)

@@ -1,4 +1,5 @@
-"""Text generation tab: streamed output, a per-user Stop, the seed and the speed shown back."""
+"""Text generation tab: streamed output (drawn as Markdown, copied as written), a per-user Stop, the seed
+and the speed shown back."""
 from __future__ import annotations
 
 import time
@@ -9,6 +10,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context, session_of
+from .render import GeneratedText
 from .task_tab import task_tab
 
 TASK = "text-generation"
@@ -62,7 +64,8 @@ def build(ctx: Context) -> None:
     tab = task_tab(ctx, TASK, intro="Generate text token by token. Instruct models get their chat template; "
                                     "Stop ends your run at once.",
                    inputs=lambda: [gr.Textbox(label="Prompt", lines=4, placeholder="Ask or start a text…")],
-                   outputs=lambda: [gr.Textbox(label="Output", lines=12, interactive=False), gr.Markdown()],
+                   outputs=lambda: [GeneratedText(label="Output", buttons=["copy"], container=True, padding=True,
+                                                 min_height=300, elem_classes=["generated-text"]), gr.Markdown()],
                    fn=generate, run_label="Generate", examples=EXAMPLES, stop=True,
                    gpu_seconds=lambda max_new_tokens=128, **_: 15 + float(max_new_tokens) / 10)
     tab.stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")

@@ -1,4 +1,4 @@
-"""Zero-shot classification tab: any labels, no training; a confidence bar per label."""
+"""Zero-shot classification tab: any labels, no training; confidence bars for the best, every label on request."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ import gradio as gr
 from models.tasks import task
 
 from .common import Context
-from .render import label_scores
+from .render import label_bars, label_scores
 from .task_tab import task_tab
 
 TASK = "zero-shot-classification"
@@ -35,6 +35,6 @@ def build(ctx: Context) -> None:
     task_tab(ctx, TASK, intro="Classify a text with any labels you type, no training: a natural-language-inference "
                               "model checks how well the text supports \"This example is {label}.\" for each.",
              inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],
-             outputs=lambda: [gr.Label(label="Labels", num_top_classes=int(param("labels").high))],
+             outputs=lambda: [label_bars("Labels")],
              fn=zero_shot_classification, run_label="Classify", examples=EXAMPLES, values={"labels": LABELS},
              model_last=True)

@@ -28,6 +28,7 @@ from .base import MAX_LABEL_CHARS, Pipeline, check_text, check_unicode, parse_te
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
+from .results import ClipMatch
 
 MAX_QUERY_CHARS = 1000
 MAX_IMAGES = 64          # images per search / similarity request
@@ -70,6 +71,7 @@ class ClipMatching(Pipeline):
     # -- loading ---------------------------------------------------------------------------------
     def _load(self, device: str, dtype: Any) -> None:
         source = self._locate(self.spec.model_id)
+        self.report(f"reading the weights onto {device}")
         precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
         # load_weights=False: open_clip would pick (and maybe unpickle) a checkpoint itself;
         # pretrained_text=False: it would fetch a text tower's base weights from the Hub.
@@ -224,11 +226,14 @@ class ClipMatching(Pipeline):
         scores = self._softmax(model, pixels @ text.T)[0]
         return [{"label": n, "score": float(s)} for n, s in zip(names, scores)]
 
-    def search(self, query: str, images: list[Any], top_k: int | None = None) -> list[dict[str, Any]]:
-        """[{"index", "score"}] for the top_k images (all when None), best first.
+    def search(self, query: str, images: list[Any], top_k: int | None = None) -> list[ClipMatch]:
+        """[{"index", "score", "cosine"}] for the top_k images (all when None), best first.
 
-        `index` points into `images` as given; `score` is the cosine similarity of the image
-        and the query (about 0.2 to 0.4 for a good match with real CLIP models). Embeddings are
+        `index` points into `images` as given; `score` is a probability, as in the other modes:
+        a softmax over all the images searched (not only the top_k returned) of the model's
+        logit scale times each cosine, so the images compete for the query as labels compete
+        for an image in zero_shot; `cosine` is the cosine similarity of the image and the query
+        (about 0.2 to 0.4 for a good match with real CLIP models). Embeddings are
         cached by a hash of each image's pixels, so a second query on the same gallery
         encodes no image; files (paths or bytes) seen before are not even decoded again.
         """
@@ -240,8 +245,9 @@ class ClipMatching(Pipeline):
         text = self._encode_texts(model, tokenizer, (query.strip(),))
         pixels = self._encode_images(model, preprocess, found)
         cosines = (pixels @ text.T)[:, 0]
+        probabilities = self._softmax(model, cosines)
         order = cosines.argsort(descending=True, stable=True)[:k]
-        return [{"index": int(i), "score": float(cosines[i])} for i in order]
+        return [{"index": int(i), "score": float(probabilities[i]), "cosine": float(cosines[i])} for i in order]
 
     def rank_captions(self, image: Any, captions: list[str] | str) -> list[dict[str, Any]]:
         """[{"caption", "score"}] best first; scores are a softmax over the captions (one per line)."""
@@ -367,11 +373,11 @@ def check_template(template: Any) -> str:
 def check_images(images: Any) -> list[Any]:
     """The gallery as a list of images (not opened yet: ClipMatching._find_images opens them)."""
     if images is None or (isinstance(images, (list, tuple)) and not images):
-        raise InvalidInput("The gallery is empty; add at least one image.")
+        raise InvalidInput("The gallery is empty; add at least one image.", field="images")
     if not isinstance(images, (list, tuple)):
         images = [images]
     if len(images) > MAX_IMAGES:
-        raise InvalidInput(f"The gallery has {len(images)} images; the limit is {MAX_IMAGES}. Remove some.")
+        raise InvalidInput(f"The gallery has {len(images)} images; the limit is {MAX_IMAGES}. Remove some.", field="images")
     return list(images)
 
 

@@ -77,4 +77,19 @@ class Images(TypedDict, total=False):
     parameters: dict[str, Any]
 
 
-ClipResults = list[dict[str, Any]]  # zero-shot [{"label", "score"}], search [{"index", "score"}], captions [{"caption", "score"}]
+class ClipMatch(TypedDict):
+    """One image of a CLIP search."""
+
+    index: int     # into the images as given
+    score: float   # a probability: softmax over the images searched of logit_scale * cosine
+    cosine: float  # the cosine similarity of the image and the query
+
+
+class ClipCaption(TypedDict):
+    caption: str
+    score: float   # a probability: softmax over the captions
+
+
+# CLIP's modes, each a list: zero-shot list[Scored] (a softmax over the labels, in their order),
+# search list[ClipMatch] and captions list[ClipCaption] (best first), similarity a matrix of cosines.
+ClipResults = list[dict[str, Any]]

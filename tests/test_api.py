@@ -16,6 +16,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from components.render import percent
 from tests.launch import (ASSETS, ROOT, assert_plain_sentence, generate_threads, running_app, slow_chat_copy,
                           slow_down, wait_until)
 
@@ -105,24 +106,25 @@ def test_ner_highlights_the_name_exactly(client: Client, models: dict[str, str])
     # The highlighted pieces put back together are the text, and the name is one PER piece.
     assert "".join(piece["token"] for piece in highlighted) == text
     marked = [(p["token"], p["class_or_confidence"]) for p in highlighted if p["class_or_confidence"]]
-    assert ("Björn Andersson", "PER") in marked
-    assert ("São Paulo", "LOC") in marked
-    # The table lists the same entities, with spans that point at their text.
-    assert table["headers"] == ["entity", "type", "score", "start", "end"]
+    assert ("Björn Andersson", "Person") in marked  # the types in words, as the page shows them
+    assert ("São Paulo", "Place") in marked
+    # The table lists the same entities, for people: entity, type, confidence (a number here, a percentage shown).
+    assert table["headers"] == ["Entity", "Type", "Confidence"]
     rows = table["data"]
     assert sorted((r[0], r[1]) for r in rows) == sorted(marked)
-    for entity, kind, score, start, end in rows:
-        assert text[start:end] == entity
-        assert 0.0 < score <= 1.0
+    for (entity, kind, confidence), shown in zip(rows, table["metadata"]["display_value"]):
+        assert entity in text
+        assert 0.0 < confidence <= 1.0
+        assert shown == [entity, kind, percent(confidence)]
 
 
 def test_qa_answers_with_a_span_of_the_context(client: Client, models: dict[str, str]) -> None:
     context = "The train was late again. Renée Dubois lives in Zürich. Renée Dubois works as a pilot."
-    answer, score, highlighted = client.predict(question="Where does Renée Dubois live?", context=context,
+    answer, confidence, highlighted = client.predict(question="Where does Renée Dubois live?", context=context,
                                                 model=models["qa"], api_name="/qa")
     assert answer == "Zürich"
     assert answer in context
-    assert 0.0 < score <= 1.0
+    assert re.fullmatch(r"\d{1,3}\.\d%|>99\.9%|<0\.1%", confidence)  # as the page shows it: "97.2%"
     assert "".join(piece["token"] for piece in highlighted) == context
     marked = [p["token"] for p in highlighted if p["class_or_confidence"] == "answer"]
     assert marked == [answer]
@@ -210,6 +212,25 @@ def test_generate_streams_growing_text(app: Any, client: Client, models: dict[st
     text, stats = final
     assert text
     assert "tokens/s" in stats and "seed 7" in stats and "stopped" not in stats
+
+
+def test_generated_text_reaches_the_client_as_the_model_wrote_it(app: Any, client: Client, models: dict[str, str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page draws the output as Markdown; the endpoint still sends the text itself (gr.Markdown's
+    own postprocess would strip its ends, dedent it and turn tabs into spaces)."""
+    kwargs = generate_kwargs(models["gpt2"], prompt="A list:", max_new_tokens=30, temperature=0, seed=None)
+    text, _stats = client.predict(**kwargs)
+    params = {k: v for k, v in kwargs.items() if k not in ("prompt", "model", "api_name")}
+    *_, last = app.manager.stream("text-generation", models["gpt2"], kwargs["prompt"], do_sample=False, **params)
+    assert text == last["text"] and text
+    # The tiny models write no Markdown: a stream that does, in two pieces.
+    written = "  **Bold**, then\n\n\t- a tab\n    - four spaces\n\n```\n\tcode\n```\n\n"
+    pieces = [written[:12], written]
+    monkeypatch.setattr(app.manager, "stream", lambda *args, **kw: iter(
+        [{"text": t, "new_tokens": i + 1, "seed": 1, "done": t == written, "first_token_seconds": 0.0, "seconds": 0.1}
+         for i, t in enumerate(pieces)]))
+    job = client.submit(**kwargs)
+    assert [text for text, _stats in job] == pieces
 
 
 def test_same_seed_gives_the_same_text(client: Client, models: dict[str, str]) -> None:

@@ -156,16 +156,18 @@ def test_search_ranks_the_gallery_and_a_second_query_encodes_no_image(app: Any, 
     assert len(ranked) == len(names)  # top_k 8 > 5 images: all of them
     assert [Path(item["image"]).stem for item in ranked][0] == "red"
     assert sorted(Path(item["image"]).stem for item in ranked) == sorted(names)
-    scores = [float(item["caption"]) for item in ranked]
+    shown = [item["caption"] for item in ranked]  # each image's probability, as the other views: "87.3%"
+    assert all(re.fullmatch(r"\d{1,3}\.\d%|>99\.9%|<0\.1%", c) for c in shown), shown
+    scores = [float(c.strip("<>%")) for c in shown]
     assert scores == sorted(scores, reverse=True), f"not best first: {scores}"
-    assert all(-1.0 <= s <= 1.0 for s in scores)  # cosine similarities
+    assert sum(scores) == pytest.approx(100, abs=1)  # a softmax over the images searched (all shown here)
 
     after_first = pipeline.image_encodes
     again = search(client, models["clip"], "blue", paths, top_k=2)
     assert pipeline.image_encodes == after_first, "the second query on the same images encoded them again"
     assert len(again) == 2
     assert Path(again[0]["image"]).stem == "blue"
-    assert float(again[0]["caption"]) >= float(again[1]["caption"])
+    assert float(again[0]["caption"].strip("<>%")) >= float(again[1]["caption"].strip("<>%"))
 
 
 def test_rank_captions_best_first(client: Client, models: dict[str, str], squares: dict[str, str]) -> None:

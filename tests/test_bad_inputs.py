@@ -9,6 +9,7 @@ check before them and name the field ("Max new tokens must be between 1 and 1,02
 """
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -209,12 +210,15 @@ def name_is_one_entity(text_sent: str) -> Callable[[Any, Inputs], None]:
     def check(result: Any, i: Inputs) -> None:
         highlighted, table = result
         assert "".join(piece["token"] for piece in highlighted) == text_sent
-        rows = table["data"]
-        for entity, kind, score, start, end in rows:
-            assert text_sent[start:end] == entity
-        start = text_sent.index("Zoë Kravitz")
-        assert ["Zoë Kravitz", "PER", start, start + len("Zoë Kravitz")] in [[r[0], r[1], r[3], r[4]] for r in rows]
-        assert ["Paris", "LOC"] in [[r[0], r[1]] for r in rows]
+        marked, at = [], 0  # (entity, type, where it starts in the text)
+        for piece in highlighted:
+            if piece["class_or_confidence"]:
+                marked.append((piece["token"], piece["class_or_confidence"], at))
+            at += len(piece["token"])
+        assert ("Zoë Kravitz", "Person", text_sent.index("Zoë Kravitz")) in marked
+        rows = table["data"]  # entity, type, confidence
+        assert all(entity in text_sent and 0 < confidence <= 1 for entity, kind, confidence in rows)
+        assert ["Paris", "Place"] in [[r[0], r[1]] for r in rows]
     return check
 
 
@@ -225,8 +229,8 @@ def no_entities(result: Any, i: Inputs) -> None:
 
 def answer_in_context(context: str) -> Callable[[Any, Inputs], None]:
     def check(result: Any, i: Inputs) -> None:
-        answer, score, highlighted = result
-        assert answer and answer in context and 0 < score <= 1
+        answer, confidence, highlighted = result
+        assert answer and answer in context and re.fullmatch(r"\d{1,3}\.\d%|>99\.9%|<0\.1%", confidence)
         assert "".join(piece["token"] for piece in highlighted) == context
     return check
 
@@ -244,7 +248,7 @@ def red_wins(result: Any, i: Inputs) -> None:
 
 
 MODEL_TYPOS = {  # /generate's model: ids that name no loadable text-generation model
-    "hub id that does not exist (offline)": ("someone-who-does-not-exist/tiny-model-xyz", "cache"),
+    "hub id that does not exist (offline)": ("someone-who-does-not-exist/tiny-model-xyz", "not on this server"),
     "../../etc": ("../../etc", "folder"),
     "/etc": ("/etc", "folder"),
     "a folder that is not a model": (lambda i: i.models["not-a-model"], "config.json"),
@@ -402,7 +406,7 @@ def good_request(endpoint: str, i: Inputs) -> tuple[dict[str, Any], Callable[[An
     if endpoint == "/sentiment":
         return text("sentiment", "I love this film")(i), lambda r: r["label"] == "POSITIVE"
     if endpoint == "/ner":
-        return text("ner", NER_TEXT)(i), lambda r: ["Zoë Kravitz", "PER"] in [row[:2] for row in r[1]["data"]]
+        return text("ner", NER_TEXT)(i), lambda r: ["Zoë Kravitz", "Person"] in [row[:2] for row in r[1]["data"]]
     if endpoint == "/qa":
         return qa("Where does Zoë Kravitz live?", NER_TEXT)(i), lambda r: r[0] == "Paris"
     if endpoint == "/classify_image":

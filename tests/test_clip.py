@@ -83,7 +83,9 @@ def test_search_ranks_every_image_and_caches_the_gallery(clip):
     assert sorted(r["index"] for r in result) == list(range(len(names)))
     assert result[0]["index"] == names.index("red")
     scores = [r["score"] for r in result]
-    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)  # probabilities
+    cosines = [r["cosine"] for r in result]
+    assert cosines == sorted(cosines, reverse=True) and all(-1 <= c <= 1 for c in cosines)
     assert clip.image_encodes == before + len(names)
 
     again = clip.search("a photo of a green.", gallery, top_k=2)
@@ -93,6 +95,34 @@ def test_search_ranks_every_image_and_caches_the_gallery(clip):
     # The same pixels as PNG bytes hit the cache too; one new image is the only encode.
     clip.search("black", [png_bytes(g) for g in gallery] + [colour_image("white", seed=11)])
     assert clip.image_encodes == before + len(names) + 1
+
+
+def test_search_scores_are_open_clips_softmax_over_the_images(clip, tiny_models):
+    """score: softmax over the images searched of logit_scale * cosine (zero-shot's, across images), as
+    open_clip computes it on the same weights; cosine: the similarity itself. top_k cuts the list,
+    not the softmax."""
+    import open_clip
+    import torch
+
+    folder = tiny_models["clip"]
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+    model.eval()
+    tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+    names = ["blue", "red", "green", "yellow", "black", "orange"]
+    gallery = [colour_image(n, seed=13) for n in names]
+    with torch.no_grad():
+        pixels = model.encode_image(torch.stack([preprocess(g) for g in gallery]), normalize=True)
+        text = model.encode_text(tokenizer(["red"]), normalize=True)
+        cosines = (pixels @ text.T)[:, 0]
+        expected = (model.logit_scale.exp() * cosines).softmax(dim=0)
+
+    result = clip.search("red", gallery)
+    assert result[0]["index"] == names.index("red")
+    for r in result:
+        assert r["score"] == pytest.approx(float(expected[r["index"]]), abs=1e-5)
+        assert r["cosine"] == pytest.approx(float(cosines[r["index"]]), abs=1e-5)
+    assert sum(r["score"] for r in result) == pytest.approx(1.0, abs=1e-5)
+    assert [r["score"] for r in clip.search("red", gallery, top_k=2)] == [r["score"] for r in result[:2]]
 
 
 def test_the_same_image_twice_in_a_gallery_is_encoded_once(clip):
