@@ -5,11 +5,12 @@ Imports no torch: the page is served before any model library loads.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from typing import Any
 
-from models import TASKS, InvalidInput, ModelManager, PlaygroundError, load_catalog
+from models import TASKS, Availability, InvalidInput, ModelManager, PlaygroundError, load_catalog
 
 SUMMARY = ", ".join(task.summary for task in TASKS.values())
 
@@ -76,6 +77,13 @@ def zero_gpu() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    console = logging.getLogger("playground")  # what the server can get, and what went wrong, in the console
+    if not console.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        console.addHandler(handler)
+        console.setLevel(logging.INFO)
+        console.propagate = False
     on_zero_gpu = zero_gpu()
     if on_zero_gpu:
         import spaces  # noqa: F401 - must come before torch, which it patches
@@ -88,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(r["ok"] for r in results) else 1
         auth = parse_auth(args.auth)
         allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
+        availability = Availability(catalog)  # the Hub and the cache, checked once the page is built
         manager = ModelManager(catalog, device="cpu" if on_zero_gpu else args.device,
                                dtype="bfloat16" if on_zero_gpu else None, max_loaded=args.max_loaded_models,
                                allow_custom=allow_custom, allow_pickle=args.allow_pickle,
-                               max_batch_size=1 if args.no_batching else args.max_batch_size)
+                               max_batch_size=1 if args.no_batching else args.max_batch_size,
+                               availability=availability)
         for task in args.preload:
             print(f"Loading the {task} model…", flush=True)
             manager.preload([task])
@@ -103,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
                         zero_gpu=on_zero_gpu)
-    demo = build_demo(catalog, manager, settings)
+    demo = build_demo(catalog, manager, settings, availability)
+    availability.start()  # in the background: says in the console what the server can get
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                 prevent_thread_lock=True, **launch_options(settings))
     if args.share:
@@ -117,14 +128,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def launch_options(settings: Any) -> dict:
-    """What every launch shares, tests included: upload limit, the only extra folder served, the theme,
-    how many sessions Gradio keeps (components/serving.py)."""
+    """What every launch shares, tests included: upload limit, the only extra folder served, the theme
+    and the page's style, how many sessions Gradio keeps (components/serving.py)."""
     import gradio as gr
 
+    from components import CSS
     from components.serving import SESSION_CAPACITY
 
     return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
-            "theme": gr.themes.Soft(), "show_error": False, "state_session_capacity": SESSION_CAPACITY}
+            "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
+            "state_session_capacity": SESSION_CAPACITY}
+
+
+# Generated text is drawn as Markdown: an image link in it (a model can be prompted to write one) would
+# make each visitor's browser fetch it from any host. The page takes images from the app only.
+IMAGES_FROM_THE_APP_ONLY = """<meta http-equiv="Content-Security-Policy" content="img-src 'self' data: blob:">"""
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -15,11 +17,15 @@ from .serving import patch_gradio
 log = logging.getLogger("playground")
 
 TITLE = "Model Playground"
+CSS = (Path(__file__).parent / "style.css").read_text()  # passed to launch() (app.launch_options)
 
 
-def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | None = None) -> gr.Blocks:
-    """The whole app, from its dependencies; tabs whose task has no model in the catalog are left out."""
-    ctx = Context(catalog=catalog, manager=manager, settings=settings or Settings())
+def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | None = None,
+               availability: Any = None) -> gr.Blocks:
+    """The whole app, from its dependencies; tabs whose task has no model in the catalog are left out.
+    availability (models/availability.py): what the server can get, for the pickers' marks."""
+    ctx = Context(catalog=catalog, manager=manager, settings=settings or Settings(),
+                  availability=availability if availability is not None else getattr(manager, "availability", None))
     patch_gradio()  # logs what is lost on a Gradio these patches were not written for
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nTry today's open models in the browser: pick a tab, pick a model, run an example.")
@@ -36,4 +42,4 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
     return demo
 
 
-__all__ = ["Settings", "build_demo"]
+__all__ = ["CSS", "Settings", "build_demo"]

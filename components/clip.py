@@ -8,8 +8,11 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, wire_run
+from .common import Context, model_picker
 from .inputs import ImageInput, param_control
+from .render import label_bars, percent
+from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
+from .task_tab import title
 
 TASK = "clip"
 DEFAULT_TEMPLATE = "a photo of a {}."
@@ -23,10 +26,10 @@ def as_paths(images: Any) -> list[str]:
 
 
 def build(ctx: Context) -> None:
-    gr.Markdown("Match images and texts with CLIP: label a photo with your own words, search a set of "
+    title(TASK, "Match images and texts with CLIP: label a photo with your own words, search a set of "
                 "images with a sentence, or rank captions for a photo.")
     model = model_picker(ctx, TASK)
-    status = gr.Markdown()
+    status, alert = state_panels()
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
     with gr.Tabs():
         with gr.Tab("Zero-shot classification"):
@@ -39,7 +42,7 @@ def build(ctx: Context) -> None:
                     zs_run = gr.Button("Classify", variant="primary")
                     if examples:
                         gr.Examples(examples, inputs=[zs_image], label="Examples")
-                zs_out = gr.Label(label="Scores", num_top_classes=20)
+                zs_out = label_bars("Scores")
         with gr.Tab("Text-to-image search"):
             with gr.Row():
                 with gr.Column():
@@ -60,7 +63,7 @@ def build(ctx: Context) -> None:
                     rank_run = gr.Button("Rank captions", variant="primary")
                     if examples:
                         gr.Examples(examples, inputs=[rank_image], label="Examples")
-                rank_out = gr.Label(label="Captions, best first", num_top_classes=20)
+                rank_out = label_bars("Captions, best first", noun="captions")
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
         ranked = ctx.manager.call(TASK, model, lambda p: p.zero_shot(image, labels, template=template))
@@ -70,16 +73,19 @@ def build(ctx: Context) -> None:
                     top_k: int = task(TASK).param("top_k").default) -> list[tuple[str, str]]:
         paths = as_paths(images)
         ranked = ctx.manager.call(TASK, model, lambda p: p.search(query, paths, top_k=top_k))
-        return [(paths[r["index"]], f"{r['score']:.3f}") for r in ranked]
+        return [(paths[r["index"]], percent(r["score"])) for r in ranked]  # as the other views: a probability
 
     def clip_rank_captions(image: str, captions: str, model: str | None = None) -> dict[str, float]:
         ranked = ctx.manager.call(TASK, model, lambda p: p.rank_captions(image, captions))
         return {r["caption"]: r["score"] for r in ranked}
 
-    wire_run(ctx, TASK, [zs_run.click], model=model, status=status, fn=clip_zero_shot,
-             inputs=[zs_image, labels, template, model], outputs=[zs_out], api_name="clip_zero_shot")
-    wire_run(ctx, TASK, [search_run.click, query.submit], model=model, status=status, fn=clip_search,
-             inputs=[query, images, model, top_k], outputs=[gallery], api_name="clip_search",
-             gpu_seconds=lambda images=None, **_: 20 + len(images or []) / 2)
-    wire_run(ctx, TASK, [rank_run.click], model=model, status=status, fn=clip_rank_captions,
-             inputs=[rank_image, captions, model], outputs=[rank_out], api_name="clip_rank_captions")
+    fields = Fields(params={"top_k": top_k}, inputs=[labels, template, query, images, captions, model],
+                    accordion=None)
+    view = RunView(task=TASK, model=model, status=status, alert=alert, fields=fields)
+    wire_run(ctx, view, [zs_run.click], fn=clip_zero_shot, inputs=[zs_image, labels, template, model],
+             outputs=[zs_out], api_name="clip_zero_shot")
+    wire_run(ctx, view, [search_run.click, query.submit], fn=clip_search, inputs=[query, images, model, top_k],
+             outputs=[gallery], api_name="clip_search", gpu_seconds=lambda images=None, **_: 20 + len(images or []) / 2)
+    wire_run(ctx, view, [rank_run.click], fn=clip_rank_captions, inputs=[rank_image, captions, model],
+             outputs=[rank_out], api_name="clip_rank_captions")
+    fit_on_pick(ctx, view, {})

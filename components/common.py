@@ -1,4 +1,5 @@
-"""What every tab shares: the model picker, the error mapping, loading with progress, settings."""
+"""What every tab shares: settings, the handlers' context, the model picker, errors as one sentence,
+queue settings, ZeroGPU. (What a person sees around a run is in running.py.)"""
 from __future__ import annotations
 
 import functools
@@ -68,20 +69,29 @@ class Context:
     manager: ModelManager
     settings: Settings
     stops: StopSignals = field(default_factory=StopSignals)
+    availability: Any = None  # models/availability.py: the Hub and the cache, as checked at startup
 
 
 def session_of(request: gr.Request | None) -> str:
     return (getattr(request, "session_hash", None) or "no-session") if request is not None else "no-session"
 
 
-def to_user_error(error: BaseException) -> gr.Error:
-    """One plain sentence for the user, whatever was raised; unexpected errors are logged."""
+def sentence_of(error: BaseException) -> str:
+    """One plain sentence for the user, starting with a capital, whatever was raised; unexpected
+    errors are logged with their traceback and told as UNEXPECTED."""
     if isinstance(error, gr.Error):
-        return error
-    if isinstance(error, PlaygroundError):
-        return gr.Error(str(error), print_exception=False)
-    log.exception("unexpected error in a handler", exc_info=error)
-    return gr.Error(UNEXPECTED, print_exception=False)
+        text = str(error.message)
+    elif isinstance(error, PlaygroundError):
+        text = str(error)
+    else:
+        log.exception("unexpected error in a handler", exc_info=error)
+        text = UNEXPECTED
+    return text[:1].upper() + text[1:]
+
+
+def to_user_error(error: BaseException) -> gr.Error:
+    """The error as gr.Error with its one sentence, for an API client."""
+    return gr.Error(sentence_of(error), print_exception=False)
 
 
 def plain_errors(fn: Callable) -> Callable:
@@ -105,7 +115,8 @@ def plain_errors(fn: Callable) -> Callable:
 
 
 def model_picker(ctx: Context, task: str) -> gr.Dropdown:
-    """The catalog's models for a task; free text too when custom models are allowed."""
+    """The catalog's models for a task; free text too when custom models are allowed. Their marks
+    (ready, a download, not available) come with the page's load (running.fit_on_pick)."""
     specs = ctx.catalog.models(task)
     choices = [(spec.name, spec.model_id) for spec in specs]
     custom = ctx.settings.allow_custom_models
@@ -114,24 +125,6 @@ def model_picker(ctx: Context, task: str) -> gr.Dropdown:
     # instead of Gradio's "not in the list of choices: [...]" that lists every id
     return gr.Dropdown(choices=choices, value=ctx.catalog.default(task), label="Model", info=info,
                        allow_custom_value=True, filterable=True)
-
-
-def loader(ctx: Context, task: str) -> Callable:
-    """A handler that loads the picked model with a visible "Loading <model>…" (instant when loaded)."""
-    @plain_errors
-    def load_model(model: str | None, progress: gr.Progress = gr.Progress()) -> str:
-        spec = ctx.manager.spec(task, model)
-        if not ctx.manager.is_loaded(task, spec.model_id):
-            if spec.needs_gpu and ctx.manager.device == "cpu" and not ctx.settings.zero_gpu:
-                gr.Warning(f"{spec.name} is meant for a GPU; on this CPU it will be slow.")
-            progress(0.1, desc=f"Loading {spec.name}…")
-        ctx.manager.get(task, spec.model_id)
-        entry = next((m for m in ctx.manager.loaded() if m["task"] == task and m["model"] == spec.model_id), None)
-        if entry is None:
-            return f"**{spec.name}** is ready."
-        return (f"**{spec.name}** on {entry['device']} ({entry['dtype']}, {entry['parameters']:,} parameters, "
-                f"loaded in {entry['load_seconds']:.1f} s)")
-    return load_model
 
 
 def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
@@ -144,19 +137,6 @@ def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
         return {"concurrency_id": "device-batched", "concurrency_limit": 2 * batcher.max_batch_size}
     return {"concurrency_id": "device", "concurrency_limit": ctx.settings.concurrency_limit}
 
-
-
-def wire_run(ctx: Context, task: str, triggers: list[Any], *, model: gr.Dropdown, status: gr.Markdown,
-             fn: Callable, inputs: list[Any], outputs: list[Any], api_name: str,
-             gpu_seconds: int | Callable[..., float] = 20, **options: Any) -> Any:
-    """The one way a tab runs a model: load it (with progress), then run the public endpoint.
-
-    gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of
-    fn's arguments, so a long generation asks for more than a short one).
-    """
-    load = gr.on(triggers, loader(ctx, task), [model], [status], api_visibility="private", **event_options(ctx))
-    return load.success(plain_errors(on_gpu(ctx, fn, gpu_seconds)), inputs, outputs, api_name=api_name,
-                        **event_options(ctx, batched=options.pop("batched", False)), **options)
 
 
 def on_gpu(ctx: Context, fn: Callable, seconds: int | Callable[..., float]) -> Callable:

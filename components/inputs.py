@@ -1,5 +1,7 @@
 """Inputs that answer a wrong value with one plain sentence: numbers (text, NaN, a list, out of
-range) and images (not an image, too many pixels).
+range) and images (not an image, too many pixels). The sentence comes back as a `Refused` value,
+which the handler's wrapper (running.py) raises as that field's error: beside the field on the
+page, as the error of the call for an API client.
 
 gr.Slider and gr.Number compare the raw value with their bounds before anything else, so a
 string or a list sent through the API fails inside Gradio with a TypeError that reaches the
@@ -15,6 +17,24 @@ import gradio as gr
 
 from models import PlaygroundError
 from models.images import check_image_file
+
+
+class Refused:
+    """A value a control's check refused, with the sentence and the field (as the API names it)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        self.message, self.field = message, field
+
+    def __repr__(self) -> str:
+        return f"Refused({self.message!r}, field={self.field!r})"
+
+
+def refused(component: Any, check: Any, *args: Any) -> Any:
+    """check(*args), or a Refused with its sentence (named for the component's field)."""
+    try:
+        return check(*args)
+    except gr.Error as e:
+        return Refused(str(e.message), field_name(component.label).lower())
 
 
 def field_name(label: Any) -> str:
@@ -72,8 +92,9 @@ class NumberSlider(gr.Slider):
         return super().get_config(cls or gr.Slider)
 
     def preprocess(self, payload: Any) -> Any:
-        value = checked_number(payload, self.label, self.minimum, self.maximum, whole=False)
-        return None if value is None else gr.Number.round_to_precision(value, self.precision)
+        value = refused(self, checked_number, payload, self.label, self.minimum, self.maximum, False)
+        return value if value is None or isinstance(value, Refused) else gr.Number.round_to_precision(
+            value, self.precision)
 
 
 class NumberField(gr.Number):
@@ -85,8 +106,9 @@ class NumberField(gr.Number):
         return super().get_config(cls or gr.Number)
 
     def preprocess(self, payload: Any) -> Any:
-        value = checked_number(payload, self.label, self.minimum, self.maximum, whole=self.precision == 0)
-        return None if value is None else gr.Number.round_to_precision(value, self.precision)
+        value = refused(self, checked_number, payload, self.label, self.minimum, self.maximum, self.precision == 0)
+        return value if value is None or isinstance(value, Refused) else gr.Number.round_to_precision(
+            value, self.precision)
 
 
 class ImageInput(gr.Image):
@@ -104,6 +126,9 @@ class ImageInput(gr.Image):
         return super().get_config(cls or gr.Image)
 
     def preprocess(self, payload: Any) -> Any:
+        return refused(self, self._checked, payload)
+
+    def _checked(self, payload: Any) -> Any:
         if payload is not None and getattr(payload, "path", None):
             try:
                 check_image_file(payload.path)

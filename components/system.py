@@ -1,13 +1,20 @@
-"""Models tab: what is loaded, where, how big and how fast it loaded; unload; versions."""
+"""Models tab: what is loaded (where, in which precision, how big, how fast it loaded, when it was last
+used), load and unload, what the server can get (the cache and the Hub, as checked at startup, with
+the operator's advice), and the library versions."""
 from __future__ import annotations
 
 import importlib.metadata
 import platform
+import time
 from typing import Any
 
 import gradio as gr
 
-from .common import Context, plain_errors
+from .common import Context, plain_errors, sentence_of
+
+LOADED_HEADERS = ["Task", "Model", "Device", "Precision", "Parameters", "Memory", "Load time", "Last used"]
+CATALOG_HEADERS = ["Task", "Model", "State", "Size"]
+
 
 def versions() -> str:
     def version(name: str) -> str:
@@ -20,20 +27,84 @@ def versions() -> str:
 
 
 def memory_line(ctx: Context) -> str:
+    if ctx.manager.device_if_known() is None:  # asking for the device would import torch before any model
+        return f"No model loaded yet · at most {ctx.manager.max_loaded} models kept loaded"
     mem = ctx.manager.memory()
     if mem.get("free_bytes") is None:
-        return f"Device: {mem['device']}"
+        return f"Device: **{mem['device']}** · at most {ctx.manager.max_loaded} models kept loaded"
     return (f"Device: **{mem['device']}** · free memory {mem['free_bytes'] / 2**30:.1f} GiB "
             f"of {mem['total_bytes'] / 2**30:.1f} GiB · at most {ctx.manager.max_loaded} models kept loaded")
 
 
+def ago(when: float | None, now: float | None = None) -> str:
+    if not when:
+        return ""
+    seconds = max(0.0, (now or time.time()) - when)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def loaded_rows(models: list[dict[str, Any]]) -> list[list[Any]]:
+    """The /models data as the table shows it, most recently used first."""
+    rows = []
+    for m in sorted(models, key=lambda m: m.get("last_used") or 0, reverse=True):
+        rows.append([m["task"], m["label"], m["device"], m["dtype"], f"{m['parameters'] / 1e6:,.1f}M",
+                     f"{m['memory_mb']:,.0f} MB", f"{m['load_seconds']:.1f} s", ago(m.get("last_used"))])
+    return rows
+
+
+def catalog_rows(ctx: Context) -> list[list[Any]]:
+    if ctx.availability is None:
+        return []
+    rows = []
+    for state in ctx.availability.catalog_states():
+        size = f"{state.size_bytes / 2**20:,.0f} MB" if state.size_bytes else ""
+        rows.append([state.task, state.label, state.mark(), size])
+    return rows
+
+
+def catalog_note(ctx: Context) -> str:
+    if ctx.availability is None:
+        return ""
+    text = ctx.availability.summary()
+    if ctx.availability.offline():
+        text += "\n\n**For the operator:** " + ctx.availability.advice()
+    return text
+
+
+def choice(entry: dict[str, Any]) -> tuple[str, str]:
+    return f"{entry['task']} · {entry['label']}", f"{entry['task']}\n{entry['model']}"
+
+
 def build(ctx: Context, tab: gr.Tab) -> None:
-    gr.Markdown("The models loaded in this server, least recently used first. Unload one to free its memory.")
-    refresh_btn = gr.Button("Refresh", size="sm")
+    gr.Markdown("## Models\nThe models this server holds in memory, and the ones it can get.",
+                elem_classes=["task-intro"])
     memory = gr.Markdown()
-    loaded = gr.JSON(visible=False)  # the /models endpoint's data, which the rows below render
+    loaded = gr.JSON(visible=False)  # the /models endpoint's data, which the table renders
+    table = gr.Dataframe(headers=LOADED_HEADERS, label="Loaded models, most recently used first",
+                         interactive=False, wrap=True)
+    manage = not ctx.settings.hosted  # on a public host, visitors must not unload each other's models
+    with gr.Row(visible=manage):
+        which = gr.Dropdown(label="Loaded model", choices=[], scale=3)
+        unload_one = gr.Button("Unload", variant="secondary", scale=1, min_width=100)
+        unload_every = gr.Button("Unload all", variant="stop", scale=1, min_width=100)
+    with gr.Row(visible=manage):
+        to_load = gr.Dropdown(label="Load a model from the list", scale=3,
+                              choices=[(f"{s.task} · {s.name}", f"{s.task}\n{s.model_id}")
+                                       for t in ctx.catalog.tasks() for s in ctx.catalog.models(t)])
+        load_one = gr.Button("Load", variant="primary", scale=1, min_width=100)
+    outcome = gr.Markdown()
+    note = gr.Markdown()
+    catalog = gr.Dataframe(headers=CATALOG_HEADERS, label="The list's models on this server", interactive=False,
+                           wrap=True)
+    gr.Markdown(versions())
 
     def list_models() -> list[dict[str, Any]]:
+        """What is loaded: task, model, label, device, dtype, parameters, memory_mb, load_seconds,
+        loaded_at and last_used (seconds since the epoch), least recently used first."""
         return ctx.manager.loaded()
 
     @plain_errors
@@ -41,26 +112,45 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         """Unload one model; returns what stays loaded."""
         if not ctx.manager.unload(task, model):
             raise gr.Error(f"{model} is not loaded for {task}; refresh the list.")
-        gr.Info(f"Unloaded {model}.")
         return ctx.manager.loaded()
 
-    @gr.render(inputs=[loaded])
-    def rows(models: list[dict[str, Any]] | None) -> None:
-        if not models:
-            gr.Markdown("No model is loaded yet: run something in another tab.")
-            return
-        for entry in models:
-            with gr.Row(equal_height=True):
-                gr.Markdown(
-                    f"**{entry['label']}** ({entry['task']}) · {entry['device']} · {entry['dtype']} · "
-                    f"{entry['parameters']:,} parameters · {entry['memory_mb']} MB · loaded in {entry['load_seconds']} s")
-                if not ctx.settings.hosted:  # on a public host, visitors must not unload each other's models
-                    button = gr.Button("Unload", size="sm", variant="secondary", scale=0, min_width=90)
-                    task, model = gr.State(entry["task"]), gr.State(entry["model"])
-                    button.click(unload, [task, model], [loaded], api_visibility="private")
+    @plain_errors
+    def unload_all() -> list[dict[str, Any]]:
+        """Unload every model; returns what stays loaded (nothing)."""
+        ctx.manager.unload_all()
+        return ctx.manager.loaded()
 
-    gr.Markdown(versions())
-    gr.on([refresh_btn.click, tab.select], list_models, None, [loaded], api_name="models").then(
-        lambda: memory_line(ctx), None, [memory], api_visibility="private")
-    if not ctx.settings.hosted:
+    def shown(models: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+        models = models or []
+        return (loaded_rows(models), gr.update(choices=[choice(m) for m in models], value=None),
+                memory_line(ctx), catalog_rows(ctx), catalog_note(ctx))
+
+    def act(picked: str | None, action: str) -> tuple[list[dict[str, Any]], str]:
+        """The page's Load / Unload / Unload all, with the outcome in a sentence (never a toast)."""
+        try:
+            if action == "unload all":
+                count = ctx.manager.unload_all()
+                return ctx.manager.loaded(), f"Unloaded {count} model{'s' if count != 1 else ''}."
+            if not picked:
+                return ctx.manager.loaded(), "Pick a model first."
+            task, model = picked.split("\n", 1)
+            if action == "load":
+                started = time.perf_counter()
+                ctx.manager.get(task, model)
+                return ctx.manager.loaded(), f"Loaded in {time.perf_counter() - started:.1f} s."
+            unload(task, model)
+            return ctx.manager.loaded(), "Unloaded; its memory is free again."
+        except Exception as e:  # noqa: BLE001 - the sentence goes beside the buttons
+            return ctx.manager.loaded(), f"⚠ {sentence_of(e)}"
+
+    views = [table, which, memory, catalog, note]
+    gr.on([tab.select], list_models, None, [loaded], api_name="models").then(
+        shown, [loaded], views, api_visibility="private")
+    for button, action in [(unload_one, "unload"), (unload_every, "unload all"), (load_one, "load")]:
+        picked = to_load if action == "load" else which
+        button.click(lambda p, a=action: act(p, a), [picked], [loaded, outcome], api_visibility="private",
+                     concurrency_id="device", concurrency_limit=ctx.settings.concurrency_limit).then(
+            shown, [loaded], views, api_visibility="private")
+    if manage:
         gr.api(unload, api_name="unload", queue=False)
+        gr.api(unload_all, api_name="unload_all", queue=False)

@@ -1,7 +1,8 @@
 """The layout and wiring every task tab shares, drawn from the task's declaration (models/tasks.py):
-the model picker, the tab's own inputs, a control per declared parameter, Run (and Stop), examples,
-the status line and the tab's own outputs, and the public endpoint. A tab module holds only what is
-special about its task: its inputs, its outputs and the handler that turns a result into them."""
+the task's name, the model picker, the tab's own inputs, a control per declared parameter, Run (and
+Stop), examples, the model's state and the error line above the tab's own outputs, and the public
+endpoint (running.py). A tab module holds only what is special about its task: its inputs, its
+outputs and the handler that turns a result into them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ import gradio as gr
 
 from models.tasks import task
 
-from .common import Context, model_picker, wire_run
+from .common import Context, model_picker
 from .inputs import param_control
+from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
 
 
 @dataclass
@@ -24,49 +26,70 @@ class TaskTab:
     params: dict[str, Any]
     run: gr.Button
     stop: gr.Button | None
-    status: gr.Markdown
+    status: gr.HTML
+    alert: gr.HTML
     outputs: list[Any]
     event: Any
+    view: RunView
+
+
+def title(key: str, intro: str) -> gr.Markdown:
+    """The task's name (kept in view on a phone, where the tab bar hides most names) and what it does."""
+    return gr.Markdown(f"## {task(key).title}\n{intro}", elem_classes=["task-intro"])
 
 
 def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[Any]],
              outputs: Callable[[], list[Any]], fn: Callable, run_label: str, examples: list[Any] | None = None,
              values: dict[str, Any] | None = None, stop: bool = False, model_last: bool = False,
-             **wire: Any) -> TaskTab:
+             extra: Callable[[], list[Any]] | None = None,
+             fit_extra: Callable[[Any], dict[Any, Any]] | None = None, **wire: Any) -> TaskTab:
     """Draw a task's tab and wire its endpoint (the declaration's, batched when it batches).
 
     The endpoint takes the tab's inputs, then the model, then the declared parameters in their
-    order (model_last: the parameters before the model). "labels" parameters are inputs a person
-    fills, drawn with the inputs; the others go in a Parameters accordion. `values` overrides where
-    a control starts (a parameter the model decides, an example label set); examples fill the
-    tab's inputs and the labels. A first input that is a text box runs the task on Enter too."""
+    order (model_last: the parameters before the model), then `extra` controls (drawn last in the
+    Parameters accordion: settings a model lists, like text-to-image's schedulers). "labels"
+    parameters are inputs a person fills, drawn with the inputs; the others go in a Parameters
+    accordion. `values` overrides where a control starts (an example label set); examples fill the
+    tab's inputs and the labels (plain values: the first input). A first input that is a text box runs the task on Enter too.
+    Number controls follow the model picked (running.fit_on_pick); `fit_extra(spec)` gives a tab's
+    own updates at each pick (its `outputs` attribute lists the components they touch)."""
     declaration = task(key)
     values = values or {}
-    gr.Markdown(intro)
-    with gr.Row():
+    title(key, intro)
+    accordion = None
+    extras: list[Any] = []
+    with gr.Row(equal_height=False):
         with gr.Column():
             model = model_picker(ctx, key)
             drawn = inputs()
             params = {p.name: param_control(p, **({"value": values[p.name]} if p.name in values else {}))
                       for p in declaration.params if p.kind == "labels"}
             tuned = [p for p in declaration.params if p.kind != "labels"]
-            if tuned:
-                with gr.Accordion("Parameters", open=False):
+            if tuned or extra:
+                with gr.Accordion("Parameters", open=False) as accordion:
                     for p in tuned:
                         params[p.name] = param_control(p, **({"value": values[p.name]} if p.name in values else {}))
+                    extras = extra() if extra else []
             with gr.Row():
                 run = gr.Button(run_label, variant="primary")
                 stop_button = gr.Button("Stop", variant="stop") if stop else None
             if examples:
                 filled = drawn + [params[p.name] for p in declaration.params if p.kind == "labels"]
-                gr.Examples(examples, inputs=filled if len(filled) > 1 else filled[:1], label="Examples")
+                one = not isinstance(examples[0], (list, tuple))  # plain values fill the first input only
+                gr.Examples(examples, inputs=filled[:1] if one else filled, label="Examples")
         with gr.Column():
-            status = gr.Markdown()
+            status, alert = state_panels()
             shown = outputs()
     ordered = [params[p.name] for p in declaration.params]
-    api_inputs = drawn + (ordered + [model] if model_last else [model] + ordered)
+    api_inputs = drawn + (ordered + [model] if model_last else [model] + ordered) + extras
+    in_accordion = {id(params[p.name]) for p in tuned} | {id(c) for c in extras}
+    view = RunView(task=key, model=model, status=status, alert=alert,
+                   fields=Fields(params=params, inputs=[*drawn, model, *extras], accordion=accordion,
+                                 in_accordion=in_accordion))
     triggers = [run.click] + ([drawn[0].submit] if drawn and isinstance(drawn[0], gr.Textbox) else [])
-    event = wire_run(ctx, key, triggers, model=model, status=status, fn=fn, inputs=api_inputs, outputs=shown,
+    event = wire_run(ctx, view, triggers, fn=fn, inputs=api_inputs, outputs=shown,
                      api_name=declaration.endpoint, batched=declaration.batches, **wire)
-    return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status,
-                   outputs=shown, event=event)
+    fitted = {p.name: params[p.name] for p in declaration.params if p.kind == "number" and not p.seed}
+    fit_on_pick(ctx, view, fitted, extra=fit_extra)
+    return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status, alert=alert,
+                   outputs=shown, event=event, view=view)

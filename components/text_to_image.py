@@ -5,10 +5,10 @@ from typing import Any
 
 import gradio as gr
 
-from models.tasks import task
+from models.fitting import FALLBACK_SIDE
 
-from .common import Context, loader, model_picker, plain_errors, session_of, wire_run
-from .inputs import param_control
+from .common import Context, session_of
+from .task_tab import task_tab
 
 TASK = "text-to-image"
 EXAMPLES = [
@@ -31,37 +31,6 @@ def gpu_seconds(steps: Any = None, width: Any = None, height: Any = None, num_im
 
 
 def build(ctx: Context) -> None:
-    gr.Markdown("Turn a prompt into images. The seed is always shown, so a result can be made again; "
-                "Stop ends your run at the next step.")
-    with gr.Row():
-        with gr.Column():
-            model = model_picker(ctx, TASK)
-            prompt = gr.Textbox(label="Prompt", lines=3, placeholder="Describe the picture…")
-            negative_prompt = gr.Textbox(label="Negative prompt", placeholder="What to avoid (optional)")
-            with gr.Row():
-                run = gr.Button("Generate", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
-            with gr.Accordion("Parameters", open=False):
-                # The model decides steps, guidance and size (None in the declaration): these start
-                # from SD-Turbo's and follow the model picked.
-                param = task(TASK).param
-                steps = param_control(param("steps"), value=2)
-                guidance_scale = param_control(param("guidance_scale"), value=0.0)
-                with gr.Row():
-                    width = param_control(param("width"), value=512)  # the model narrows the range when picked
-                    height = param_control(param("height"), value=512)
-                num_images = param_control(param("num_images"))
-                seed = param_control(param("seed"))
-                # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
-                scheduler = gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True)
-            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples")
-        with gr.Column():
-            status = gr.Markdown()
-            # PNG, lossless, with how each image was made in its `parameters` text (Gradio's default is WebP at
-            # quality 80: a mean error of 2.8/255 on a photo, and the text would be lost).
-            gallery = gr.Gallery(label="Images", columns=2, height="auto", object_fit="contain", format="png")
-            info = gr.Markdown()
-
     def text_to_image(prompt: str, negative_prompt: str = "", steps: int | None = None,
                       guidance_scale: float | None = None, width: int | None = None, height: int | None = None,
                       num_images: int = 1, seed: int | None = None, model: str | None = None,
@@ -92,22 +61,37 @@ def build(ctx: Context) -> None:
                    if result["prompt_truncated"] else ""))
         return images, note
 
-    @plain_errors
-    def model_settings(model: str) -> tuple[Any, ...]:
-        """Fit the sliders to the model just picked: its size limits, steps and guidance."""
-        d = ctx.manager.get(TASK, model).defaults()
-        side = dict(minimum=d["min_side"], maximum=d["max_side"])
-        return (gr.update(value=d["steps"], maximum=d["max_steps"]), gr.update(value=d["guidance_scale"]),
-                gr.update(value=d["width"], **side), gr.update(value=d["height"], **side),
-                gr.update(choices=d["schedulers"], value="default"))
+    schedulers: list[Any] = []
 
-    model.input(loader(ctx, TASK), [model], [status], api_visibility="private").success(
-        model_settings, [model], [steps, guidance_scale, width, height, scheduler], api_visibility="private")
+    def scheduler_control() -> list[Any]:
+        # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
+        schedulers.append(gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True,
+                                      info="How the noise is removed step by step; the model's own by default."))
+        return schedulers
+
+    def model_schedulers(spec: Any) -> dict[Any, Any]:
+        """The schedulers the picked model can run: its own list once loaded, else every named one."""
+        entry = ctx.manager.entry(spec.task, spec.model_id)
+        choices = ctx.manager.get(TASK, spec.model_id).defaults()["schedulers"] if entry else SCHEDULERS
+        return {schedulers[0]: gr.update(choices=choices, value="default")}
+
+    model_schedulers.outputs = schedulers  # type: ignore[attr-defined]
+
+    # PNG, lossless, with how each image was made in its `parameters` text (Gradio's default is WebP at
+    # quality 80: a mean error of 2.8/255 on a photo, and the text would be lost).
+    tab = task_tab(
+        ctx, TASK, intro="Turn a prompt into images. The seed is always shown, so a result can be made again; "
+                         "Stop ends your run at the next step.",
+        inputs=lambda: [gr.Textbox(label="Prompt", lines=3, placeholder="Describe the picture…"),
+                        gr.Textbox(label="Negative prompt", placeholder="What to avoid (optional)")],
+        outputs=lambda: [gr.Gallery(label="Images", columns=2, height="auto", object_fit="contain", format="png"),
+                         gr.Markdown()],
+        fn=text_to_image, run_label="Generate", examples=EXAMPLES, stop=True, model_last=True,
+        # where size and steps start when the model's files cannot be read before its download
+        values={"width": FALLBACK_SIDE, "height": FALLBACK_SIDE, "steps": 25, "guidance_scale": 7.5},
+        extra=scheduler_control, fit_extra=model_schedulers, gpu_seconds=gpu_seconds)
 
     def stop_text_to_image(request: gr.Request) -> None:
         ctx.stops.stop(session_of(request), TASK)
 
-    wire_run(ctx, TASK, [run.click, prompt.submit], model=model, status=status, fn=text_to_image,
-             inputs=[prompt, negative_prompt, steps, guidance_scale, width, height, num_images, seed, model, scheduler],
-             outputs=[gallery, info], api_name="text_to_image", gpu_seconds=gpu_seconds)
-    stop.click(stop_text_to_image, None, None, queue=False, api_name="stop_text_to_image")
+    tab.stop.click(stop_text_to_image, None, None, queue=False, api_name="stop_text_to_image")

@@ -11,6 +11,7 @@ checked once more when the page closes. Screenshots go to tests/screenshots/<nam
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,6 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 RESULT_TIMEOUT = 30_000   # ms: the first model load imports torch and transformers, open_clip or diffusers (~3-5 s)
 
 
@@ -39,24 +41,54 @@ def require_chromium() -> str:
 @contextmanager
 def open_page(url: str, chromium: str, ready_tab: str, exact: bool = False) -> Iterator[Any]:
     """A 1280 x 900 page on url in a fresh Chromium, once the tab named ready_tab is drawn; the
-    browser is closed after the block, which then asserts the page raised no JavaScript error."""
+    browser is closed after the block, which then asserts the page raised no JavaScript error.
+    page.requests lists every URL the page asked for, page.blocked those its security policy stopped."""
     sync_api = pytest.importorskip("playwright.sync_api")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
+    requests: list[str] = []  # every URL the page asked for, kept in page.requests
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(RESULT_TIMEOUT)
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(url)
-            page.get_by_role("tab", name=ready_tab, exact=exact).wait_for()
-            page.errors = errors  # type: ignore[attr-defined]
-            yield page
+            yield _new_page(browser, url, ready_tab, exact, errors, requests,
+                            viewport={"width": 1280, "height": 900})
         finally:
             browser.close()
     assert not errors, f"the page raised JavaScript errors: {errors}"
+
+
+@contextmanager
+def open_phone(page: Any, url: str, ready_tab: str) -> Iterator[Any]:
+    """A 390 x 844 touch page (a phone) on url, in the browser of an open page; closed after the block,
+    which then asserts it raised no JavaScript error."""
+    errors: list[str] = []
+    phone = _new_page(page.context.browser, url, ready_tab, False, errors, [], **PHONE)
+    try:
+        yield phone
+    finally:
+        phone.context.close()
+    assert not errors, f"the phone page raised JavaScript errors: {errors}"
+
+
+def _new_page(browser: Any, url: str, ready_tab: str, exact: bool, errors: list[str], requests: list[str],
+              **options: Any) -> Any:
+    blocked: list[str] = []
+    context = browser.new_context(**options)
+    context.set_default_timeout(RESULT_TIMEOUT)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    # what the page's Content-Security-Policy stopped before it left the browser
+    page.on("requestfailed", lambda request: blocked.append(request.url)
+            if "csp" in str(request.failure or "").lower() else None)  # Chromium says "csp"
+    page.goto(url)
+    # on a phone the tab may sit in the "More tabs" menu: the page is drawn once its tab list is
+    page.get_by_role("tablist").first.wait_for()
+    page.get_by_text(ready_tab, exact=exact).first.wait_for(state="attached")
+    page.errors = errors  # type: ignore[attr-defined]
+    page.requests = requests  # type: ignore[attr-defined]
+    page.blocked = blocked  # type: ignore[attr-defined]
+    return page
 
 
 def expect(locator: Any) -> Any:
@@ -82,6 +114,21 @@ def set_number(box: Any, value: str, attempts: int = 3) -> None:
         except AssertionError:
             if attempt == attempts - 1:
                 raise
+
+
+def open_tab(page: Any, name: str) -> Any:
+    """Click a tab, in the tab bar or, where the bar has no room for it (a phone), in its "More tabs"
+    menu; returns the tab's visible panel (hidden panels are not in the accessibility tree)."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    if tab.count() and tab.is_visible():
+        tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
+    else:
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown button").filter(has_text=re.compile(f"^{re.escape(name)}$")).click()
+    panel = page.get_by_role("tabpanel")
+    expect(panel).to_have_count(1)
+    return panel
 
 
 def screenshot(page: Any, name: str) -> None:

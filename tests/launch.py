@@ -8,7 +8,8 @@ It launches as app.py does (app.launch_options); `allow_custom=False` is --hoste
 
 Also a small fault injection that the streaming tests need: `slow_down(pipeline, seconds)` makes
 every forward pass of a loaded model take at least that long, so a generation lasts long enough
-to be watched, stopped or cancelled in the middle (the tiny GPT-2s make 250 tokens in 0.3 s).
+to be watched, stopped or cancelled in the middle (the tiny GPT-2s make 250 tokens in 0.3 s);
+`slow_load(adapter, model_id, seconds)` makes a load last long enough to watch it.
 `tokenizer_paused` holds a tokenizer call open between setting its padding and truncation and
 encoding, where a concurrent call with other settings would rewrite them.
 
@@ -70,15 +71,18 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     """
     from app import launch_options
     from components import Settings, build_demo
-    from models import ModelManager, parse_catalog
+    from models import Availability, ModelManager, parse_catalog
 
     catalog = parse_catalog(catalog_data, source="tests")
     settings = settings or Settings(examples_dir=str(ASSETS))
     if allow_custom is None:
         allow_custom = settings.allow_custom_models
     settings.allow_custom_models = allow_custom
-    manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size, allow_custom=allow_custom)
-    demo = build_demo(catalog, manager, settings)
+    availability = Availability(catalog)
+    manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size, allow_custom=allow_custom,
+                           availability=availability)
+    demo = build_demo(catalog, manager, settings, availability)
+    availability.check()  # tests run with HF_HUB_OFFLINE=1: no request, the folders' states at once
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
                 **launch_options(settings))
@@ -158,6 +162,25 @@ def slow_down(pipeline: Any, seconds: float) -> Any:
     def pause(module: Any, args: Any) -> None:
         time.sleep(seconds)
     return pipeline.model.register_forward_pre_hook(pause)
+
+
+@contextlib.contextmanager
+def slow_load(adapter: type, model_id: str, seconds: float) -> Iterator[None]:
+    """While open, loading `model_id` with the adapter class takes `seconds` longer: it says it is
+    "reading the weights" (as a load of real weights from disk does), then sleeps, then loads."""
+    original = adapter._load
+
+    def slowed(self: Any, device: str, dtype: Any) -> Any:
+        if self.spec.model_id == model_id:
+            self.report("reading the weights")
+            time.sleep(seconds)
+        return original(self, device, dtype)
+
+    adapter._load = slowed
+    try:
+        yield
+    finally:
+        adapter._load = original
 
 
 @contextlib.contextmanager

@@ -1,0 +1,368 @@
+"""What a person sees around a run, the same in every tab:
+
+- the model's state, always shown at the top of the results: not loaded (and whether it is in this
+  server's cache, needs a download of how much, or cannot be had now), loading (a bar, what the load
+  is doing, for how long), ready (where, in which precision, how big) or failed (why);
+- an error beside its cause: the sentence goes under the field at fault (the Parameters accordion
+  opens when the field is in it) and at the top of the results, and the previous result stays;
+- controls that fit the model picked, from the first page load on (models/fitting.py reads its
+  config files, without loading it).
+
+Each run is two events on the same handler: the page's (this module's generator: load with a
+visible state, then run, errors kept in the tab) and the API's endpoint (the handler itself, whose
+errors reach the client as one sentence). Data flows one way: these call the manager and the
+fitting, never the other way round.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import inspect
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import gradio as gr
+
+from models import PlaygroundError
+from models.availability import human_size
+from models.tasks import task as declared
+
+from .common import Context, event_options, on_gpu, plain_errors, sentence_of
+from .inputs import Refused
+
+POLL_SECONDS = 0.25      # how often a watched load's state is sent to the page
+PHONE_SCROLL = """() => {
+  if (window.innerWidth >= 768) return;
+  const shown = [...document.querySelectorAll('.model-status')].find((e) => e.offsetParent !== null);
+  if (shown) shown.scrollIntoView({behavior: "smooth", block: "start"});
+}"""  # on a phone, Run brings the model's state and the results below it into view
+
+
+# -- the model's state, as the page shows it ------------------------------------------------------
+
+def _size(n: int | None) -> str:
+    return human_size(n) if n else ""
+
+
+def _panel(kind: str, body: str) -> str:
+    return f'<div class="model-status {kind}" role="status" aria-live="polite">{body}</div>'
+
+
+def ready_html(entry: dict[str, Any]) -> str:
+    millions = entry["parameters"] / 1e6
+    size = f"{millions:,.0f}M" if millions >= 10 else f"{millions:.2g}M"
+    return _panel("ready", f'<span class="dot">●</span> <b>{html.escape(entry["label"])}</b> is ready on '
+                           f'{html.escape(entry["device"])} in {html.escape(entry["dtype"])} · {size} parameters · '
+                           f'loaded in {entry["load_seconds"]:.1f} s')
+
+
+def loading_html(label: str, state: dict[str, Any]) -> str:
+    phase = state["phase"]
+    if phase == "downloading":
+        got, planned = _size(state["downloaded_bytes"]), _size(state["planned_bytes"])
+        phase = f"downloading {got}" + (f" of {planned}" if planned else "")
+    fraction = state.get("fraction")
+    bar = (f'<progress max="100" value="{fraction * 100:.0f}"></progress>' if fraction is not None
+           else '<progress></progress>')  # no value: the browser draws a moving bar
+    return _panel("loading", f'<b>Loading {html.escape(label)}</b>: {html.escape(phase)}… '
+                             f'{state["seconds"]:.0f} s {bar}')
+
+
+def failed_html(label: str, message: str) -> str:
+    return _panel("failed", f'<b>{html.escape(label)} could not be loaded.</b> {html.escape(message)}')
+
+
+def model_state_html(ctx: Context, task: str, model: str | None) -> str:
+    """The state of the model picked, when no run of this page is watching it."""
+    try:
+        spec = ctx.manager.spec(task, model)
+    except PlaygroundError as e:
+        return failed_html(str(model or "This model"), sentence_of(e))
+    entry = ctx.manager.entry(spec.task, spec.model_id)
+    if entry is not None:
+        return ready_html(entry)
+    state = ctx.manager.loading(spec.task, spec.model_id)
+    if state is not None:
+        return loading_html(spec.name, state)
+    where = ""
+    if ctx.availability is not None:
+        found = ctx.availability.of(spec.task, spec.model_id)
+        if found.state == "unavailable":
+            return _panel("unavailable", f"<b>{html.escape(spec.name)}</b> is not available on this server right now; "
+                                         "pick a model marked ready.")
+        where = {"local": " (a folder on this server{size})", "cached": " (in this server's cache{size})",
+                 "download": " after a download{size}"}.get(found.state, "")
+        where = where.format(size=(", " if found.state != "download" else " of ") + _size(found.size_bytes)
+                             if found.size_bytes else "")
+    gpu = " It is meant for a GPU; on this CPU it will be slow." if (
+        spec.needs_gpu and ctx.manager.device_if_known() == "cpu" and not ctx.settings.zero_gpu) else ""
+    return _panel("idle", f"<b>{html.escape(spec.name)}</b> is not loaded yet: it loads on the first run{where}.{gpu}")
+
+
+def picker_choices(ctx: Context, task: str) -> list[tuple[str, str]]:
+    """The catalog's models with what the server knows of each: ready, a download and its size, not available."""
+    choices = []
+    for spec in ctx.catalog.models(task):
+        mark = ctx.availability.of(spec.task, spec.model_id).mark() if ctx.availability is not None else ""
+        choices.append((f"{spec.name} · {mark}" if mark else spec.name, spec.model_id))
+    return choices
+
+
+def watch_load(ctx: Context, task: str, model: str | None) -> Iterator[str]:
+    """Load the model picked (once for everyone who asks), sending its state to the page while it loads;
+    raises what the load raised. A page that goes away leaves the load running for the next visitor."""
+    spec = ctx.manager.spec(task, model)
+    if ctx.manager.entry(spec.task, spec.model_id) is not None:
+        return
+    failure: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            ctx.manager.get(spec.task, spec.model_id)
+        except BaseException as e:  # noqa: BLE001 - handed to the page below
+            failure.append(e)
+
+    loader = threading.Thread(target=load, name=f"load {spec.name}", daemon=True)
+    loader.start()
+    while True:
+        loader.join(POLL_SECONDS)
+        if not loader.is_alive():
+            break
+        state = ctx.manager.loading(spec.task, spec.model_id)
+        if state is not None:
+            yield loading_html(spec.name, state)
+    if failure:
+        raise failure[0]
+
+
+# -- fields, and the errors shown beside them -----------------------------------------------------
+
+def field_key(component: Any) -> str:
+    """'Max new tokens (...)' -> 'max new tokens': how an error's field is matched to a control."""
+    return str(getattr(component, "label", "") or "").split(" (")[0].strip().lower()
+
+
+@dataclass
+class Fields:
+    """The controls an error can point at: declared parameters by name, the tab's inputs by label."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[Any] = field(default_factory=list)
+    accordion: Any = None              # the Parameters accordion, opened when its field is at fault
+    in_accordion: set[int] = field(default_factory=set)  # ids of the controls inside it
+
+    def find(self, name: str | None) -> Any:
+        if not name:
+            return None
+        if name in self.params:
+            return self.params[name]
+        wanted = name.replace("_", " ").lower()
+        for component in [*self.inputs, *self.params.values()]:
+            if field_key(component) == wanted:
+                return component
+        for component in [*self.inputs, *self.params.values()]:  # "template" in "prompt template"
+            if wanted in field_key(component).split(" "):
+                return component
+        return None
+
+    def marked(self) -> list[Any]:
+        """The controls that can show a sentence under them (those with an `info` line)."""
+        seen, out = set(), []
+        for component in [*self.inputs, *self.params.values()]:
+            if id(component) not in seen and "info" in inspect.signature(type(component).__init__).parameters:
+                seen.add(id(component))
+                out.append(component)
+        return out
+
+    def clear(self) -> dict[Any, Any]:
+        return {c: gr.update(info=getattr(c, "info", None), elem_classes=[]) for c in self.marked()}
+
+    def mark(self, name: str | None, message: str) -> dict[Any, Any]:
+        updates = self.clear()
+        target = self.find(name)
+        if target is not None and target in updates:
+            updates[target] = gr.update(info=f"⚠ {message}", elem_classes=["field-error"])
+            if self.accordion is not None and id(target) in self.in_accordion:
+                updates[self.accordion] = gr.update(open=True)
+        return updates
+
+
+def _plain(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def alert_html(message: str) -> str:
+    return f'<div class="run-error" role="alert">{html.escape(message)}</div>' if message else ""
+
+
+def _refused(args: tuple[Any, ...]) -> Refused | None:
+    return next((a for a in args if isinstance(a, Refused)), None)
+
+
+def refusing(fn: Callable) -> Callable:
+    """fn, raising a Refused argument's sentence as a field's error (the API's side of Refused)."""
+    from models.errors import InvalidInput
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        refused = _refused(args + tuple(kwargs.values()))
+        if refused is not None:
+            raise InvalidInput(refused.message, field=refused.field)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Any:
+            check(args, kwargs)
+            yield from fn(*args, **kwargs)
+        return gen
+
+    @functools.wraps(fn)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        check(args, kwargs)
+        return fn(*args, **kwargs)
+    return plain
+
+
+# -- wiring -------------------------------------------------------------------------------------------
+
+@dataclass
+class RunView:
+    """A tab's model picker, its state panel and its error line, with the fields errors point at."""
+
+    task: str
+    model: gr.Dropdown
+    status: gr.HTML
+    alert: gr.HTML
+    fields: Fields
+
+
+def state_panels() -> tuple[gr.HTML, gr.HTML]:
+    """The model's state and the error line, drawn at the top of a tab's results."""
+    status = gr.HTML(elem_classes=["model-status-box"], padding=False)
+    alert = gr.HTML(elem_classes=["run-error-box"], padding=False)
+    return status, alert
+
+
+def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, inputs: list[Any],
+             outputs: list[Any], api_name: str, gpu_seconds: int | Callable[..., float] = 20,
+             batched: bool = False, **options: Any) -> Any:
+    """The one way a tab runs a model: the page's event (watch the load, run, keep errors in the tab)
+    and the public endpoint `api_name` (the handler, its errors as one sentence). Returns the page's event.
+
+    gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of fn's
+    arguments, so a long generation asks for more than a short one).
+    """
+    run = refusing(on_gpu(ctx, fn, gpu_seconds))
+    gr.on([], plain_errors(run), inputs, outputs, api_name=api_name,
+          **event_options(ctx, batched=batched), **options)
+    model_at = inputs.index(view.model)
+    streams = inspect.isgeneratorfunction(fn)
+
+    @functools.wraps(fn)
+    def on_page(*args: Any, **kwargs: Any) -> Iterator[dict[Any, Any]]:
+        fields = view.fields
+        clear = {**fields.clear(), view.alert: ""}
+        refused = _refused(args)
+        if refused is not None:
+            yield {**fields.mark(refused.field, refused.message), view.alert: alert_html(refused.message)}
+            return
+        model = args[model_at]
+        try:
+            spec = ctx.manager.spec(view.task, model)
+            first = True
+            for state in watch_load(ctx, view.task, model):
+                yield {view.status: state, **(clear if first else {})}
+                first = False
+            entry = ctx.manager.entry(spec.task, spec.model_id)  # None: unloaded again at once (the cap)
+            yield {view.status: ready_html(entry) if entry else model_state_html(ctx, view.task, model), **clear}
+        except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence
+            message = sentence_of(e)
+            yield {view.status: failed_html(str(model or "The model"), message), view.alert: alert_html(message),
+                   **fields.clear()}
+            return
+        try:
+            results = run(*args, **kwargs)
+            for values in (results if streams else [results]):
+                values = values if isinstance(values, tuple) else (values,)
+                yield dict(zip(outputs, values))
+        except Exception as e:  # noqa: BLE001
+            message = sentence_of(e)
+            yield {**fields.mark(getattr(e, "field", None), message), view.alert: alert_html(message)}
+
+    page_outputs = [*outputs, view.status, view.alert, *view.fields.marked()]
+    if view.fields.accordion is not None:
+        page_outputs.append(view.fields.accordion)
+    # the progress overlay goes on what the person sees (a label output's visible bars: render.label_bars)
+    shown = [getattr(output, "bars", output) for output in outputs]
+    event = gr.on(triggers, on_page, inputs, page_outputs, api_visibility="private", show_progress_on=shown,
+                  **event_options(ctx, batched=batched), **options)
+    for trigger in triggers:  # on a phone the results are below the inputs: bring them into view
+        gr.on([trigger], None, None, None, js=PHONE_SCROLL, queue=False, api_visibility="private")
+    return event
+
+
+def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
+                extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:
+    """From the first page load on, and at each pick: the state panel, the picker's marks, and each
+    declared parameter's control fitted to the model (models/fitting.py: value and range from its
+    config files, no load). `extra(spec)` adds a tab's own updates (text-to-image's schedulers)."""
+    from models.fitting import fitted
+
+    params = {p.name: p for p in declared(view.task).params}
+
+    def fit(model: str | None) -> dict[Any, Any]:
+        updates: dict[Any, Any] = {view.status: model_state_html(ctx, view.task, model), view.alert: "",
+                                   **view.fields.clear()}
+        try:
+            spec = ctx.manager.spec(view.task, model)
+        except PlaygroundError:
+            return updates
+        fits = fitted(spec)
+        for name, control in controls.items():
+            if name in fits:  # a value the files do not give (None: the model's own) stays as it is
+                updates[control] = gr.update(**{k: v for k, v in fits[name].items() if v is not None})
+            elif name in params and params[name].kind == "number" and params[name].default is not None:
+                p = params[name]  # back to the declaration's, after a model that narrowed it
+                updates[control] = gr.update(value=p.default, minimum=p.low, maximum=p.high)
+        if extra is not None:
+            updates.update(extra(spec))
+        return updates
+
+    def limits(name: str, model: str | None) -> tuple[float | None, float | None]:
+        p = params[name]
+        try:
+            fits = fitted(ctx.manager.spec(view.task, model)).get(name, {})
+        except PlaygroundError:
+            fits = {}
+        return fits.get("minimum", p.low), fits.get("maximum", p.high)
+
+    for name, control in controls.items():
+        if isinstance(control, gr.Slider):
+            # The slider's box takes any number, then pulls it into range when it loses focus: its
+            # "release" carries the number as typed, before that, so the person is told.
+            def told(value: Any, model: str | None, name: str = name, control: Any = control) -> Any:
+                if isinstance(value, Refused):  # past the control's own limits (components/inputs.py)
+                    message = value.message
+                else:
+                    low, high = limits(name, model)
+                    message = ""
+                    if isinstance(value, (int, float)) and low is not None and high is not None and not (
+                            low <= value <= high):
+                        message = (f"{params[name].shown.split(' (')[0]} goes from {_plain(low)} to {_plain(high)} "
+                                   f"for this model, not {_plain(value)}.")
+                if not message:
+                    return gr.update(info=getattr(control, "info", None), elem_classes=[])
+                return gr.update(info=f"⚠ {message} The slider went back to its nearest end; "
+                                      "check it before you run.", elem_classes=["field-error"])
+            control.release(told, [control, view.model], [control], queue=False, api_visibility="private",
+                            show_progress="hidden")
+
+    outputs = [view.status, view.alert, *view.fields.marked(), *controls.values()]
+    if extra is not None:
+        outputs += list(getattr(extra, "outputs", []))
+    outputs = list(dict.fromkeys(outputs))  # a control can be both a field and a fitted one
+    # no trigger named: on the page's load and on each change of the picker
+    gr.on(None, fit, [view.model], outputs, queue=False, api_visibility="private", show_progress="hidden")
+    if ctx.availability is not None:  # the marks, as the startup check found them (it may end after the build)
+        gr.on(None, lambda: gr.update(choices=picker_choices(ctx, view.task)), None, [view.model], queue=False,
+              api_visibility="private", show_progress="hidden")
