@@ -45,13 +45,17 @@ def _size(n: int | None) -> str:
     return human_size(n) if n else ""
 
 
+def millions(count: int) -> str:
+    """124M, 0.093M: a parameter count as people say it."""
+    return f"{count / 1e6:,.0f}M" if count >= 10e6 else f"{count / 1e6:.2g}M"
+
+
 def _panel(kind: str, body: str) -> str:
     return f'<div class="model-status {kind}" role="status" aria-live="polite">{body}</div>'
 
 
 def ready_html(entry: dict[str, Any]) -> str:
-    millions = entry["parameters"] / 1e6
-    size = f"{millions:,.0f}M" if millions >= 10 else f"{millions:.2g}M"
+    size = millions(entry["parameters"])
     return _panel("ready", f'<span class="dot">●</span> <b>{html.escape(entry["label"])}</b> is ready on '
                            f'{html.escape(entry["device"])} in {html.escape(entry["dtype"])} · {size} parameters · '
                            f'loaded in {entry["load_seconds"]:.1f} s')
@@ -192,8 +196,10 @@ def _plain(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
-def alert_html(message: str) -> str:
-    return f'<div class="run-error" role="alert">{html.escape(message)}</div>' if message else ""
+def alert_html(message: str = "") -> Any:
+    """The error line at the top of the results: the sentence, or hidden (taking no room) when none."""
+    body = f'<div class="run-error" role="alert">{html.escape(message)}</div>' if message else ""
+    return gr.update(value=body, visible=bool(message))
 
 
 def _refused(args: tuple[Any, ...]) -> Refused | None:
@@ -239,7 +245,7 @@ class RunView:
 def state_panels() -> tuple[gr.HTML, gr.HTML]:
     """The model's state and the error line, drawn at the top of a tab's results."""
     status = gr.HTML(elem_classes=["model-status-box"], padding=False)
-    alert = gr.HTML(elem_classes=["run-error-box"], padding=False)
+    alert = gr.HTML(elem_classes=["run-error-box"], padding=False, visible=False)
     return status, alert
 
 
@@ -261,7 +267,7 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     @functools.wraps(fn)
     def on_page(*args: Any, **kwargs: Any) -> Iterator[dict[Any, Any]]:
         fields = view.fields
-        clear = {**fields.clear(), view.alert: ""}
+        clear = {**fields.clear(), view.alert: alert_html()}
         refused = _refused(args)
         if refused is not None:
             yield {**fields.mark(refused.field, refused.message), view.alert: alert_html(refused.message)}
@@ -311,7 +317,7 @@ def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
     params = {p.name: p for p in declared(view.task).params}
 
     def fit(model: str | None) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {view.status: model_state_html(ctx, view.task, model), view.alert: "",
+        updates: dict[Any, Any] = {view.status: model_state_html(ctx, view.task, model), view.alert: alert_html(),
                                    **view.fields.clear()}
         try:
             spec = ctx.manager.spec(view.task, model)

@@ -10,7 +10,10 @@ from typing import Any
 
 import gradio as gr
 
+from models.availability import human_size
+
 from .common import Context, plain_errors, sentence_of
+from .running import millions
 
 LOADED_HEADERS = ["Task", "Model", "Device", "Precision", "Parameters", "Memory", "Load time", "Last used"]
 CATALOG_HEADERS = ["Task", "Model", "State", "Size"]
@@ -47,23 +50,29 @@ def ago(when: float | None, now: float | None = None) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
+STATES = {"local": "ready (a folder here)", "cached": "ready (in the cache)", "download": "needs a download",
+          "unavailable": "not available now", "unknown": "being checked"}
+
+
+def megabytes(mb: float) -> str:
+    return f"{mb:,.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
+
+
 def loaded_rows(models: list[dict[str, Any]]) -> list[list[Any]]:
     """The /models data as the table shows it, most recently used first."""
     rows = []
     for m in sorted(models, key=lambda m: m.get("last_used") or 0, reverse=True):
-        rows.append([m["task"], m["label"], m["device"], m["dtype"], f"{m['parameters'] / 1e6:,.1f}M",
-                     f"{m['memory_mb']:,.0f} MB", f"{m['load_seconds']:.1f} s", ago(m.get("last_used"))])
+        rows.append([m["task"], m["label"], m["device"], m["dtype"], millions(m["parameters"]),
+                     megabytes(m["memory_mb"]), f"{m['load_seconds']:.1f} s", ago(m.get("last_used"))])
     return rows
 
 
 def catalog_rows(ctx: Context) -> list[list[Any]]:
     if ctx.availability is None:
         return []
-    rows = []
-    for state in ctx.availability.catalog_states():
-        size = f"{state.size_bytes / 2**20:,.0f} MB" if state.size_bytes else ""
-        rows.append([state.task, state.label, state.mark(), size])
-    return rows
+    return [[state.task, state.label, STATES.get(state.state, state.state),
+             human_size(state.size_bytes) if state.size_bytes else ""]
+            for state in ctx.availability.catalog_states()]
 
 
 def catalog_note(ctx: Context) -> str:
@@ -92,7 +101,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         unload_one = gr.Button("Unload", variant="secondary", scale=1, min_width=100)
         unload_every = gr.Button("Unload all", variant="stop", scale=1, min_width=100)
     with gr.Row(visible=manage):
-        to_load = gr.Dropdown(label="Load a model from the list", scale=3,
+        to_load = gr.Dropdown(label="Load a model from the list", scale=3, value=None,
                               choices=[(f"{s.task} · {s.name}", f"{s.task}\n{s.model_id}")
                                        for t in ctx.catalog.tasks() for s in ctx.catalog.models(t)])
         load_one = gr.Button("Load", variant="primary", scale=1, min_width=100)
