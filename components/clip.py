@@ -37,7 +37,7 @@ def build(ctx: Context) -> None:
                 with gr.Column():
                     zs_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
                     labels = gr.Textbox(label="Labels (comma or newline separated)", value="cat, dog, coffee, rocket")
-                    with gr.Accordion("Parameters", open=False):
+                    with gr.Accordion("Parameters", open=False) as zs_parameters:
                         template = gr.Textbox(label="Prompt template ({} is the label)", value=DEFAULT_TEMPLATE)
                     zs_run = gr.Button("Classify", variant="primary")
                     if examples:
@@ -49,7 +49,7 @@ def build(ctx: Context) -> None:
                     images = gr.File(label="Images (up to 64)", file_count="multiple", file_types=["image"],
                                      value=examples or None)
                     query = gr.Textbox(label="Query", placeholder="a cat sleeping…")
-                    with gr.Accordion("Parameters", open=False):
+                    with gr.Accordion("Parameters", open=False) as search_parameters:
                         top_k = param_control(task(TASK).param("top_k"))
                     search_run = gr.Button("Search", variant="primary")
                     gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
@@ -80,7 +80,7 @@ def build(ctx: Context) -> None:
         return {r["caption"]: r["score"] for r in ranked}
 
     fields = Fields(params={"top_k": top_k}, inputs=[labels, template, query, images, captions, model],
-                    accordion=None)
+                    folded={id(template): zs_parameters, id(top_k): search_parameters})
     view = RunView(task=TASK, model=model, status=status, alert=alert, fields=fields)
     wire_run(ctx, view, [zs_run.click], fn=clip_zero_shot, inputs=[zs_image, labels, template, model],
              outputs=[zs_out], api_name="clip_zero_shot")
@@ -88,4 +88,4 @@ def build(ctx: Context) -> None:
              outputs=[gallery], api_name="clip_search", gpu_seconds=lambda images=None, **_: 20 + len(images or []) / 2)
     wire_run(ctx, view, [rank_run.click], fn=clip_rank_captions, inputs=[rank_image, captions, model],
              outputs=[rank_out], api_name="clip_rank_captions")
-    fit_on_pick(ctx, view, {})
+    fit_on_pick(ctx, view)

@@ -77,8 +77,8 @@ def session_of(request: gr.Request | None) -> str:
 
 
 def sentence_of(error: BaseException) -> str:
-    """One plain sentence for the user, starting with a capital, whatever was raised; unexpected
-    errors are logged with their traceback and told as UNEXPECTED."""
+    """One plain sentence for the user, whatever was raised, starting with a capital unless it starts
+    with a model id; unexpected errors are logged with their traceback and told as UNEXPECTED."""
     if isinstance(error, gr.Error):
         text = str(error.message)
     elif isinstance(error, PlaygroundError):
@@ -86,7 +86,10 @@ def sentence_of(error: BaseException) -> str:
     else:
         log.exception("unexpected error in a handler", exc_info=error)
         text = UNEXPECTED
-    return text[:1].upper() + text[1:]
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():  # "width must be…"; never a model id ("openai-community/gpt2 …")
+        text = text[:1].upper() + text[1:]
+    return text
 
 
 def to_user_error(error: BaseException) -> gr.Error:

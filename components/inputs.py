@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from models import PlaygroundError
+from models.base import plain_number
 from models.images import check_image_file
 
 
@@ -43,12 +44,6 @@ def field_name(label: Any) -> str:
     return name or "The value"
 
 
-def _number(value: float) -> str:
-    if float(value).is_integer() and abs(value) < 1e18:
-        return f"{int(value):,}"
-    return str(value)
-
-
 def checked_number(payload: Any, label: Any, minimum: float | None, maximum: float | None,
                    whole: bool) -> float | int | None:
     """The payload as a finite number within the bounds, or None when it is empty (the handler's default)."""
@@ -72,10 +67,10 @@ def checked_number(payload: Any, label: Any, minimum: float | None, maximum: flo
     high = maximum if maximum is not None else math.inf
     if not low <= payload <= high:
         if minimum is not None and maximum is not None:
-            bound = f"between {_number(minimum)} and {_number(maximum)}"
+            bound = f"between {plain_number(minimum)} and {plain_number(maximum)}"
         else:
-            bound = f"at least {_number(minimum)}" if minimum is not None else f"at most {_number(maximum)}"
-        raise gr.Error(f"{name} must be {bound}, not {_number(payload)}.", print_exception=False)
+            bound = f"at least {plain_number(minimum)}" if minimum is not None else f"at most {plain_number(maximum)}"
+        raise gr.Error(f"{name} must be {bound}, not {plain_number(payload)}.", print_exception=False)
     if whole:
         if payload != int(payload):
             raise gr.Error(f"{name} must be a whole number, not {payload}.", print_exception=False)

@@ -26,10 +26,11 @@ import gradio as gr
 
 from models import PlaygroundError
 from models.availability import human_size
+from models.base import plain_number
 from models.tasks import task as declared
 
 from .common import Context, event_options, on_gpu, plain_errors, sentence_of
-from .inputs import Refused
+from .inputs import Refused, field_name
 
 POLL_SECONDS = 0.25      # how often a watched load's state is sent to the page
 PHONE_SCROLL = """() => {
@@ -54,11 +55,18 @@ def _panel(kind: str, body: str) -> str:
     return f'<div class="model-status {kind}" role="status" aria-live="polite">{body}</div>'
 
 
-def ready_html(entry: dict[str, Any]) -> str:
+def gpu_note(ctx: Context, spec: Any) -> str:
+    """For a model the catalog marks as meant for a GPU, running on a CPU."""
+    if spec.needs_gpu and ctx.manager.device_if_known() == "cpu" and not ctx.settings.zero_gpu:
+        return " It is meant for a GPU: on this CPU it will be slow."
+    return ""
+
+
+def ready_html(entry: dict[str, Any], note: str = "") -> str:
     size = millions(entry["parameters"])
     return _panel("ready", f'<span class="dot">●</span> <b>{html.escape(entry["label"])}</b> is ready on '
                            f'{html.escape(entry["device"])} in {html.escape(entry["dtype"])} · {size} parameters · '
-                           f'loaded in {entry["load_seconds"]:.1f} s')
+                           f'loaded in {entry["load_seconds"]:.1f} s.{html.escape(note)}')
 
 
 def loading_html(label: str, state: dict[str, Any]) -> str:
@@ -85,7 +93,7 @@ def model_state_html(ctx: Context, task: str, model: str | None) -> str:
         return failed_html(str(model or "This model"), sentence_of(e))
     entry = ctx.manager.entry(spec.task, spec.model_id)
     if entry is not None:
-        return ready_html(entry)
+        return ready_html(entry, gpu_note(ctx, spec))
     state = ctx.manager.loading(spec.task, spec.model_id)
     if state is not None:
         return loading_html(spec.name, state)
@@ -99,8 +107,7 @@ def model_state_html(ctx: Context, task: str, model: str | None) -> str:
                  "download": " after a download{size}"}.get(found.state, "")
         where = where.format(size=(", " if found.state != "download" else " of ") + _size(found.size_bytes)
                              if found.size_bytes else "")
-    gpu = " It is meant for a GPU; on this CPU it will be slow." if (
-        spec.needs_gpu and ctx.manager.device_if_known() == "cpu" and not ctx.settings.zero_gpu) else ""
+    gpu = " It is meant for a GPU." if spec.needs_gpu and not ctx.settings.zero_gpu else ""
     return _panel("idle", f"<b>{html.escape(spec.name)}</b> is not loaded yet: it loads on the first run{where}.{gpu}")
 
 
@@ -144,7 +151,7 @@ def watch_load(ctx: Context, task: str, model: str | None) -> Iterator[str]:
 
 def field_key(component: Any) -> str:
     """'Max new tokens (...)' -> 'max new tokens': how an error's field is matched to a control."""
-    return str(getattr(component, "label", "") or "").split(" (")[0].strip().lower()
+    return field_name(getattr(component, "label", "")).lower()
 
 
 @dataclass
@@ -153,8 +160,8 @@ class Fields:
 
     params: dict[str, Any] = field(default_factory=dict)
     inputs: list[Any] = field(default_factory=list)
-    accordion: Any = None              # the Parameters accordion, opened when its field is at fault
-    in_accordion: set[int] = field(default_factory=set)  # ids of the controls inside it
+    # the accordion each folded control is in (by the control's id), opened when that control is at fault
+    folded: dict[int, Any] = field(default_factory=dict)
 
     def find(self, name: str | None) -> Any:
         if not name:
@@ -187,13 +194,12 @@ class Fields:
         target = self.find(name)
         if target is not None and target in updates:
             updates[target] = gr.update(info=f"⚠ {message}", elem_classes=["field-error"])
-            if self.accordion is not None and id(target) in self.in_accordion:
-                updates[self.accordion] = gr.update(open=True)
+            if id(target) in self.folded:
+                updates[self.folded[id(target)]] = gr.update(open=True)
         return updates
 
-
-def _plain(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+    def accordions(self) -> list[Any]:
+        return list({id(a): a for a in self.folded.values()}.values())
 
 
 def alert_html(message: str = "") -> Any:
@@ -240,6 +246,28 @@ class RunView:
     status: gr.HTML
     alert: gr.HTML
     fields: Fields
+    controls: dict[str, Any] = field(default_factory=dict)  # number controls fitted to the model, by name
+
+    def titled(self, panel: str) -> str:
+        """The state panel, carrying the task's name: a phone shows it first (style.css), since the
+        tab bar there has room for one or two names and Run scrolls the tab's heading away."""
+        name = html.escape(declared(self.task).title, quote=True)
+        return panel.replace('<div class="model-status', f'<div data-task="{name}" class="model-status', 1)
+
+    def fitted(self, ctx: Context, model: str | None) -> dict[Any, Any]:
+        """Each fitted control's value and range for the model (models/fitting.py: from its files)."""
+        from models.fitting import fitted
+
+        params = {p.name: p for p in declared(self.task).params}
+        fits = fitted(ctx.manager.spec(self.task, model))
+        updates: dict[Any, Any] = {}
+        for name, control in self.controls.items():
+            if name in fits:  # a value the files do not give (None: the model's own) stays as it is
+                updates[control] = gr.update(**{k: v for k, v in fits[name].items() if v is not None})
+            elif name in params and params[name].default is not None:
+                p = params[name]  # back to the declaration's, after a model that narrowed it
+                updates[control] = gr.update(value=p.default, minimum=p.low, maximum=p.high)
+        return updates
 
 
 def state_panels() -> tuple[gr.HTML, gr.HTML]:
@@ -275,16 +303,23 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
         model = args[model_at]
         try:
             spec = ctx.manager.spec(view.task, model)
+            before = view.fitted(ctx, model) if view.controls else {}
             first = True
             for state in watch_load(ctx, view.task, model):
-                yield {view.status: state, **(clear if first else {})}
+                yield {view.status: view.titled(state), **(clear if first else {})}
                 first = False
             entry = ctx.manager.entry(spec.task, spec.model_id)  # None: unloaded again at once (the cap)
-            yield {view.status: ready_html(entry) if entry else model_state_html(ctx, view.task, model), **clear}
-        except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence
+            ready = {view.status: view.titled(ready_html(entry, gpu_note(ctx, spec)) if entry
+                                              else model_state_html(ctx, view.task, model)), **clear}
+            if not first and view.controls:  # loaded now: its files are here if they were not before
+                after = view.fitted(ctx, model)
+                ready.update({c: u for c, u in after.items() if before.get(c) != u})
+            yield ready
+        except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence, by the picker
             message = sentence_of(e)
-            yield {view.status: failed_html(str(model or "The model"), message), view.alert: alert_html(message),
-                   **fields.clear()}
+            yield {view.status: view.titled(failed_html(str(model or "The model"), message)),
+                   view.alert: alert_html(message),
+                   **fields.mark("model", message)}
             return
         try:
             results = run(*args, **kwargs)
@@ -295,9 +330,8 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
             message = sentence_of(e)
             yield {**fields.mark(getattr(e, "field", None), message), view.alert: alert_html(message)}
 
-    page_outputs = [*outputs, view.status, view.alert, *view.fields.marked()]
-    if view.fields.accordion is not None:
-        page_outputs.append(view.fields.accordion)
+    page_outputs = list(dict.fromkeys([*outputs, view.status, view.alert, *view.fields.marked(),
+                                       *view.fields.accordions(), *view.controls.values()]))
     # the progress overlay goes on what the person sees (a label output's visible bars: render.label_bars)
     shown = [getattr(output, "bars", output) for output in outputs]
     event = gr.on(triggers, on_page, inputs, page_outputs, api_visibility="private", show_progress_on=shown,
@@ -307,31 +341,26 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     return event
 
 
-def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
-                extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:
+def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:
     """From the first page load on, and at each pick: the state panel, the picker's marks, and each
-    declared parameter's control fitted to the model (models/fitting.py: value and range from its
-    config files, no load). `extra(spec)` adds a tab's own updates (text-to-image's schedulers)."""
+    fitted control (view.controls) set to the model's value and range (models/fitting.py: from its
+    config files, no load). `extra(spec)` adds a tab's own updates (text-to-image's schedulers; its
+    `outputs` attribute lists the components they touch)."""
     from models.fitting import fitted
 
     params = {p.name: p for p in declared(view.task).params}
 
     def fit(model: str | None) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {view.status: model_state_html(ctx, view.task, model), view.alert: alert_html(),
+        updates: dict[Any, Any] = {view.status: view.titled(model_state_html(ctx, view.task, model)),
+                                   view.alert: alert_html(),
                                    **view.fields.clear()}
         try:
             spec = ctx.manager.spec(view.task, model)
-        except PlaygroundError:
-            return updates
-        fits = fitted(spec)
-        for name, control in controls.items():
-            if name in fits:  # a value the files do not give (None: the model's own) stays as it is
-                updates[control] = gr.update(**{k: v for k, v in fits[name].items() if v is not None})
-            elif name in params and params[name].kind == "number" and params[name].default is not None:
-                p = params[name]  # back to the declaration's, after a model that narrowed it
-                updates[control] = gr.update(value=p.default, minimum=p.low, maximum=p.high)
-        if extra is not None:
-            updates.update(extra(spec))
+            updates.update(view.fitted(ctx, model))
+            if extra is not None:
+                updates.update(extra(spec))
+        except PlaygroundError:  # a typed id that is no id: the panel above says so
+            pass
         return updates
 
     def limits(name: str, model: str | None) -> tuple[float | None, float | None]:
@@ -342,7 +371,7 @@ def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
             fits = {}
         return fits.get("minimum", p.low), fits.get("maximum", p.high)
 
-    for name, control in controls.items():
+    for name, control in view.controls.items():
         if isinstance(control, gr.Slider):
             # The slider's box takes any number, then pulls it into range when it loses focus: its
             # "release" carries the number as typed, before that, so the person is told.
@@ -354,8 +383,8 @@ def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
                     message = ""
                     if isinstance(value, (int, float)) and low is not None and high is not None and not (
                             low <= value <= high):
-                        message = (f"{params[name].shown.split(' (')[0]} goes from {_plain(low)} to {_plain(high)} "
-                                   f"for this model, not {_plain(value)}.")
+                        message = (f"{field_name(control.label)} goes from {plain_number(low)} to "
+                                   f"{plain_number(high)} for this model, not {plain_number(value)}.")
                 if not message:
                     return gr.update(info=getattr(control, "info", None), elem_classes=[])
                 return gr.update(info=f"⚠ {message} The slider went back to its nearest end; "
@@ -363,7 +392,7 @@ def fit_on_pick(ctx: Context, view: RunView, controls: dict[str, Any],
             control.release(told, [control, view.model], [control], queue=False, api_visibility="private",
                             show_progress="hidden")
 
-    outputs = [view.status, view.alert, *view.fields.marked(), *controls.values()]
+    outputs = [view.status, view.alert, *view.fields.marked(), *view.controls.values()]
     if extra is not None:
         outputs += list(getattr(extra, "outputs", []))
     outputs = list(dict.fromkeys(outputs))  # a control can be both a field and a fitted one

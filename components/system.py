@@ -120,7 +120,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     def unload(task: str, model: str) -> list[dict[str, Any]]:
         """Unload one model; returns what stays loaded."""
         if not ctx.manager.unload(task, model):
-            raise gr.Error(f"{model} is not loaded for {task}; refresh the list.")
+            raise gr.Error(f"{model} is not loaded for {task}; it may have been unloaded already.")
         return ctx.manager.loaded()
 
     @plain_errors
@@ -155,11 +155,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     views = [table, which, memory, catalog, note]
     gr.on([tab.select], list_models, None, [loaded], api_name="models").then(
         shown, [loaded], views, api_visibility="private")
+    if not manage:
+        # Hidden is not enough: Gradio runs any event by its index, private or not. A public host's
+        # visitors get no event that loads or unloads.
+        return
     for button, action in [(unload_one, "unload"), (unload_every, "unload all"), (load_one, "load")]:
         picked = to_load if action == "load" else which
         button.click(lambda p, a=action: act(p, a), [picked], [loaded, outcome], api_visibility="private",
                      concurrency_id="device", concurrency_limit=ctx.settings.concurrency_limit).then(
             shown, [loaded], views, api_visibility="private")
-    if manage:
-        gr.api(unload, api_name="unload", queue=False)
-        gr.api(unload_all, api_name="unload_all", queue=False)
+    gr.api(unload, api_name="unload", queue=False)
+    gr.api(unload_all, api_name="unload_all", queue=False)

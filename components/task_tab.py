@@ -82,14 +82,13 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
             shown = outputs()
     ordered = [params[p.name] for p in declaration.params]
     api_inputs = drawn + (ordered + [model] if model_last else [model] + ordered) + extras
-    in_accordion = {id(params[p.name]) for p in tuned} | {id(c) for c in extras}
-    view = RunView(task=key, model=model, status=status, alert=alert,
-                   fields=Fields(params=params, inputs=[*drawn, model, *extras], accordion=accordion,
-                                 in_accordion=in_accordion))
+    folded = {id(c): accordion for c in [*(params[p.name] for p in tuned), *extras]}
+    fitted = {p.name: params[p.name] for p in declaration.params if p.kind == "number" and not p.seed}
+    view = RunView(task=key, model=model, status=status, alert=alert, controls=fitted,
+                   fields=Fields(params=params, inputs=[*drawn, model, *extras], folded=folded))
     triggers = [run.click] + ([drawn[0].submit] if drawn and isinstance(drawn[0], gr.Textbox) else [])
     event = wire_run(ctx, view, triggers, fn=fn, inputs=api_inputs, outputs=shown,
                      api_name=declaration.endpoint, batched=declaration.batches, **wire)
-    fitted = {p.name: params[p.name] for p in declaration.params if p.kind == "number" and not p.seed}
-    fit_on_pick(ctx, view, fitted, extra=fit_extra)
+    fit_on_pick(ctx, view, extra=fit_extra)
     return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status, alert=alert,
                    outputs=shown, event=event, view=view)

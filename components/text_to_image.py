@@ -70,9 +70,10 @@ def build(ctx: Context) -> None:
         return schedulers
 
     def model_schedulers(spec: Any) -> dict[Any, Any]:
-        """The schedulers the picked model can run: its own list once loaded, else every named one."""
-        entry = ctx.manager.entry(spec.task, spec.model_id)
-        choices = ctx.manager.get(TASK, spec.model_id).defaults()["schedulers"] if entry else SCHEDULERS
+        """The schedulers the picked model can run: its own list when it is loaded, else every named one
+        (never loading it, nor touching its place among the models kept loaded)."""
+        pipeline = ctx.manager.peek(spec.task, spec.model_id)
+        choices = pipeline.defaults()["schedulers"] if pipeline is not None else SCHEDULERS
         return {schedulers[0]: gr.update(choices=choices, value="default")}
 
     model_schedulers.outputs = schedulers  # type: ignore[attr-defined]

@@ -187,11 +187,22 @@ class Availability:
 
     # -- the Hub --------------------------------------------------------------------------------
     def hub(self) -> bool | None:
-        """Whether the Hub answered the last reach (False under HF_HUB_OFFLINE; None before any)."""
+        """Whether the Hub answered the last reach (False under HF_HUB_OFFLINE; None before any).
+        A failed reach older than remember_seconds is asked again in the background (the page
+        never waits for it): the answer changes once that request ends."""
         if env_offline():
             return False
         with self._lock:
-            return self._known
+            known = self._known
+            expired = known is False and self._clock() - self._at >= self.remember_seconds
+        if expired and self._reach_lock.acquire(blocking=False):
+            def again() -> None:
+                try:
+                    self._reach()
+                finally:
+                    self._reach_lock.release()
+            threading.Thread(target=again, name="availability-again", daemon=True).start()
+        return known
 
     def offline(self) -> bool:
         """HF_HUB_OFFLINE, or a failed reach remembered; once remember_seconds have passed, the
@@ -299,11 +310,18 @@ class Availability:
             self._clip_repos[model_id] = repo
         return repo
 
-    def _look(self, task: str, model_id: str, *, resolve: bool) -> _Disk:
-        """What the disk says of one model; no network."""
+    def _look(self, task: str, model_id: str, *, resolve: bool, sizes: bool = True) -> _Disk:
+        """What the disk says of one model; no network. Without `sizes` (a visitor's typed id), a
+        folder's size is not read: walking "/" would read the whole disk, and its size would tell a
+        visitor what the server holds."""
         if is_local(model_id):
-            folder = Path(model_id).expanduser()
-            return _Disk("local", _folder_size(folder)) if folder.is_dir() else _Disk("missing")
+            try:
+                there = Path(model_id).expanduser().is_dir()
+            except (OSError, RuntimeError, ValueError):  # ~nosuchuser, a name too long, a NUL byte
+                there = False
+            if not there:
+                return _Disk("missing")
+            return _Disk("local", _folder_size(Path(model_id).expanduser()) if sizes else None)
         repo = self._repo(task, model_id, resolve)
         if repo is _UNRESOLVED:
             return _Disk("unknown")
@@ -338,7 +356,13 @@ class Availability:
         with self._lock:
             disk, planned = self._disk.get(key), self._planned.get(key)
         if disk is None:
-            disk = self._look(task, model_id, resolve=False)
+            disk = self._look(task, model_id, resolve=False, sizes=False)
+        elif disk.kind == "hub" and disk.repo:  # downloaded since the check (a load, --download)?
+            snapshot = _cached_snapshot(task, disk.repo)
+            if snapshot is not None:
+                disk = _Disk("cached", _folder_size(snapshot), disk.repo)
+                with self._lock:
+                    self._disk[key] = disk
         spec = self.catalog.find(task, model_id)
         label = spec.name if spec is not None else shown(model_id)
         if disk.kind in ("local", "cached"):
@@ -381,6 +405,10 @@ class Availability:
 
     def advice(self) -> str:
         """What the operator can do about models that cannot be had (the log and the Models tab)."""
+        if env_offline():
+            return ("HF_HUB_OFFLINE is set, so only models in the Hugging Face cache or in local folders load: "
+                    "run `python app.py --download` on a machine that reaches the Hub and copy its cache here, "
+                    "or point the catalog at local folders (--config).")
         return ADVICE
 
     def unavailable_message(self, task: str, model_id: str) -> str:

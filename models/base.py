@@ -221,18 +221,18 @@ def check_number(value: Any, name: str, *, low: float | None = None, high: float
         if float(value) != int(value):
             raise InvalidInput(f"{name} must be a whole number, not {value!r}.")
         value = int(value)
-    bound = f"between {_n(low)} and {_n(high)}" if low is not None and high is not None else (
-        f"at least {_n(low)}" if low is not None else f"at most {_n(high)}")
+    bound = f"between {plain_number(low)} and {plain_number(high)}" if low is not None and high is not None else (
+        f"at least {plain_number(low)}" if low is not None else f"at most {plain_number(high)}")
     if low is not None and (value <= low if low_open else value < low):
-        raise InvalidInput(f"{name} must be {'greater than ' + _n(low) if low_open and high is None else bound}, "
-                           f"not {_n(value)}.")
+        raise InvalidInput(f"{name} must be {'greater than ' + plain_number(low) if low_open and high is None else bound}, "
+                           f"not {plain_number(value)}.")
     if high is not None and value > high:
-        raise InvalidInput(f"{name} must be {bound}, not {_n(value)}.")
+        raise InvalidInput(f"{name} must be {bound}, not {plain_number(value)}.")
     return value
 
 
-def _n(value: float) -> str:
-    """A number as a sentence shows it: 1,024 and 0.5."""
+def plain_number(value: float) -> str:
+    """A number as a sentence shows it: 1,024 and 0.5 (the page's messages use it too)."""
     return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e18 else str(value)
 
 

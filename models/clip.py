@@ -25,7 +25,7 @@ from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
 from .base import MAX_LABEL_CHARS, Pipeline, check_text, check_unicode, parse_texts
-from .errors import InvalidInput, ModelLoadFailed, ModelNotFound
+from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, about
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
 from .results import ClipMatch
@@ -357,6 +357,11 @@ class ClipMatching(Pipeline):
 # -- checking inputs -----------------------------------------------------------------------------
 
 def check_template(template: Any) -> str:
+    with about("template"):
+        return _check_template(template)
+
+
+def _check_template(template: Any) -> str:
     if template is None or (isinstance(template, str) and not template.strip()):
         return "{}"
     if not isinstance(template, str):

@@ -13,9 +13,9 @@ from .availability import Availability, HubUnreachable, hub_switched_off
 from .batching import Batcher
 from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
-from .errors import InvalidInput, ModelNotAllowed, ModelUnloaded, OutOfMemory, PlaygroundError
+from .errors import InvalidInput, ModelLoadFailed, ModelNotAllowed, ModelUnloaded, OutOfMemory, PlaygroundError
 from .loading import check_model_id, is_local, load_errors, shown
-from .progress import STARTING, LoadProgress, repo_cache_folder
+from .progress import LoadProgress, repo_cache_folder
 from .tasks import adapter_class, canonical_task
 
 Key = tuple[str, str]
@@ -23,6 +23,9 @@ Key = tuple[str, str]
 # A model evicted (another request's load went over the cap) or unloaded between get() and
 # its use is loaded again, at most this many times, before the request gives up.
 RETRIES_AFTER_UNLOAD = 3
+# Loads waiting or running, all models together: a load goes on when the page that asked for it is
+# closed (the next visitor gets the model), so a visitor clicking through typed ids must meet a limit.
+MAX_PENDING_LOADS = 8
 
 
 @dataclass
@@ -106,21 +109,25 @@ class ModelManager:
             entry = self._models.get(key)
             if entry is not None:
                 return self._placed(self._used(key, entry).pipeline)
-            key_lock = self._key_locks.setdefault(key, _KeyLock())
-            key_lock.users += 1
             progress = self._loading.get(key)
             if progress is None:
+                if len(self._loading) >= MAX_PENDING_LOADS:  # a load outlives the page that asked for it
+                    raise ModelLoadFailed("The server is busy loading other models; try again in a minute.")
                 progress = self._loading[key] = fresh or LoadProgress(label=spec.name)
+            key_lock = self._key_locks.setdefault(key, _KeyLock())
+            key_lock.users += 1
         try:
             with key_lock.lock:
                 with self._lock:  # someone else may have loaded it while we waited
                     entry = self._models.get(key)
                     if entry is not None:
                         return self._placed(self._used(key, entry).pipeline)
+                    # shown again if a failed load took it off (or the model was evicted meanwhile)
+                    progress = self._loading.setdefault(key, progress)
                 if on_loading is not None:
                     on_loading(spec)
                 with self._load_lock:
-                    progress.report(STARTING)
+                    progress.restart()
                     entry = self._load(spec, progress)
                 with self._lock:
                     self._models[key] = entry
@@ -130,8 +137,8 @@ class ModelManager:
                 key_lock.users -= 1
                 if key_lock.users == 0 and self._key_locks.get(key) is key_lock:
                     del self._key_locks[key]
-                if key in self._models or key_lock.users == 0:
-                    self._loading.pop(key, None)
+                if (key in self._models or key_lock.users == 0) and self._loading.get(key) is progress:
+                    del self._loading[key]
         for old in evicted:
             old.pipeline.unload()
         if evicted:
@@ -304,6 +311,13 @@ class ModelManager:
         with self._lock:
             entry = self._models.get(key)
         return None if entry is None else _describe(key, entry)
+
+    def peek(self, task: str, model_id: str) -> Pipeline | None:
+        """The loaded pipeline, or None: never loads, and leaves the order of use alone (for what the
+        page shows, which must not keep a model from being unloaded)."""
+        with self._lock:
+            entry = self._models.get((canonical_task(task), model_id))
+        return None if entry is None else entry.pipeline
 
     def device_if_known(self) -> str | None:
         """The device, once a load has picked it (asking earlier would import torch)."""

@@ -65,6 +65,12 @@ class LoadProgress:
     def __post_init__(self) -> None:
         self._baseline = folder_bytes(self.cache_folder)
 
+    def restart(self) -> None:
+        """The load begins (again, after a failed one): count a download from the cache as it is now."""
+        with self._lock:
+            self.phase, self._seen, self._grew_at = STARTING, 0, 0.0
+        self._baseline = folder_bytes(self.cache_folder)
+
     def report(self, phase: str) -> None:
         with self._lock:
             self.phase = phase
@@ -82,9 +88,8 @@ class LoadProgress:
         with self._lock:
             if got > self._seen:
                 self._seen, self._grew_at = got, now
-            downloading = phase != WAITING and got > 0 and (
-                now - self._grew_at < DOWNLOAD_QUIET_SECONDS
-                or (self.planned_bytes is not None and got < self.planned_bytes))
+            # bytes that stopped growing: the download is over (or was never one), the weights are read
+            downloading = phase != WAITING and got > 0 and now - self._grew_at < DOWNLOAD_QUIET_SECONDS
         fraction = None
         if downloading:
             phase = "downloading"

@@ -408,3 +408,44 @@ def test_failed_loads_of_typed_ids_leave_no_load_lock_behind(manager, tmp_path):
         with pytest.raises(ModelNotFound):
             manager.get("sentiment", str(tmp_path / f"missing-{i}"))
     assert manager._key_locks == {}
+
+
+# -- what a load is doing, for the page ----------------------------------------------------------------
+
+def test_a_load_in_flight_says_what_it_is_doing_and_is_gone_after(manager, tiny_models, monkeypatch):
+    from models.text import Sentiment
+    from tests.launch import slow_load
+
+    model = tiny_models["sentiment"]
+    assert manager.loading("sentiment", model) is None
+    with slow_load(Sentiment, model, 1.5):
+        loader = threading.Thread(target=manager.get, args=("sentiment", model))
+        loader.start()
+        seen = []
+        while loader.is_alive():
+            state = manager.loading("sentiment", model)
+            if state is not None:
+                seen.append(state["phase"])
+            loader.join(0.05)
+    assert "reading the weights" in seen  # what the slowed adapter reports (a real one reports its steps too)
+    assert manager.loading("sentiment", model) is None
+    entry = manager.entry("sentiment", model)
+    assert entry["device"] == "cpu" and entry["last_used"] >= entry["loaded_at"]
+
+
+def test_loads_waiting_are_capped(manager, tiny_models, monkeypatch):
+    """A load goes on after the page that asked for it closed: clicking through many models must meet a limit."""
+    import models.manager as manager_module
+    from models.text import Sentiment
+    from tests.launch import slow_load
+
+    monkeypatch.setattr(manager_module, "MAX_PENDING_LOADS", 1)
+    with slow_load(Sentiment, tiny_models["sentiment"], 1.0):
+        first = threading.Thread(target=manager.get, args=("sentiment", tiny_models["sentiment"]))
+        first.start()
+        while manager.loading("sentiment", tiny_models["sentiment"]) is None:
+            first.join(0.01)
+        with pytest.raises(ModelLoadFailed, match="busy loading other models; try again in a minute"):
+            manager.get("ner", tiny_models["ner"])
+        first.join()
+    assert manager.get("ner", tiny_models["ner"])  # the limit counts loads in flight only

@@ -260,3 +260,19 @@ def test_gradio_client_needs_the_credentials(private: Any) -> None:
         Client(private.url, auth=("u", "wrong password"), verbose=False)
     client = Client(private.url, auth=("u", "p"), verbose=False)
     assert client.predict(text="I love this film", api_name="/sentiment")["label"] == "POSITIVE"
+
+
+def test_a_public_host_has_no_event_that_loads_or_unloads(models: dict[str, str]) -> None:
+    """Hiding the Models tab's buttons is not enough: Gradio runs any event by its index, private or
+    not. On a public host (--hosted), no event of the app may load or unload models for everyone."""
+    from components import Settings
+
+    settings = Settings(hosted=True, allow_custom_models=False, examples_dir=str(ROOT / "assets"))
+    with running_app(catalog(models), settings=settings) as app:
+        handlers = [getattr(f.fn, "__wrapped__", f.fn) for f in app.demo.fns.values() if f.fn is not None]
+        names = {getattr(h, "__name__", "") for h in handlers}
+        closed_over = {name for h in handlers if hasattr(h, "__code__") for name in h.__code__.co_freevars}
+        assert not names & {"unload", "unload_all", "act"}
+        assert "act" not in closed_over  # the Models tab's Load / Unload / Unload all
+        assert "/unload" not in Client(app.url, verbose=False).view_api(return_format="dict",
+                                                                        print_info=False)["named_endpoints"]
