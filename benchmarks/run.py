@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                    # everything, about 8 minutes on 2 CPU cores
     python -m benchmarks.run --quick            # fewer runs and rounds, under 2 minutes
+    (offline adds 4 minutes, 3 with --quick: its baselines wait out huggingface_hub's retries)
     python -m benchmarks.run --only startup throughput
 
 Every figure is a median of runs that alternate with their baseline (order rotated each round),
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "diffusion": "benchmarks.bench_diffusion",
     "fastpaths": "benchmarks.bench_fastpaths",
     "image_format": "benchmarks.bench_image_format",
+    "offline": "benchmarks.bench_offline",
 }
 
 COLUMNS = [("measure", "measure"), ("app", "app"), ("baseline", "baseline"), ("compare", "app vs baseline"),

@@ -1,9 +1,10 @@
 """Which catalog models this server can serve now: in a local folder, in the Hugging Face cache, after
 a download, or not at all.
 
-Without this, on a machine that cannot reach the Hub every click on an uncached model waited 25 s
-(huggingface_hub retries five times) and failed, and the next click waited again; a cached model
-loaded in minutes, every file's freshness check retried the same way. So the server checks once at
+Without this, on a machine that cannot reach the Hub every click on an uncached model waited 23 s
+(huggingface_hub retries) and failed, and the next click waited again; a cached model took 139 s to
+load (the repo's file listings and the optional files a snapshot lacks, each asked for and retried;
+BENCHMARKS.md "offline"). So the server checks once at
 startup (one request with a short timeout, then the cache), says what it found in the log and the
 page, remembers a failed reach for a while, and loads cached models with the Hub switched off.
 

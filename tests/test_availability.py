@@ -83,7 +83,7 @@ def hub(hf, monkeypatch):
     from huggingface_hub import constants
 
     fake = FakeHub()
-    monkeypatch.setattr(constants, "ENDPOINT", fake.url)
+    point_hub_at(monkeypatch, fake.url)
     yield fake
     fake.server.shutdown()
     fake.server.server_close()
@@ -97,7 +97,16 @@ def no_hub(hf, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    point_hub_at(monkeypatch, f"http://127.0.0.1:{port}")
+
+
+def point_hub_at(monkeypatch, url: str) -> None:
+    """Every Hub request to url: the API's (ENDPOINT) and the files' (a URL template that huggingface_hub
+    fixes at import; without it, file requests would still go to huggingface.co on a machine online)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
 
 
 def cache_model(cache: Path, repo: str, files: dict[str, bytes] | str) -> None:
