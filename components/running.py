@@ -352,8 +352,9 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
 
     def fit(model: str | None) -> dict[Any, Any]:
         updates: dict[Any, Any] = {view.status: view.titled(model_state_html(ctx, view.task, model)),
-                                   view.alert: alert_html(),
-                                   **view.fields.clear()}
+                                   view.alert: alert_html(), **view.fields.clear()}
+        if ctx.availability is not None:  # the marks as the startup check found them (it may end after the build)
+            updates[view.model] = gr.update(choices=picker_choices(ctx, view.task))
         try:
             spec = ctx.manager.spec(view.task, model)
             updates.update(view.fitted(ctx, model))
@@ -392,12 +393,9 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
             control.release(told, [control, view.model], [control], queue=False, api_visibility="private",
                             show_progress="hidden")
 
-    outputs = [view.status, view.alert, *view.fields.marked(), *view.controls.values()]
+    outputs = [view.status, view.alert, view.model, *view.fields.marked(), *view.controls.values()]
     if extra is not None:
         outputs += list(getattr(extra, "outputs", []))
     outputs = list(dict.fromkeys(outputs))  # a control can be both a field and a fitted one
-    # no trigger named: on the page's load and on each change of the picker
+    # no trigger named: on the page's load and on each change of the picker (one request each)
     gr.on(None, fit, [view.model], outputs, queue=False, api_visibility="private", show_progress="hidden")
-    if ctx.availability is not None:  # the marks, as the startup check found them (it may end after the build)
-        gr.on(None, lambda: gr.update(choices=picker_choices(ctx, view.task)), None, [view.model], queue=False,
-              api_visibility="private", show_progress="hidden")

@@ -140,6 +140,13 @@ def test_a_model_that_cannot_be_had_is_marked_and_fails_at_once(page: Any, app: 
     picker.click()
     page.get_by_role("option", name=re.compile(r"^tiny sentiment · ready")).click()
     expect(panel.get_by_role("alert")).to_have_count(0)
+
+    picker.fill("someone/typed-model")  # a typed id: the same marks, and the picker keeps what was typed
+    picker.press("Enter")
+    expect(status(panel)).to_contain_text("someone/typed-model is not available on this server right now")
+    expect(picker).to_have_value("someone/typed-model")
+    picker.click()
+    page.get_by_role("option", name=re.compile(r"^tiny sentiment · ready")).click()
     no_page_errors(page)
 
 
