@@ -164,7 +164,7 @@ def test_an_error_shows_beside_its_field_and_keeps_the_result(page: Any) -> None
     output = panel.locator(".generated-text span.md")
     panel.get_by_role("button", name="Generate", exact=True).click()
     expect(panel.get_by_text(re.compile(r"tokens/s"))).to_be_visible(timeout=RESULT_TIMEOUT)
-    before = output.inner_text()
+    before = settled(page, output)
     assert before.strip()  # something was generated, which the error below must leave in place
     panel.get_by_role("button", name="Parameters").click()  # closed again: the error must open it
     expect(tokens).to_be_hidden()
@@ -191,6 +191,18 @@ def test_an_error_shows_beside_its_field_and_keeps_the_result(page: Any) -> None
     expect(panel.get_by_role("alert")).to_have_count(0)
     expect(panel.locator(".field-error")).to_have_count(0)
     no_page_errors(page)
+
+
+def settled(page: Any, output: Any, quiet_ms: int = 600) -> str:
+    """The streamed text once it has stopped changing (the stats line shows from the first update on)."""
+    text = output.inner_text()
+    for _ in range(50):
+        page.wait_for_timeout(quiet_ms)
+        now = output.inner_text()
+        if now == text and now.strip():
+            return now
+        text = now
+    raise AssertionError(f"the generated text kept changing: {text!r}")
 
 
 def test_an_empty_input_is_told_beside_it(page: Any) -> None:
