@@ -22,7 +22,7 @@ MARKDOWN_PROMPT = "Write some Markdown."
 MARKDOWN = ("  **Bold** first,\n\n- one\n- two\n\n```python\n\tprint('tab kept')\n```\n\n"
             "<img src=x onerror=\"window.ran = 1\"> and no script ran.\n")
 CUTS = [MARKDOWN.index("\n\n- one"), MARKDOWN.index("\n- two"), MARKDOWN.index("\n\n```"), len(MARKDOWN)]
-STEP_SECONDS = 0.5  # between the streamed pieces of MARKDOWN
+STEP_SECONDS = 0.8  # between the streamed pieces of MARKDOWN: "Bold" shows 1.6 s before the code block, room for a busy CI
 
 # Words that with Gradio's word-break: break-all were cut at a line's end (what the issue saw as "Lo ndon").
 BROKEN_WORDS = """(root) => {
