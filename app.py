@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "classification requests have their own pool of twice --max-batch-size")
     parser.add_argument("--max-batch-size", type=int, default=16, metavar="N",
                         help="classification requests for one model that arrive together run as one batch of up to N (default 16)")
+    parser.add_argument("--no-mcp", action="store_true",
+                        help="do not serve the MCP server (every tab as a tool for agents, at /gradio_api/mcp/); "
+                             "it is off anyway with --auth, which Gradio's MCP server does not check")
     parser.add_argument("--no-batching", action="store_true",
                         help="run classification requests one by one instead of batching those that arrive together")
     return parser.parse_args(argv)
@@ -111,12 +114,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from components import Settings, build_demo  # gradio, not torch
 
+    if auth and not args.no_mcp:
+        console.warning("The MCP server is off: with --auth, Gradio would serve it without asking for the login.")
     settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
-                        zero_gpu=on_zero_gpu)
+                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp and not auth)
     demo = build_demo(catalog, manager, settings, availability)
     availability.start()  # in the background: says in the console what the server can get
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                 prevent_thread_lock=True, **launch_options(settings))
+    say_mcp_state(demo, settings)
     if args.share:
         if demo.share_url:
             print(f"Public link: {demo.share_url}", flush=True)
@@ -125,6 +131,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"{demo.local_url}", flush=True)
     demo.block_thread()
     return 0
+
+
+def say_mcp_state(demo: Any, settings: Any) -> bool:
+    """Gradio starts its MCP server inside launch() and, when that fails (an `mcp` package it was not
+    written for, as mcp 2.x with Gradio 6.31), only prints a line in a non-quiet launch and serves on
+    without it. Say it in the log either way; True when it runs as asked."""
+    log = logging.getLogger("playground")
+    if not settings.mcp_server:
+        return True
+    if getattr(demo, "mcp_server", False) and getattr(demo, "mcp_server_obj", None) is not None:
+        log.info("MCP server: %sgradio_api/mcp/ (every tab as a tool; --no-mcp turns it off)", demo.local_url or "/")
+        return True
+    log.warning("The MCP server did not start: %s", getattr(demo, "mcp_error", None) or "no reason given by Gradio")
+    return False
 
 
 def launch_options(settings: Any) -> dict:
@@ -137,7 +157,7 @@ def launch_options(settings: Any) -> dict:
 
     return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
             "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
-            "state_session_capacity": SESSION_CAPACITY}
+            "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server}
 
 
 # Generated text is drawn as Markdown: an image link in it (a model can be prompted to write one) would

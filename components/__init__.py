@@ -39,7 +39,17 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
             with gr.Tab("Models", id="models") as models_tab:
                 system.build(ctx, models_tab)
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)
+    hide_start_values(demo)
     return demo
+
+
+def hide_start_values(demo: gr.Blocks) -> None:
+    """A control whose value is a function (a seed box starts empty this way: components/inputs.py)
+    gets a load event (attached when the Blocks closes) that Gradio names "lambda_N" and lists as a
+    public endpoint and MCP tool: it only sets where the control starts, so it is made private."""
+    for fn in demo.fns.values():
+        if getattr(fn, "api_name", None) and str(fn.api_name).startswith("lambda"):
+            fn.api_visibility = "private"
 
 
 __all__ = ["CSS", "Settings", "build_demo"]

@@ -83,9 +83,12 @@ def build(ctx: Context) -> None:
                     folded={id(template): zs_parameters, id(top_k): search_parameters})
     view = RunView(task=TASK, model=model, status=status, alert=alert, fields=fields)
     wire_run(ctx, view, [zs_run.click], fn=clip_zero_shot, inputs=[zs_image, labels, template, model],
+             summary="Label an image with your own words: each label's probability, from CLIP's image-text similarity.",
              outputs=[zs_out], api_name="clip_zero_shot")
     wire_run(ctx, view, [search_run.click, query.submit], fn=clip_search, inputs=[query, images, model, top_k],
+             summary="Search a set of images with a sentence: the best matches first, each with its probability.",
              outputs=[gallery], api_name="clip_search", gpu_seconds=lambda images=None, **_: 20 + len(images or []) / 2)
     wire_run(ctx, view, [rank_run.click], fn=clip_rank_captions, inputs=[rank_image, captions, model],
+             summary="Rank captions for an image: the best caption first, each with its probability.",
              outputs=[rank_out], api_name="clip_rank_captions")
     fit_on_pick(ctx, view)

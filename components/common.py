@@ -28,6 +28,7 @@ class Settings:
     examples_dir: str = "assets"
     zero_gpu: bool = False            # Hugging Face ZeroGPU: model calls run inside spaces.GPU
     gpu_device: str = "cuda"          # where ZeroGPU calls move their models
+    mcp_server: bool = True           # every public endpoint also an MCP tool (app.py --no-mcp turns it off)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from models.tasks import task as declared
 
 from .common import Context, event_options, on_gpu, plain_errors, sentence_of
 from .inputs import Refused, field_name
+from .tools import endpoint_doc
 
 POLL_SECONDS = 0.25      # how often a watched load's state is sent to the page
 PHONE_SCROLL = """() => {
@@ -278,17 +279,20 @@ def state_panels() -> tuple[gr.HTML, gr.HTML]:
 
 
 def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, inputs: list[Any],
-             outputs: list[Any], api_name: str, gpu_seconds: int | Callable[..., float] = 20,
+             outputs: list[Any], api_name: str, summary: str, gpu_seconds: int | Callable[..., float] = 20,
              batched: bool = False, **options: Any) -> Any:
     """The one way a tab runs a model: the page's event (watch the load, run, keep errors in the tab)
-    and the public endpoint `api_name` (the handler, its errors as one sentence). Returns the page's event.
+    and the public endpoint `api_name` (the handler, its errors as one sentence), described for
+    programs and MCP clients by `summary` and its parameters (components/tools.py). Returns the
+    page's event.
 
     gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of fn's
     arguments, so a long generation asks for more than a short one).
     """
     run = refusing(on_gpu(ctx, fn, gpu_seconds))
-    gr.on([], plain_errors(run), inputs, outputs, api_name=api_name,
-          **event_options(ctx, batched=batched), **options)
+    endpoint = plain_errors(run)
+    endpoint.__doc__ = endpoint_doc(view.task, summary, fn, inputs, ctx.catalog.default(view.task))
+    gr.on([], endpoint, inputs, outputs, api_name=api_name, **event_options(ctx, batched=batched), **options)
     model_at = inputs.index(view.model)
     streams = inspect.isgeneratorfunction(fn)
 

@@ -111,7 +111,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                            wrap=True)
     gr.Markdown(versions())
 
-    def list_models() -> list[dict[str, Any]]:
+    def models() -> list[dict[str, Any]]:
         """What is loaded: task, model, label, device, dtype, parameters, memory_mb, load_seconds,
         loaded_at and last_used (seconds since the epoch), least recently used first."""
         return ctx.manager.loaded()
@@ -153,7 +153,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             return ctx.manager.loaded(), f"⚠ {sentence_of(e)}"
 
     views = [table, which, memory, catalog, note]
-    gr.on([tab.select], list_models, None, [loaded], api_name="models").then(
+    gr.on([tab.select], models, None, [loaded], api_name="models").then(
         shown, [loaded], views, api_visibility="private")
     if not manage:
         # Hidden is not enough: Gradio runs any event by its index, private or not. A public host's

@@ -87,7 +87,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
     view = RunView(task=key, model=model, status=status, alert=alert, controls=fitted,
                    fields=Fields(params=params, inputs=[*drawn, model, *extras], folded=folded))
     triggers = [run.click] + ([drawn[0].submit] if drawn and isinstance(drawn[0], gr.Textbox) else [])
-    event = wire_run(ctx, view, triggers, fn=fn, inputs=api_inputs, outputs=shown,
+    event = wire_run(ctx, view, triggers, fn=fn, inputs=api_inputs, outputs=shown, summary=intro,
                      api_name=declaration.endpoint, batched=declaration.batches, **wire)
     fit_on_pick(ctx, view, extra=fit_extra)
     return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status, alert=alert,

@@ -59,6 +59,7 @@ def build(ctx: Context) -> None:
             ctx.stops.finish(session, TASK, stop_event)
 
     def stop_generation(request: gr.Request) -> None:
+        """Stop this client's running generation at once; what was generated so far is its result."""
         ctx.stops.stop(session_of(request), TASK)
 
     tab = task_tab(ctx, TASK, intro="Generate text token by token. Instruct models get their chat template; "

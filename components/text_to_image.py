@@ -93,6 +93,7 @@ def build(ctx: Context) -> None:
         extra=scheduler_control, fit_extra=model_schedulers, gpu_seconds=gpu_seconds)
 
     def stop_text_to_image(request: gr.Request) -> None:
+        """Stop this client's running text-to-image at the next denoising step."""
         ctx.stops.stop(session_of(request), TASK)
 
     tab.stop.click(stop_text_to_image, None, None, queue=False, api_name="stop_text_to_image")
