@@ -13,6 +13,8 @@ import gradio as gr
 
 from models import Catalog, ModelManager, PlaygroundError
 
+from .inputs import raise_refused
+
 log = logging.getLogger("playground")
 
 UNEXPECTED = "Something went wrong on the server while running this request; try again, or pick another model."
@@ -99,11 +101,13 @@ def to_user_error(error: BaseException) -> gr.Error:
 
 
 def plain_errors(fn: Callable) -> Callable:
-    """Wrap a handler (function or generator) so every failure reaches the user as gr.Error."""
+    """Wrap a handler (function or generator) so every failure reaches the user as gr.Error,
+    a value a control's check refused (components/inputs.py Refused) among them."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
+                raise_refused(args, kwargs)
                 yield from fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001
                 raise to_user_error(e) from None
@@ -112,6 +116,7 @@ def plain_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            raise_refused(args, kwargs)
             return fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001
             raise to_user_error(e) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from models import PlaygroundError
+from models import InvalidInput, PlaygroundError
 from models.base import plain_number
 from models.images import check_image_file
 
@@ -28,6 +28,17 @@ class Refused:
 
     def __repr__(self) -> str:
         return f"Refused({self.message!r}, field={self.field!r})"
+
+
+def first_refused(values: Any) -> Refused | None:
+    return next((v for v in values if isinstance(v, Refused)), None)
+
+
+def raise_refused(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """A handler's side of Refused: the first refused argument's sentence, as that field's error."""
+    found = first_refused([*args, *kwargs.values()])
+    if found is not None:
+        raise InvalidInput(found.message, field=found.field)
 
 
 def refused(component: Any, check: Any, *args: Any) -> Any:

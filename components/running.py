@@ -30,7 +30,7 @@ from models.base import plain_number
 from models.tasks import task as declared
 
 from .common import Context, event_options, on_gpu, plain_errors, sentence_of
-from .inputs import Refused, field_name
+from .inputs import Refused, field_name, first_refused
 from .tools import endpoint_doc
 
 POLL_SECONDS = 0.25      # how often a watched load's state is sent to the page
@@ -104,10 +104,10 @@ def model_state_html(ctx: Context, task: str, model: str | None) -> str:
         if found.state == "unavailable":
             return _panel("unavailable", f"<b>{html.escape(spec.name)}</b> is not available on this server right now; "
                                          "pick a model marked ready.")
-        where = {"local": " (a folder on this server{size})", "cached": " (in this server's cache{size})",
-                 "download": " after a download{size}"}.get(found.state, "")
-        where = where.format(size=(", " if found.state != "download" else " of ") + _size(found.size_bytes)
-                             if found.size_bytes else "")
+        size = _size(found.size_bytes)
+        where = {"local": f" (a folder on this server{', ' + size if size else ''})",
+                 "cached": f" (in this server's cache{', ' + size if size else ''})",
+                 "download": f" after a download{' of ' + size if size else ''}"}.get(found.state, "")
     gpu = " It is meant for a GPU." if spec.needs_gpu and not ctx.settings.zero_gpu else ""
     return _panel("idle", f"<b>{html.escape(spec.name)}</b> is not loaded yet: it loads on the first run{where}.{gpu}")
 
@@ -178,14 +178,18 @@ class Fields:
                 return component
         return None
 
-    def marked(self) -> list[Any]:
-        """The controls that can show a sentence under them (those with an `info` line)."""
+    @functools.cached_property
+    def _with_info(self) -> list[Any]:
         seen, out = set(), []
         for component in [*self.inputs, *self.params.values()]:
             if id(component) not in seen and "info" in inspect.signature(type(component).__init__).parameters:
                 seen.add(id(component))
                 out.append(component)
         return out
+
+    def marked(self) -> list[Any]:
+        """The controls that can show a sentence under them (those with an `info` line)."""
+        return self._with_info
 
     def clear(self) -> dict[Any, Any]:
         return {c: gr.update(info=getattr(c, "info", None), elem_classes=[]) for c in self.marked()}
@@ -209,33 +213,6 @@ def alert_html(message: str = "") -> Any:
     return gr.update(value=body, visible=bool(message))
 
 
-def _refused(args: tuple[Any, ...]) -> Refused | None:
-    return next((a for a in args if isinstance(a, Refused)), None)
-
-
-def refusing(fn: Callable) -> Callable:
-    """fn, raising a Refused argument's sentence as a field's error (the API's side of Refused)."""
-    from models.errors import InvalidInput
-
-    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        refused = _refused(args + tuple(kwargs.values()))
-        if refused is not None:
-            raise InvalidInput(refused.message, field=refused.field)
-
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen(*args: Any, **kwargs: Any) -> Any:
-            check(args, kwargs)
-            yield from fn(*args, **kwargs)
-        return gen
-
-    @functools.wraps(fn)
-    def plain(*args: Any, **kwargs: Any) -> Any:
-        check(args, kwargs)
-        return fn(*args, **kwargs)
-    return plain
-
-
 # -- wiring -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -255,20 +232,25 @@ class RunView:
         name = html.escape(declared(self.task).title, quote=True)
         return panel.replace('<div class="model-status', f'<div data-task="{name}" class="model-status', 1)
 
-    def fitted(self, ctx: Context, model: str | None) -> dict[Any, Any]:
-        """Each fitted control's value and range for the model (models/fitting.py: from its files)."""
+    def ranges(self, ctx: Context, model: str | None) -> dict[str, dict[str, Any]]:
+        """Each fitted control's value, minimum and maximum for the model (models/fitting.py: from its
+        files); the declaration's where the files say nothing and the declaration has a default."""
         from models.fitting import fitted
 
         params = {p.name: p for p in declared(self.task).params}
         fits = fitted(ctx.manager.spec(self.task, model))
-        updates: dict[Any, Any] = {}
-        for name, control in self.controls.items():
+        out: dict[str, dict[str, Any]] = {}
+        for name in self.controls:
             if name in fits:  # a value the files do not give (None: the model's own) stays as it is
-                updates[control] = gr.update(**{k: v for k, v in fits[name].items() if v is not None})
+                out[name] = {k: v for k, v in fits[name].items() if v is not None}
             elif name in params and params[name].default is not None:
                 p = params[name]  # back to the declaration's, after a model that narrowed it
-                updates[control] = gr.update(value=p.default, minimum=p.low, maximum=p.high)
-        return updates
+                out[name] = {"value": p.default, "minimum": p.low, "maximum": p.high}
+        return out
+
+    def fitted(self, ctx: Context, model: str | None) -> dict[Any, Any]:
+        """The fitted controls' updates for the model (ranges)."""
+        return {self.controls[name]: gr.update(**r) for name, r in self.ranges(ctx, model).items()}
 
 
 def state_panels() -> tuple[gr.HTML, gr.HTML]:
@@ -289,8 +271,8 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of fn's
     arguments, so a long generation asks for more than a short one).
     """
-    run = refusing(on_gpu(ctx, fn, gpu_seconds))
-    endpoint = plain_errors(run)
+    run = on_gpu(ctx, fn, gpu_seconds)
+    endpoint = plain_errors(run)  # which also raises a refused argument's sentence
     endpoint.__doc__ = endpoint_doc(view.task, summary, fn, inputs, ctx.catalog.default(view.task))
     gr.on([], endpoint, inputs, outputs, api_name=api_name, **event_options(ctx, batched=batched), **options)
     model_at = inputs.index(view.model)
@@ -300,7 +282,7 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     def on_page(*args: Any, **kwargs: Any) -> Iterator[dict[Any, Any]]:
         fields = view.fields
         clear = {**fields.clear(), view.alert: alert_html()}
-        refused = _refused(args)
+        refused = first_refused(args)
         if refused is not None:
             yield {**fields.mark(refused.field, refused.message), view.alert: alert_html(refused.message)}
             return
@@ -350,8 +332,6 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
     fitted control (view.controls) set to the model's value and range (models/fitting.py: from its
     config files, no load). `extra(spec)` adds a tab's own updates (text-to-image's schedulers; its
     `outputs` attribute lists the components they touch)."""
-    from models.fitting import fitted
-
     params = {p.name: p for p in declared(view.task).params}
 
     def fit(model: str | None) -> dict[Any, Any]:
@@ -369,12 +349,11 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
         return updates
 
     def limits(name: str, model: str | None) -> tuple[float | None, float | None]:
-        p = params[name]
         try:
-            fits = fitted(ctx.manager.spec(view.task, model)).get(name, {})
+            fits = view.ranges(ctx, model).get(name, {})
         except PlaygroundError:
             fits = {}
-        return fits.get("minimum", p.low), fits.get("maximum", p.high)
+        return fits.get("minimum", params[name].low), fits.get("maximum", params[name].high)
 
     for name, control in view.controls.items():
         if isinstance(control, gr.Slider):
