@@ -14,6 +14,7 @@ import gradio as gr
 from models import Catalog, ModelManager, PlaygroundError
 
 from .inputs import raise_refused
+from .turns import Turns
 
 log = logging.getLogger("playground")
 
@@ -73,6 +74,11 @@ class Context:
     settings: Settings
     stops: StopSignals = field(default_factory=StopSignals)
     availability: Any = None  # models/availability.py: the Hub and the cache, as checked at startup
+    turns: Turns | None = None  # the line generations wait in, the page's and the /v1 API's (turns.py)
+
+    def __post_init__(self) -> None:
+        if self.turns is None:
+            self.turns = Turns(self.settings.concurrency_limit)
 
 
 def session_of(request: gr.Request | None) -> str:

@@ -62,6 +62,15 @@ class Generation(TypedDict, total=False):
     stopped: bool
     first_token_seconds: float | None
     seconds: float
+    prompt_tokens: int  # the prompt (the chat after its template) in tokens
+    window: int  # the most tokens the model reads, prompt and reply together
+    max_new_tokens: int
+    dropped_turns: int  # the chat's oldest turns left out so that it fits the window
+    thinking_opened: bool  # the chat template opened <think> itself
+    thinking: str | None  # a reasoning model's thinking (None: the reply has none)
+    answer: str  # the reply without its thinking
+    thinking_seconds: float | None  # how long it thought, once it ended
+    finish_reason: str  # at the end: "stop" (the model ended, a stop string, Stop) or "length"
 
 
 class Images(TypedDict, total=False):

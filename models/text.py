@@ -11,6 +11,7 @@ from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria
                           TemperatureLogitsWarper, TextIteratorStreamer, TopKLogitsWarper, TopPLogitsWarper)
 
 from .base import Pipeline, check_text
+from .chat import THINK_OPEN, check_messages, check_stop_strings, cut_at_stop, fit_window, split_thinking
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, probabilities
 from .results import Entities, Generation, Labels, MaskFill
@@ -52,37 +53,58 @@ class TextGeneration(Pipeline):
             params["seed"] = secrets.randbelow(2**32)
         return params
 
-    def encode(self, prompt: Any) -> Any:
-        """Token ids for a prompt string or a chat (a list of {role, content}); chat models get their template."""
+    def encode(self, prompt: Any, room: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """Token ids for a prompt string or a chat (a list of {role, content}), and what was done to fit it:
+        {"dropped_turns", "thinking_opened"}. Chat models get their template; a chat's oldest turns are
+        dropped until the prompt is at most `room` tokens (models/chat.py fit_window)."""
         tokenizer = self.tokenizer
-        if isinstance(prompt, list):
+        if isinstance(prompt, (list, tuple)):
             if not self.is_chat:
-                raise InvalidInput(f"{self.spec.name} has no chat template; send a plain text prompt.")
-            if not prompt or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in prompt):
-                raise InvalidInput("A chat must be a non-empty list of messages with a role and a content.")
-            messages = prompt
+                raise InvalidInput(f"{self.spec.name} has no chat template: it continues a text. Send a plain text "
+                                   "prompt, or pick a chat model.", field="messages")
+            messages = check_messages(prompt)
         else:
             check_text(prompt, "prompt")
             messages = [{"role": "user", "content": prompt}] if self.is_chat else None
-        if messages is not None:
-            ids = self.tokenize(tokenizer.apply_chat_template, messages, add_generation_prompt=True,
-                                return_tensors="pt", return_dict=True)["input_ids"]
-        else:
-            ids = self.tokenize(tokenizer, prompt, return_tensors="pt")["input_ids"]
-        return ids
+        if messages is None:
+            return self.tokenize(tokenizer, prompt, return_tensors="pt")["input_ids"], {"dropped_turns": 0,
+                                                                                      "thinking_opened": False}
 
-    def stream(self, inputs: Any, *, stop: threading.Event | None = None, **params: Any) -> Iterator[Generation]:
-        """Yield {"text", "new_tokens", "seed", "done", "first_token_seconds", "seconds"} as tokens arrive."""
+        def render(chat: list[dict[str, str]]) -> str:
+            return self.tokenize(tokenizer.apply_chat_template, chat, tokenize=False, add_generation_prompt=True)
+
+        def ids_of(text: str) -> Any:  # as apply_chat_template tokenizes its rendering
+            return self.tokenize(tokenizer, text, add_special_tokens=False, return_tensors="pt",
+                                 verbose=False)["input_ids"]
+
+        dropped = 0
+        if room is not None:
+            messages, dropped = fit_window(messages, lambda chat: ids_of(render(chat)).shape[1], room)
+        text = render(messages)
+        return ids_of(text), {"dropped_turns": dropped, "thinking_opened": text.rstrip().endswith(THINK_OPEN)}
+
+    def stream(self, inputs: Any, *, stop: threading.Event | None = None, stop_strings: Any = None,
+               **params: Any) -> Iterator[Generation]:
+        """Yield {"text", "new_tokens", "seed", "done", "first_token_seconds", "seconds", ...} as tokens arrive
+        (models/results.py Generation: also the prompt's tokens, the window, the turns dropped to fit it, a
+        reasoning model's thinking apart from its answer, and at the end why it ended).
+
+        stop: ends this request at the next token (Stop, a closed tab); stop_strings: end the reply where
+        one of them appears, which is then cut from it and never shown."""
         model, tokenizer = self._require_loaded("model", "tokenizer")
         p = self.check_params(**params)
-        input_ids = self.encode(inputs).to(model.device)
+        stops = check_stop_strings(stop_strings)
         limit = context_length(model, tokenizer)
+        input_ids, fitted = self.encode(inputs, room=limit - p["max_new_tokens"])
+        input_ids = input_ids.to(model.device)
         if input_ids.shape[1] + p["max_new_tokens"] > limit:
+            field = "messages" if isinstance(inputs, (list, tuple)) else "prompt"
+            what = "last message" if field == "messages" else "prompt"
             room = limit - input_ids.shape[1]
             if room < 1:
-                raise InvalidInput(f"The prompt is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. Shorten it.",
-                                   field="prompt")
-            raise InvalidInput(f"The prompt ({input_ids.shape[1]} tokens) plus max_new_tokens ({p['max_new_tokens']}) "
+                raise InvalidInput(f"The {what} is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. "
+                                   "Shorten it.", field=field)
+            raise InvalidInput(f"The {what} ({input_ids.shape[1]} tokens) plus max_new_tokens ({p['max_new_tokens']}) "
                                f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.",
                                field="max_new_tokens")
         stop = stop or threading.Event()
@@ -108,10 +130,23 @@ class TextGeneration(Pipeline):
                 failure.append(e)
                 streamer.end()
 
+        fixed = {"seed": p["seed"], "prompt_tokens": int(input_ids.shape[1]), "window": limit,
+                 "max_new_tokens": p["max_new_tokens"], **fitted}
         start = time.perf_counter()
         worker = threading.Thread(target=run, name="generate", daemon=True)
         worker.start()
-        text, first = "", None
+        text, first, thought_for, hit_stop = "", None, None, False
+        opened = fitted["thinking_opened"]
+
+        def update(shown: str, done: bool) -> Generation:
+            nonlocal thought_for
+            thinking, answer, ended = split_thinking(shown, opened)
+            if thinking is not None and ended and thought_for is None:
+                thought_for = time.perf_counter() - start
+            return {"text": shown, "new_tokens": counter.new_tokens, "done": done, "first_token_seconds": first,
+                    "seconds": time.perf_counter() - start, "thinking": thinking, "answer": answer,
+                    "thinking_seconds": thought_for if thinking is not None and ended else None, **fixed}
+
         try:
             for piece in streamer:
                 if not piece:
@@ -119,15 +154,19 @@ class TextGeneration(Pipeline):
                 if first is None:
                     first = time.perf_counter() - start
                 text += piece
-                yield {"text": text, "new_tokens": counter.new_tokens, "seed": p["seed"], "done": False,
-                       "first_token_seconds": first, "seconds": time.perf_counter() - start}
+                text, hit_stop, held = cut_at_stop(text, stops)
+                if hit_stop:
+                    stop.set()  # a stop string: the reply ends here, not at the user's word
+                    break
+                yield update(text[:len(text) - held], False)
         finally:
             stop.set()  # the consumer left (stop button, closed tab): halt generate at the next token
             worker.join()
         if failure:
             raise failure[0]
-        yield {"text": text, "new_tokens": counter.new_tokens, "seed": p["seed"], "done": True,
-               "stopped": counter.stopped, "first_token_seconds": first, "seconds": time.perf_counter() - start}
+        stopped = counter.stopped and not hit_stop
+        length = not hit_stop and not stopped and counter.new_tokens >= p["max_new_tokens"]
+        yield {**update(text, True), "stopped": stopped, "finish_reason": "length" if length else "stop"}
 
 
 class _TokenCounter(StoppingCriteria):

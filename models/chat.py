@@ -1,0 +1,163 @@
+"""What a conversation is, apart from any model: its messages checked (each wrong one a sentence), its
+oldest turns dropped to fit a window, a reasoning model's thinking told apart from its answer, and stop
+strings cut from a streamed reply. Used by the generation adapter (models/text.py); no torch here."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from .base import check_unicode
+from .errors import InvalidInput
+
+ROLES = ("system", "user", "assistant")
+MAX_MESSAGES = 1_000  # a longer chat is refused with a sentence (the window drops turns long before)
+MAX_MESSAGE_CHARS = 100_000  # per message, as the other text inputs
+MAX_CHAT_CHARS = 400_000  # all messages together
+MAX_STOP_STRINGS, MAX_STOP_CHARS = 4, 100  # as OpenAI's API
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def content_text(content: Any, where: str) -> str:
+    """A message's content as text: a string, or OpenAI's list of parts where every part is text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content and all(isinstance(p, dict) for p in content):
+        texts = []
+        for part in content:
+            if part.get("type", "text") != "text" or not isinstance(part.get("text"), str):
+                raise InvalidInput(f"{where} has a part of type {str(part.get('type'))[:30]!r}; "
+                                   "only text parts can be read by a text model.", field="messages")
+            texts.append(part["text"])
+        return "".join(texts)
+    raise InvalidInput(f"{where}'s content must be a string, not {type(content).__name__}.", field="messages")
+
+
+def check_messages(messages: Any) -> list[dict[str, str]]:
+    """A chat as a list of {"role", "content"} (roles system, user, assistant; "developer" is read as
+    system, as OpenAI does), ending with a user message; every fault is one sentence."""
+    if isinstance(messages, tuple):
+        messages = list(messages)
+    if not isinstance(messages, list):
+        raise InvalidInput(f"messages must be a list of {{role, content}} objects, not {type(messages).__name__}.",
+                           field="messages")
+    if not messages:
+        raise InvalidInput("messages is empty; send at least one user message.", field="messages")
+    if len(messages) > MAX_MESSAGES:
+        raise InvalidInput(f"The chat has {len(messages):,} messages; at most {MAX_MESSAGES:,} are read. "
+                           "Start a new chat or drop the oldest turns.", field="messages")
+    checked, total = [], 0
+    for i, message in enumerate(messages, 1):
+        where = f"Message {i}"
+        if not isinstance(message, dict):
+            raise InvalidInput(f"{where} must be an object with a role and a content, not {type(message).__name__}.",
+                               field="messages")
+        role = message.get("role")
+        if role is None:
+            raise InvalidInput(f"{where} has no role; give it one of {', '.join(ROLES)}.", field="messages")
+        if role == "developer":
+            role = "system"
+        if role not in ROLES:
+            shown = role[:30] if isinstance(role, str) else type(role).__name__
+            raise InvalidInput(f"{where} has the role {shown!r}; the roles are {', '.join(ROLES)}.", field="messages")
+        if "content" not in message or message["content"] is None:
+            raise InvalidInput(f"{where} has no content.", field="messages")
+        text = content_text(message["content"], where)
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InvalidInput(f"{where} is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}.",
+                               field="messages")
+        total += len(text)
+        if total > MAX_CHAT_CHARS:
+            raise InvalidInput(f"The chat is over {MAX_CHAT_CHARS:,} characters; start a new one or drop the "
+                               "oldest turns.", field="messages")
+        checked.append({"role": role, "content": check_unicode(text, where.lower())})
+    if checked[-1]["role"] != "user":
+        raise InvalidInput("The last message must be the user's: it is what the model answers.", field="messages")
+    if not checked[-1]["content"].strip():
+        raise InvalidInput("The last message is empty; type something.", field="messages")
+    return checked
+
+
+def with_system(messages: list[dict[str, str]], system_prompt: str | None) -> list[dict[str, str]]:
+    """The chat with a system prompt first (replacing one the chat starts with); none when it is empty."""
+    if not system_prompt or not system_prompt.strip():
+        return messages
+    rest = messages[1:] if messages and messages[0]["role"] == "system" else messages
+    return [{"role": "system", "content": system_prompt}, *rest]
+
+
+def turn_starts(messages: list[dict[str, str]]) -> list[int]:
+    """Where each turn begins: the index of each user message after the leading system messages."""
+    return [i for i, m in enumerate(messages) if m["role"] == "user"]
+
+
+def fit_window(messages: list[dict[str, str]], count: Callable[[list[dict[str, str]]], int],
+               room: int) -> tuple[list[dict[str, str]], int]:
+    """The chat with as few of its oldest turns dropped as lets `count(chat)` (its prompt's tokens) be at
+    most `room`; the leading system messages and the last turn are always kept. Returns (chat, turns
+    dropped); when even the last turn is too long, the last turn alone (the caller says so)."""
+    head = 0
+    while head < len(messages) and messages[head]["role"] == "system":
+        head += 1
+    starts = [i for i in turn_starts(messages) if i >= head]
+    if not starts or count(messages) <= room:
+        return messages, 0
+
+    def dropping(k: int) -> list[dict[str, str]]:
+        return messages[:head] + messages[starts[k]:]
+
+    lo, hi = 1, len(starts) - 1  # the fewest turns to drop lies in [lo, hi]; hi keeps only the last turn
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(dropping(mid)) <= room:
+            hi = mid
+        else:
+            lo = mid + 1
+    return dropping(hi), hi
+
+
+def split_thinking(text: str, opened: bool = False) -> tuple[str | None, str, bool]:
+    """(thinking, answer, thinking ended) of a reply: the text between <think> and </think> (from the start
+    when the chat template opened the tag itself: `opened`), and what follows. No tag: (None, text, True)."""
+    stripped = text.lstrip()
+    if not opened:
+        if not stripped.startswith(THINK_OPEN):
+            if THINK_OPEN.startswith(stripped) and stripped:  # "<thi" so far: wait for the rest
+                return "", "", False
+            return None, text, True
+        stripped = stripped[len(THINK_OPEN):]
+    thought, closed, answer = stripped.partition(THINK_CLOSE)
+    if not closed:
+        return thought.strip(), "", False
+    return thought.strip(), answer.lstrip(), True
+
+
+def check_stop_strings(stop: Any) -> list[str]:
+    """OpenAI's `stop`: a string or a list of at most 4 non-empty strings."""
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        stop = [stop]
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
+        raise InvalidInput("stop must be a string or a list of strings.", field="stop")
+    if len(stop) > MAX_STOP_STRINGS:
+        raise InvalidInput(f"stop holds {len(stop)} strings; at most {MAX_STOP_STRINGS} are allowed.", field="stop")
+    if any(not s or len(s) > MAX_STOP_CHARS for s in stop):
+        raise InvalidInput(f"Each stop string must have 1 to {MAX_STOP_CHARS} characters.", field="stop")
+    return list(stop)
+
+
+def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, bool, int]:
+    """(text up to the first stop string, whether one was found, how much of the end may still begin one):
+    a streamed reply shows only text[:len(text) - held] until it is done, so no stop string is ever shown."""
+    stops = list(stops)
+    if not stops:
+        return text, False, 0
+    found = [i for i in (text.find(s) for s in stops) if i >= 0]
+    if found:
+        return text[:min(found)], True, 0
+    held = 0
+    for s in stops:
+        for n in range(min(len(s) - 1, len(text)), held, -1):
+            if text.endswith(s[:n]):
+                held = n
+                break
+    return text, False, held
