@@ -2,7 +2,7 @@
 
     python -m benchmarks.serve [--yield-every S] [--stats-file PATH] [--report-modules] -- APP FLAGS
 
---yield-every S     sets components.text_generation.YIELD_EVERY (0 = one streamed update per token)
+--yield-every S     sets components.chat.YIELD_EVERY (0 = one streamed update per token)
 --stats-file PATH   counts the batches the manager's Batcher runs ({"batches", "items"}) and the
                     garbage collector's runs and seconds per generation, rewritten every 0.2 s
 --report-modules    prints one JSON line with the heavy libraries imported when the page first answers
@@ -133,7 +133,7 @@ def main() -> int:
     args = parser.parse_args()
     app_args = args.app_args[1:] if args.app_args[:1] == ["--"] else args.app_args
     if args.yield_every is not None:
-        import components.text_generation as text_generation
+        import components.chat as text_generation
 
         text_generation.YIELD_EVERY = args.yield_every
     if args.stats_file:

@@ -263,18 +263,36 @@ def state_panels() -> tuple[gr.HTML, gr.HTML]:
 def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, inputs: list[Any],
              outputs: list[Any], api_name: str, summary: str, gpu_seconds: int | Callable[..., float] = 20,
              batched: bool = False, **options: Any) -> Any:
-    """The one way a tab runs a model: the page's event (watch the load, run, keep errors in the tab)
-    and the public endpoint `api_name` (the handler, its errors as one sentence), described for
-    programs and MCP clients by `summary` and its parameters (components/tools.py). Returns the
-    page's event.
+    """The one way a tab runs a model: the public endpoint `api_name` (api_endpoint) and the page's
+    event on `triggers` (page_run), both on fn. Returns the page's event."""
+    api_endpoint(ctx, view, fn=fn, inputs=inputs, outputs=outputs, api_name=api_name, summary=summary,
+                 gpu_seconds=gpu_seconds, batched=batched, **options)
+    return page_run(ctx, view, triggers, fn=fn, inputs=inputs, outputs=outputs, gpu_seconds=gpu_seconds,
+                    batched=batched, **options)
+
+
+def api_endpoint(ctx: Context, view: RunView, *, fn: Callable, inputs: list[Any], outputs: list[Any],
+                 api_name: str, summary: str, gpu_seconds: int | Callable[..., float] = 20,
+                 batched: bool = False, **options: Any) -> Any:
+    """The public endpoint `api_name`: fn with its errors as one sentence, described for programs and MCP
+    clients by `summary` and its parameters (components/tools.py). An event with no trigger: programs
+    call it, the page does not.
 
     gpu_seconds: on ZeroGPU, how long the call may hold the GPU (a number, or a function of fn's
     arguments, so a long generation asks for more than a short one).
     """
-    run = on_gpu(ctx, fn, gpu_seconds)
-    endpoint = plain_errors(run)  # which also raises a refused argument's sentence
+    endpoint = plain_errors(on_gpu(ctx, fn, gpu_seconds))  # which also raises a refused argument's sentence
     endpoint.__doc__ = endpoint_doc(view.task, summary, fn, inputs, ctx.catalog.default(view.task))
-    gr.on([], endpoint, inputs, outputs, api_name=api_name, **event_options(ctx, batched=batched), **options)
+    return gr.on([], endpoint, inputs, outputs, api_name=api_name, **event_options(ctx, batched=batched), **options)
+
+
+def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, inputs: list[Any],
+             outputs: list[Any], gpu_seconds: int | Callable[..., float] = 20, batched: bool = False,
+             after: list[Any] = (), **options: Any) -> Any:
+    """The page's run of fn on `triggers` and after each event in `after` (a step that prepares the inputs
+    first, as the chat's adding of the message): watch the model load in the state panel, run, and keep
+    errors in the tab, beside their field. Returns the first event registered."""
+    run = on_gpu(ctx, fn, gpu_seconds)
     model_at = inputs.index(view.model)
     streams = inspect.isgeneratorfunction(fn)
 
@@ -298,8 +316,8 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
             ready = {view.status: view.titled(ready_html(entry, gpu_note(ctx, spec)) if entry
                                               else model_state_html(ctx, view.task, model)), **clear}
             if not first and view.controls:  # loaded now: its files are here if they were not before
-                after = view.fitted(ctx, model)
-                ready.update({c: u for c, u in after.items() if before.get(c) != u})
+                after_load = view.fitted(ctx, model)
+                ready.update({c: u for c, u in after_load.items() if before.get(c) != u})
             yield ready
         except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence, by the picker
             message = sentence_of(e)
@@ -320,11 +338,12 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
                                        *view.fields.accordions(), *view.controls.values()]))
     # the progress overlay goes on what the person sees (a label output's visible bars: render.label_bars)
     shown = [getattr(output, "bars", output) for output in outputs]
-    event = gr.on(triggers, on_page, inputs, page_outputs, api_visibility="private", show_progress_on=shown,
-                  **event_options(ctx, batched=batched), **options)
+    settings = dict(api_visibility="private", show_progress_on=shown, **event_options(ctx, batched=batched), **options)
+    events = [gr.on(triggers, on_page, inputs, page_outputs, **settings)] if triggers else []
+    events += [step.then(on_page, inputs, page_outputs, **settings) for step in after]
     for trigger in triggers:  # on a phone the results are below the inputs: bring them into view
         gr.on([trigger], None, None, None, js=PHONE_SCROLL, queue=False, api_visibility="private")
-    return event
+    return events[0]
 
 
 def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:

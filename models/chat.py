@@ -31,9 +31,10 @@ def content_text(content: Any, where: str) -> str:
     raise InvalidInput(f"{where}'s content must be a string, not {type(content).__name__}.", field="messages")
 
 
-def check_messages(messages: Any) -> list[dict[str, str]]:
+def check_messages(messages: Any, *, to_answer: bool = True) -> list[dict[str, str]]:
     """A chat as a list of {"role", "content"} (roles system, user, assistant; "developer" is read as
-    system, as OpenAI does), ending with a user message; every fault is one sentence."""
+    system, as OpenAI does), ending with a user message when it is `to_answer`; every fault is one
+    sentence."""
     if isinstance(messages, tuple):
         messages = list(messages)
     if not isinstance(messages, list):
@@ -69,6 +70,8 @@ def check_messages(messages: Any) -> list[dict[str, str]]:
             raise InvalidInput(f"The chat is over {MAX_CHAT_CHARS:,} characters; start a new one or drop the "
                                "oldest turns.", field="messages")
         checked.append({"role": role, "content": check_unicode(text, where.lower())})
+    if not to_answer:
+        return checked
     if checked[-1]["role"] != "user":
         raise InvalidInput("The last message must be the user's: it is what the model answers.", field="messages")
     if not checked[-1]["content"].strip():

@@ -296,3 +296,29 @@ def _fitted(spec: ModelSpec, *, read: bool = True) -> dict[str, dict[str, Any]]:
             out["guidance_scale"] = {"value": d["guidance_scale"], "minimum": params["guidance_scale"].low,
                                      "maximum": params["guidance_scale"].high}
     return out
+
+
+# -- the chat template ----------------------------------------------------------------------------------
+
+def chat_template(spec: ModelSpec) -> tuple[bool | None, str]:
+    """(whether the model has a chat template, its text) read from its tokenizer files, as transformers
+    reads them: chat_template.jinja, then chat_template.json, then tokenizer_config.json's
+    "chat_template" (a string, or a list of named templates: "default" is the one applied). None when
+    the files cannot be read here (a Hub model not in the cache). Never raises."""
+    try:
+        files = _Files(spec.model_id)
+        jinja = files.path("chat_template.jinja")
+        if jinja is not None and jinja.is_file():
+            return True, jinja.read_text(encoding="utf-8", errors="replace")
+        template = (files.json("chat_template.json") or {}).get("chat_template")
+        config = files.json("tokenizer_config.json")
+        if template is None and config is not None:
+            template = config.get("chat_template")
+        if isinstance(template, list):
+            named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+            template = named.get("default") or next(iter(named.values()), None)
+        if isinstance(template, str) and template.strip():
+            return True, template
+        return (False, "") if config is not None else (None, "")
+    except Exception:  # noqa: BLE001 - telling the page must never fail it
+        return None, ""

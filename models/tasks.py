@@ -133,9 +133,9 @@ class Task:
 # `gpu: true` marks models that are too slow or too big without one.
 DECLARATIONS: tuple[Task, ...] = (
     Task(
-        key="text-generation", result="Generation", title="Text generation",
+        key="text-generation", result="Generation", title="Chat",
         adapter="models.text:TextGeneration",
-        tab="text_generation", endpoint="generate", streams=True, summary="text generation",
+        tab="chat", endpoint="generate", streams=True, summary="chat and text generation",
         aliases=("generation", "text_generation", "chat"),
         params=(
             Param("max_new_tokens", "Max new tokens", 128, 1, 1024, 1, integer=True,

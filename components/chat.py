@@ -1,0 +1,429 @@
+"""The Chat tab (the text-generation task): a conversation with the model's chat template, streamed; retry,
+undo, edit an earlier message, clear; Stop keeps what was written; a reasoning model's thinking folded
+apart with its duration; per reply the speed, the context used and a notice when old turns were left
+out; export (JSON in OpenAI's messages format, Markdown), import, and the same request as code.
+A model without a chat template continues the text of each message instead.
+
+Endpoints: /chat (messages in, the reply and its statistics out, streamed), /generate (one prompt, as
+before the chat), /stop_generation. The OpenAI-compatible API (openai_api.py) calls the same model."""
+from __future__ import annotations
+
+import json
+import pprint
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import gradio as gr
+
+from models import InvalidInput
+from models.chat import check_messages, with_system
+from models.fitting import chat_template
+from models.tasks import task
+
+from .common import Context, model_picker, session_of
+from .inputs import param_control
+from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
+from .task_tab import title
+
+TASK = "text-generation"
+YIELD_EVERY = 0.05  # seconds between streamed updates: smooth to read, without flooding the browser
+EXAMPLES = [
+    "Write a haiku about a cat watching the rain.",
+    "Explain in two sentences why the sky is blue.",
+    "Give three tips for learning a new language.",
+]
+EXPORTS = Path(tempfile.gettempdir()) / "playground-chats"  # Gradio copies a returned file into its cache
+
+
+# -- the conversation as the chatbot holds it, and as OpenAI's messages -----------------------------------
+
+def is_thought(message: dict[str, Any]) -> bool:
+    metadata = message.get("metadata") or {}
+    return bool(metadata.get("title"))
+
+
+def conversation_of(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """The chatbot's messages as OpenAI's {role, content}: the thoughts left out (a chat template is given
+    the answers only, as reasoning models' own templates do)."""
+    out = []
+    for message in history or []:
+        if is_thought(message):
+            continue
+        content = message.get("content")
+        if isinstance(content, list):  # Gradio's parts: text, and files a text model cannot read
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        out.append({"role": message.get("role"), "content": content if isinstance(content, str) else ""})
+    return out
+
+
+def until_last_user(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history up to and including its last user message (a retry drops the reply after it)."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].get("role") == "user":
+            return history[:i + 1]
+    return []
+
+
+def reply_messages(update: dict[str, Any]) -> list[dict[str, Any]]:
+    """The assistant's messages for the chatbot: its thinking folded (a thought with its duration), then
+    its answer."""
+    out = []
+    if update.get("thinking") is not None:
+        seconds = update.get("thinking_seconds")
+        done = seconds is not None or update.get("done")
+        metadata = {"title": f"Thought for {seconds:.1f} s" if seconds is not None else "Thinking…",
+                    "status": "done" if done else "pending"}
+        if seconds is not None:
+            metadata["duration"] = round(seconds, 2)
+        out.append({"role": "assistant", "content": update["thinking"] or "…", "metadata": metadata})
+    if update.get("answer") or update.get("done") or update.get("thinking") is None:
+        out.append({"role": "assistant", "content": update.get("answer", update.get("text", ""))})
+    return out
+
+
+def stats_of(update: dict[str, Any]) -> dict[str, Any]:
+    """A reply's statistics, for programs (/chat) and the line under the chat."""
+    seconds = update.get("seconds") or 0.0
+    first = update.get("first_token_seconds")
+    after_first = seconds - (first or 0.0)
+    rate = (update["new_tokens"] - 1) / after_first if update["new_tokens"] > 1 and after_first > 0 else None
+    return {"seed": update.get("seed"), "new_tokens": update.get("new_tokens"),
+            "first_token_seconds": first, "seconds": seconds, "tokens_per_second": rate,
+            "prompt_tokens": update.get("prompt_tokens"), "window": update.get("window"),
+            "dropped_turns": update.get("dropped_turns", 0), "thinking": update.get("thinking"),
+            "thinking_seconds": update.get("thinking_seconds"), "finish_reason": update.get("finish_reason"),
+            "stopped": bool(update.get("stopped")), "done": bool(update.get("done"))}
+
+
+def describe(stats: dict[str, Any]) -> str:
+    """The line under a reply: seed, tokens, speed, first token, the context used of the window."""
+    parts = [f"seed {stats['seed']}", f"{stats['new_tokens']} new tokens"]
+    if stats["tokens_per_second"] is not None:
+        parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
+    first = stats["first_token_seconds"]
+    parts.append(f"first token {first:.2f} s" if first is not None else "no token yet")
+    parts.append(f"total {stats['seconds']:.2f} s")
+    if stats["prompt_tokens"] is not None:
+        used = stats["prompt_tokens"] + (stats["new_tokens"] or 0)
+        parts.append(f"context {used:,} of {stats['window']:,} tokens")
+    if stats["stopped"]:
+        parts.append("stopped")
+    elif stats["finish_reason"] == "length":
+        parts.append("reached max new tokens")
+    line = " · ".join(parts)
+    dropped = stats["dropped_turns"]
+    if dropped:
+        turns = f"The {dropped} oldest turns of this chat were" if dropped > 1 else "The oldest turn of this chat was"
+        line += (f"\n\n⚠ {turns} left out so that it fits the model's window of {stats['window']:,} tokens; "
+                 f"the model did not read {'them' if dropped > 1 else 'it'}.")
+    return line
+
+
+# -- export, import, and the same request as code ----------------------------------------------------------
+
+def exported(conversation: list[dict[str, str]], system_prompt: str, kind: str) -> str:
+    """A file of the conversation: JSON (OpenAI's messages, the system prompt first) or Markdown."""
+    messages = with_system(conversation, system_prompt)
+    if not messages:
+        raise gr.Error("The chat is empty: there is nothing to export yet.")
+    folder = EXPORTS / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "json":
+        path = folder / "conversation.json"
+        path.write_text(json.dumps(messages, ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        path = folder / "conversation.md"
+        parts = [f"**{m['role'].capitalize()}**\n\n{m['content']}" for m in messages]
+        path.write_text("\n\n---\n\n".join(parts) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def imported(path: str | None) -> tuple[list[dict[str, str]], str]:
+    """(the chatbot's messages, the system prompt) from a JSON file: a list of {role, content}, or an
+    object with such a "messages" list (a chat completions request)."""
+    if not path:
+        raise InvalidInput("No file came with the import; pick a .json file.", field="message")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise InvalidInput("That file is not JSON; import a file exported from this tab, or a list of "
+                           "{role, content} messages.", field="message") from None
+    if isinstance(data, dict):
+        data = data.get("messages")
+    messages = check_messages(data, to_answer=False)
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    return [m for m in messages if m["role"] != "system"], system
+
+
+def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]], system_prompt: str,
+            params: dict[str, Any]) -> str:
+    """The chat's next request as Python, with the openai package (this server's /v1) and gradio_client."""
+    messages = with_system(until_last_user_messages(conversation), system_prompt) or [
+        {"role": "user", "content": "Hello!"}]
+    sampling = {"max_tokens": params["max_new_tokens"], "temperature": params["temperature"], "top_p": params["top_p"]}
+    if params.get("seed") is not None:
+        sampling["seed"] = params["seed"]
+    extra = {"top_k": params["top_k"], "repetition_penalty": params["repetition_penalty"]}
+    shown = pprint.pformat(messages, width=96, sort_dicts=False)
+    model_text = repr(model or "")
+    sampling_text = "".join(f"    {k}={v!r},\n" for k, v in sampling.items())
+    gradio_params = "".join(f"    {k}={v!r},\n" for k, v in params.items())
+    return (
+        "# With the openai package (pip install openai), against this server's OpenAI-compatible API\n"
+        "from openai import OpenAI\n\n"
+        f'client = OpenAI(base_url="{base_url}v1", api_key="your-key-or-anything")\n'
+        f"messages = {shown}\n"
+        "reply = client.chat.completions.create(\n"
+        f"    model={model_text},\n    messages=messages,\n{sampling_text}"
+        f"    extra_body={extra!r},\n)\n"
+        "print(reply.choices[0].message.content)\n\n"
+        "# With gradio_client (pip install gradio_client): the /chat endpoint streams, then gives statistics\n"
+        "from gradio_client import Client\n\n"
+        f'client = Client("{base_url}")\n'
+        "reply, stats = client.predict(\n"
+        f"    messages=[m for m in messages if m['role'] != 'system'],\n    model={model_text},\n"
+        f"    system_prompt={system_prompt!r},\n{gradio_params}"
+        '    api_name="/chat",\n)\n'
+        "print(reply, stats)\n"
+    )
+
+
+def until_last_user_messages(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
+    for i in range(len(conversation) - 1, -1, -1):
+        if conversation[i]["role"] == "user":
+            return conversation[:i + 1]
+    return []
+
+
+def base_url_of(request: gr.Request | None) -> str:
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
+    scheme = headers.get("x-forwarded-proto") or ("https" if host.endswith(".hf.space") else "http")
+    return f"{scheme}://{host}/"
+
+
+def template_note(ctx: Context, model: str | None) -> tuple[str, str]:
+    """(the line that says which chat template is applied, the template's text) for the picked model."""
+    try:
+        spec = ctx.manager.spec(TASK, model)
+    except Exception:  # noqa: BLE001 - a typed id that is no id: the state panel says so
+        return "", ""
+    has, text = chat_template(spec)
+    if has:
+        return (f"**Chat template:** {spec.name}'s own ({len(text.splitlines())} lines), applied to the system "
+                "prompt and every message; see it under *Chat template*.", text)
+    if has is False:
+        return (f"**No chat template:** {spec.name} is a base model that continues a text. Each message you "
+                "send is continued as it is; earlier turns and the system prompt are not read.", "")
+    return "**Chat template:** the model's own, read when it loads (its files are not here yet).", ""
+
+
+def has_template(ctx: Context, model: str | None) -> bool:
+    """Whether to send the chat (True) or only the last message's text, for a base model (False)."""
+    try:
+        return chat_template(ctx.manager.spec(TASK, model))[0] is not False
+    except Exception:  # noqa: BLE001 - the manager says what is wrong with the id when it runs
+        return True
+
+
+# -- the tab -------------------------------------------------------------------------------------------------
+
+def build(ctx: Context) -> None:
+    declaration = task(TASK)
+    d = {p.name: p.default for p in declaration.params}
+
+    def generation(request: gr.Request | None, inputs: Any, model: str | None,
+                   params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The model's updates for this visitor, at most one each YIELD_EVERY seconds (and the last), in the
+        line every generation waits in (turns.py); Stop ends it at the next token."""
+        session = session_of(request)
+        stop_event = ctx.stops.start(session, TASK)
+        temperature = params["temperature"]
+        do_sample = not (isinstance(temperature, (int, float)) and temperature == 0)
+        try:
+            with ctx.turns.held():
+                updates = ctx.manager.stream(TASK, model, inputs, stop=stop_event, do_sample=do_sample, **params)
+                last_yield = 0.0
+                try:
+                    for update in updates:
+                        now = time.perf_counter()
+                        if update["done"] or now - last_yield >= YIELD_EVERY:
+                            last_yield = now
+                            yield update
+                finally:
+                    stop_event.set()  # the client went away (Stop, closed tab): end generate() too
+                    updates.close()
+        finally:
+            ctx.stops.finish(session, TASK, stop_event)
+
+    def chat(messages: Any, model: str | None = None, system_prompt: str | None = "",
+             max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
+             top_p: float = d["top_p"], top_k: int = d["top_k"], repetition_penalty: float = d["repetition_penalty"],
+             seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                      repetition_penalty=repetition_penalty, seed=seed)
+        if not isinstance(system_prompt, (str, type(None))):
+            raise InvalidInput(f"system_prompt must be a string, not {type(system_prompt).__name__}.",
+                               field="system_prompt")
+        conversation = with_system(check_messages(messages), system_prompt or "")
+        for update in generation(request, conversation, model, params):
+            yield update["answer"], stats_of(update)
+
+    def generate(prompt: str, model: str | None = None, max_new_tokens: int = d["max_new_tokens"],
+                 temperature: float = d["temperature"], top_p: float = d["top_p"], top_k: int = d["top_k"],
+                 repetition_penalty: float = d["repetition_penalty"], seed: int | None = None,
+                 request: gr.Request = None) -> Iterator[tuple[str, str]]:
+        params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                      repetition_penalty=repetition_penalty, seed=seed)
+        for update in generation(request, prompt, model, params):
+            yield update["text"], describe(stats_of(update))
+
+    def on_page(history: list[dict[str, Any]], model: str | None, system_prompt: str,
+                max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
+                top_p: float = d["top_p"], top_k: int = d["top_k"], repetition_penalty: float = d["repetition_penalty"],
+                seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[Any, str, Any]]:
+        history = history or []
+        if not history or history[-1].get("role") != "user":  # Send with an empty box
+            raise InvalidInput("Type a message first.", field="message")
+        conversation = conversation_of(history)
+        params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                      repetition_penalty=repetition_penalty, seed=seed)
+        chatting = has_template(ctx, model)
+        inputs = with_system(conversation, system_prompt) if chatting else conversation[-1]["content"]
+        stats: dict[str, Any] = {}
+        try:
+            for update in generation(request, inputs, model, params):
+                stats = stats_of(update)
+                yield history + reply_messages(update), describe(stats), gr.skip()
+        except InvalidInput as e:
+            if e.field in ("messages", "prompt"):  # the chat's own fault: said under the message box
+                e.field = "message"
+            raise
+        code = as_code(base_url_of(request), model, conversation, system_prompt,
+                       {**params, "seed": stats.get("seed", seed)})
+        yield gr.skip(), gr.skip(), code
+
+    title(TASK, "Hold a conversation: the model's chat template is applied to the system prompt and every "
+                "message. Retry, undo or edit a message, Stop at any time; export the chat or see it as code.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            model = model_picker(ctx, TASK)
+            note = gr.Markdown(elem_classes=["template-note"])
+            with gr.Accordion("System prompt", open=False) as system_fold:
+                system = gr.Textbox(value="", label="System prompt", lines=3, show_label=False,
+                                    placeholder="How the assistant should behave, e.g. “Answer briefly.”")
+            with gr.Accordion("Parameters", open=False) as accordion:
+                params = {p.name: param_control(p) for p in declaration.params}
+            with gr.Accordion("Chat template", open=False):
+                template = gr.Code(label="Chat template (Jinja)", language="jinja2", interactive=False, lines=8)
+            with gr.Accordion("Export, import", open=False):
+                with gr.Row():
+                    export_json = gr.Button("Export JSON", size="sm")
+                    export_md = gr.Button("Export Markdown", size="sm")
+                    import_json = gr.UploadButton("Import JSON", file_types=[".json"], size="sm")
+                exported_file = gr.File(label="Conversation file", interactive=False)
+            with gr.Accordion("Copy as code", open=False) as code_fold:
+                code = gr.Code(label="The same request in Python", language="python", interactive=False)
+        with gr.Column(scale=2):
+            status, alert = state_panels()
+            chatbot = gr.Chatbot(label="Chat", editable="user", buttons=["copy", "copy_all"], height=480,
+                                 elem_classes=["chat"], placeholder="Send a message to start the chat.",
+                                 autoscroll=True)
+            box = gr.Textbox(label="Message", lines=1, max_lines=12, placeholder="Type a message; Enter sends it, "
+                             "Shift+Enter adds a line.", autofocus=False)
+            with gr.Row():
+                send = gr.Button("Send", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            stats_line = gr.Markdown(elem_classes=["reply-stats"])
+            gr.Examples(EXAMPLES, inputs=[box], label="Examples")
+        # what programs call (/chat, /generate): not drawn, the page keeps its chat
+        api_messages = gr.JSON(label="messages: the chat so far, a list of {role, content} objects (roles system, "
+                                     "user, assistant), ending with the user's message", visible=False)
+        api_prompt = gr.Textbox(label="Prompt", visible=False)
+        api_reply = gr.Textbox(label="Reply", visible=False)
+        api_stats = gr.JSON(label="Statistics", visible=False)
+        api_text = gr.Textbox(label="Output", visible=False)
+        api_speed = gr.Textbox(label="Speed", visible=False)
+
+    ordered = [params[p.name] for p in declaration.params]
+    fitted = {p.name: params[p.name] for p in declaration.params if p.kind == "number" and not p.seed}
+    view = RunView(task=TASK, model=model, status=status, alert=alert, controls=fitted,
+                   fields=Fields(params=params, inputs=[box, model, system],
+                                 folded={**{id(c): accordion for c in ordered}, id(system): system_fold}))
+    gpu = lambda *args, max_new_tokens=d["max_new_tokens"], **_: 15 + float(max_new_tokens) / 10  # noqa: E731
+    api_endpoint(ctx, view, fn=chat, inputs=[api_messages, model, system, *ordered], outputs=[api_reply, api_stats],
+                 api_name="chat", summary="Chat with a text-generation model: the model's chat template applied "
+                 "to the system prompt and the messages, the reply streamed, then its statistics (seed, tokens, "
+                 "tokens/s, time to first token, the context used of the window, turns dropped to fit it).",
+                 gpu_seconds=gpu)
+    api_endpoint(ctx, view, fn=generate, inputs=[api_prompt, model, *ordered], outputs=[api_text, api_speed],
+                 api_name=declaration.endpoint, summary="Generate text from one prompt, streamed (an instruct "
+                 "model gets its chat template); then the seed and the speed.", gpu_seconds=gpu)
+
+    # each way a reply is asked for: a step that shapes the chat (queue-free), then the run
+    def add_message(message: str, history: list[dict[str, Any]]) -> tuple[Any, Any]:
+        if not isinstance(message, str) or not message.strip():
+            return gr.skip(), gr.skip()  # the run then says "Type a message first" under the box
+        return "", [*(history or []), {"role": "user", "content": message}]
+
+    def retry(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return until_last_user(history or [])
+
+    def edit(history: list[dict[str, Any]], edit_data: gr.EditData) -> list[dict[str, Any]]:
+        index = edit_data.index[0] if isinstance(edit_data.index, (list, tuple)) else edit_data.index
+        return [*(history or [])[:index], {"role": "user", "content": edit_data.value}]
+
+    def undo(history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+        kept = until_last_user(history or [])
+        last = conversation_of(kept[-1:])
+        return kept[:-1], last[0]["content"] if last else ""
+
+    quiet = dict(queue=False, api_visibility="private", show_progress="hidden")
+    steps = [gr.on([send.click, box.submit], add_message, [box, chatbot], [box, chatbot], **quiet),
+             chatbot.retry(retry, [chatbot], [chatbot], **quiet),
+             chatbot.edit(edit, [chatbot], [chatbot], **quiet)]
+    page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
+             outputs=[chatbot, stats_line, code], gpu_seconds=gpu, after=steps)
+    chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
+    chatbot.clear(lambda: ("", ""), None, [stats_line, code], **quiet)
+
+    def stop_generation(request: gr.Request) -> None:
+        """Stop this client's running generation at once; what was generated so far is its result."""
+        ctx.stops.stop(session_of(request), TASK)
+
+    stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")
+
+    def export(kind: str) -> Any:
+        def run(history: list[dict[str, Any]], system_prompt: str) -> str:
+            return exported(conversation_of(history), system_prompt or "", kind)
+        return run
+
+    export_json.click(export("json"), [chatbot, system], [exported_file], **quiet)
+    export_md.click(export("markdown"), [chatbot, system], [exported_file], **quiet)
+
+    def load_file(file: Any) -> tuple[Any, Any, Any, Any]:
+        path = getattr(file, "name", file)
+        try:
+            messages, system_prompt = imported(path)
+        except InvalidInput as e:
+            return gr.skip(), gr.skip(), alert_html(str(e)), gr.skip()
+        return messages, system_prompt, alert_html(), gr.update(open=bool(system_prompt))
+
+    import_json.upload(load_file, [import_json], [chatbot, system, alert, system_fold], **quiet)
+
+    def show_code(history: list[dict[str, Any]], model: str | None, system_prompt: str, *values: Any,
+                  request: gr.Request = None) -> str:
+        params = dict(zip([p.name for p in declaration.params], values))
+        return as_code(base_url_of(request), model, conversation_of(history), system_prompt or "", params)
+
+    code_fold.expand(show_code, [chatbot, model, system, *ordered], [code], **quiet)
+
+    def fit_extra(spec: Any) -> dict[Any, Any]:
+        line, text = template_note(ctx, spec.model_id)
+        return {note: line, template: text}
+
+    fit_extra.outputs = [note, template]  # type: ignore[attr-defined]
+    fit_on_pick(ctx, view, extra=fit_extra)
