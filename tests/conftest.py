@@ -27,6 +27,7 @@ SHARED_MODELS = ROOT.parent / "shared" / "models"
 BUILDERS = {
     "gpt2": "tests.builders.text:build_gpt2",
     "chat-gpt2": "tests.builders.text:build_chat_gpt2",
+    "reasoning-gpt2": "tests.builders.text:build_reasoning_gpt2",
     "sentiment": "tests.builders.text:build_sentiment",
     "ner": "tests.builders.text:build_ner",
     "qa": "tests.builders.text:build_qa",

@@ -1,4 +1,5 @@
-"""Tiny text models for tests: random GPT-2s, and BERTs trained in seconds on templated sentences.
+"""Tiny text models for tests: random GPT-2s, a GPT-2 trained to think then answer, and BERTs trained in
+seconds on templated sentences.
 
 Every builder is seeded and trains on one thread with deterministic algorithms, so two builds on
 one machine give the same folder. Another processor can still round differently and train a
@@ -333,6 +334,106 @@ def build_chat_gpt2(folder: Path) -> None:
     _gpt2(folder, chat=True)
 
 
+# -- a reasoning chat GPT-2 --------------------------------------------------------------------------
+# Trained to answer every chat with the same reply: a thought in <think>...</think> (plain text, not special
+# tokens: a streamer that skips special tokens must still show them), then a fixed answer, then eos.
+
+REASONING_THOUGHT = "The user says hi. I answer kindly."
+REASONING_ANSWER = "Hello! How can I help?"
+REASONING_REPLY = f"<think>{REASONING_THOUGHT}</think>{REASONING_ANSWER}"
+STEPS_REASONING = 400
+
+
+def reasoning_chats(rng: random.Random, n: int, *, two_turns: float = 0.25) -> list[list[dict[str, str]]]:
+    """Chats to reply to: a user message (sentences of the generic corpus, or noise), and some with a second
+    turn after the fixed answer."""
+    pool = [s for s in generic_corpus(rng, 200) if "{" not in s]
+
+    def sentence() -> str:  # one to three sentences, so the reply starts at many positions
+        return " ".join(noise_sentence(rng) if rng.random() < 0.3 else rng.choice(pool)
+                        for _ in range(rng.choice([1, 1, 1, 2, 3])))
+
+    chats = []
+    for _ in range(n):
+        chat = [{"role": "user", "content": sentence()}]
+        if rng.random() < two_turns:
+            chat += [{"role": "assistant", "content": REASONING_ANSWER}, {"role": "user", "content": sentence()}]
+        chats.append(chat)
+    return chats
+
+
+def greedy_reply_ids(model: Any, tokenizer: Any, chat: list[dict[str, str]], max_new_tokens: int = 64) -> list[int]:
+    """The new token ids of the greedy reply to a chat (eos included, where it came)."""
+    import torch
+
+    text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
+    with torch.no_grad(), one_thread():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                             max_new_tokens=max_new_tokens, pad_token_id=tokenizer.eos_token_id)
+    return out[0, ids.shape[1]:].tolist()
+
+
+def build_reasoning_gpt2(folder: Path) -> None:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    # The reply's text in the tokenizer's corpus, so BPE learns its words (and "think") as few tokens.
+    corpus = generic_corpus(random.Random(1), 600) + [REASONING_REPLY] * 20
+    tokenizer = bpe_tokenizer(corpus, vocab_size=400, extra_special=CHAT_TOKENS)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    eos = tokenizer.eos_token_id
+    target = tokenizer(REASONING_REPLY, add_special_tokens=False)["input_ids"] + [eos]
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=48, n_layer=2, n_head=2, n_positions=256,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                        bos_token_id=tokenizer.bos_token_id, eos_token_id=eos)
+
+    def batch(chats: list[list[dict[str, str]]]) -> dict[str, Any]:
+        """Prompt + reply + eos, right-padded; the loss only on the reply."""
+        rows = []
+        for chat in chats:
+            text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+            prompt = tokenizer(text, add_special_tokens=False)["input_ids"][len(target) - config.n_positions:]
+            rows.append((prompt + target, [-100] * len(prompt) + target))
+        n = max(len(ids) for ids, _ in rows)
+        return {"input_ids": torch.tensor([ids + [eos] * (n - len(ids)) for ids, _ in rows]),
+                "attention_mask": torch.tensor([[1] * len(ids) + [0] * (n - len(ids)) for ids, _ in rows]),
+                "labels": torch.tensor([labels + [-100] * (n - len(labels)) for _, labels in rows])}
+
+    def build(seed: int) -> Any:
+        seed_everything(seed)
+        model = GPT2LMHeadModel(config)
+        rng = random.Random(seed)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / 20) * max(0.05, 1 - s / STEPS_REASONING))
+        model.train()
+        with one_thread():
+            for _ in range(STEPS_REASONING):  # fresh chats every step: only the reply may be learned
+                model(**batch(reasoning_chats(rng, 8))).loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+        model.eval()
+        return model
+
+    rng = random.Random(50_005)
+    one_turn = reasoning_chats(rng, 20, two_turns=0.0)
+    two_turn = reasoning_chats(rng, 20, two_turns=1.0)
+
+    def check(model: Any) -> dict[str, float]:
+        def exact(chats: list[list[dict[str, str]]]) -> float:
+            return sum(greedy_reply_ids(model, tokenizer, chat) == target for chat in chats) / len(chats)
+
+        return {"reply_exact": exact(one_turn), "second_turn_reply_exact": exact(two_turn)}
+
+    model, scores = proven("reasoning chat", 5, build, check, {"reply_exact": 0.95, "second_turn_reply_exact": 0.95})
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    save_proof(folder, scores)
+
+
 # -- sentiment -------------------------------------------------------------------------------------
 
 def sentiment_sentences(rng: random.Random, n: int) -> list[tuple[str, int]]:
@@ -542,5 +643,6 @@ def build_qa(folder: Path) -> None:
 
 
 BUILDERS: dict[str, Callable[[Path], None]] = {
-    "gpt2": build_gpt2, "chat-gpt2": build_chat_gpt2, "sentiment": build_sentiment, "ner": build_ner, "qa": build_qa,
+    "gpt2": build_gpt2, "chat-gpt2": build_chat_gpt2, "reasoning-gpt2": build_reasoning_gpt2,
+    "sentiment": build_sentiment, "ner": build_ner, "qa": build_qa,
 }
