@@ -27,6 +27,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--auth", action="append", metavar="USER:PASS", default=[],
                         help="require this user name and password for the page and the API (repeatable; "
                              "or the path of a file with one USER:PASS a line)")
+    parser.add_argument("--api-key", action="append", metavar="KEY", default=[], dest="api_keys",
+                        help="require this key (Authorization: Bearer KEY) for the OpenAI-compatible API at /v1 "
+                             "(repeatable; or the path of a file with one key a line); with --auth and no key, "
+                             "/v1 is closed")
     parser.add_argument("--config", metavar="PATH", default=os.environ.get("PLAYGROUND_CONFIG"),
                         help="YAML catalog of models per task (default: $PLAYGROUND_CONFIG or the built-in list)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
@@ -73,6 +77,20 @@ def parse_auth(values: list[str]) -> list[tuple[str, str]] | None:
     return users or None
 
 
+def parse_api_keys(values: list[str]) -> tuple[str, ...]:
+    """--api-key values: keys, or files of one key a line (blank lines and # comments skipped)."""
+    keys: list[str] = []
+    for value in values:
+        if os.path.isfile(value):
+            with open(value) as f:
+                keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        else:
+            keys.append(value.strip())
+    if any(not key or any(ch.isspace() or not ch.isprintable() for ch in key) for key in keys):
+        raise InvalidInput("--api-key takes a key without spaces (or a file of such keys); one is empty or has spaces.")
+    return tuple(keys)
+
+
 def zero_gpu() -> bool:
     """On a ZeroGPU Space: the spaces package is there and SPACES_ZERO_GPU is set."""
     return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes")
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             results = download(catalog, args.download)
             return 0 if all(r["ok"] for r in results) else 1
         auth = parse_auth(args.auth)
+        api_keys = parse_api_keys(args.api_keys)
         allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
         availability = Availability(catalog)  # the Hub and the cache, checked once the page is built
         manager = ModelManager(catalog, device="cpu" if on_zero_gpu else args.device,
@@ -117,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     if auth and not args.no_mcp:
         console.warning("The MCP server is off: with --auth, Gradio would serve it without asking for the login.")
     settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
-                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp and not auth)
+                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp and not auth, api_keys=api_keys,
+                        login_required=bool(auth))
     demo = build_demo(catalog, manager, settings, availability)
     availability.start()  # in the background: says in the console what the server can get
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                prevent_thread_lock=True, **launch_options(settings))
+                prevent_thread_lock=True, **launch_options(settings, demo))
     say_mcp_state(demo, settings)
     if args.share:
         if demo.share_url:
@@ -147,17 +167,22 @@ def say_mcp_state(demo: Any, settings: Any) -> bool:
     return False
 
 
-def launch_options(settings: Any) -> dict:
+def launch_options(settings: Any, demo: Any = None) -> dict:
     """What every launch shares, tests included: upload limit, the only extra folder served, the theme
-    and the page's style, how many sessions Gradio keeps (components/serving.py)."""
+    and the page's style, how many sessions Gradio keeps (components/serving.py), and with the demo
+    build_demo made, the OpenAI-compatible API's routes and key guard (components/openai_api.py:
+    Gradio takes them only as FastAPI's arguments, at launch)."""
     import gradio as gr
 
-    from components import CSS
+    from components import CSS, openai_api
     from components.serving import SESSION_CAPACITY
 
-    return {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
-            "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
-            "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server}
+    options = {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
+               "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
+               "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server}
+    if demo is not None:
+        options["app_kwargs"] = openai_api.app_kwargs(demo)
+    return options
 
 
 # Generated text is drawn as Markdown: an image link in it (a model can be prompted to write one) would

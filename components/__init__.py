@@ -10,7 +10,7 @@ import gradio as gr
 
 from models import TASKS, Catalog, ModelManager
 
-from . import system
+from . import openai_api, system
 from .common import Context, Settings
 from .serving import patch_gradio
 
@@ -40,6 +40,7 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
                 system.build(ctx, models_tab)
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)
     hide_start_values(demo)
+    openai_api.attach(demo, ctx)  # the /v1 API, served by launch() (app.launch_options)
     return demo
 
 

@@ -32,6 +32,8 @@ class Settings:
     zero_gpu: bool = False            # Hugging Face ZeroGPU: model calls run inside spaces.GPU
     gpu_device: str = "cuda"          # where ZeroGPU calls move their models
     mcp_server: bool = True           # every public endpoint also an MCP tool (app.py --no-mcp turns it off)
+    api_keys: tuple[str, ...] = ()    # --api-key: the /v1 API (components/openai_api.py) needs one of them
+    login_required: bool = False      # --auth: the page asks for a login; /v1 then needs an API key
 
 
 @dataclass

@@ -4,7 +4,8 @@
     ...
     app.close()
 
-It launches as app.py does (app.launch_options); `allow_custom=False` is --hosted, `auth` is --auth.
+It launches as app.py does (app.launch_options, the /v1 API included); `allow_custom=False` is --hosted,
+`auth` is --auth, `api_keys` is --api-key.
 
 Also a small fault injection that the streaming tests need: `slow_down(pipeline, seconds)` makes
 every forward pass of a loaded model take at least that long, so a generation lasts long enough
@@ -62,12 +63,12 @@ class LaunchedApp:
 
 def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int = 16,
                settings: Any = None, timeout: float = 30.0, allow_custom: bool | None = None,
-               auth: list[tuple[str, str]] | None = None) -> LaunchedApp:
+               auth: list[tuple[str, str]] | None = None, api_keys: Iterable[str] | None = None) -> LaunchedApp:
     """Build the app exactly as app.py does, from a catalog in the YAML shape, and serve it on
     127.0.0.1 at a free port; returns once the page answers HTTP 200.
 
     allow_custom=False is hosted mode (only catalog models; the default follows settings);
-    auth is app.py's --auth, as (user, password) pairs.
+    auth is app.py's --auth, as (user, password) pairs; api_keys its --api-key (default: the settings').
     """
     from app import launch_options
     from components import Settings, build_demo
@@ -78,6 +79,9 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     if allow_custom is None:
         allow_custom = settings.allow_custom_models
     settings.allow_custom_models = allow_custom
+    settings.login_required = bool(auth)
+    if api_keys is not None:
+        settings.api_keys = tuple(api_keys)
     availability = Availability(catalog)
     manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size, allow_custom=allow_custom,
                            availability=availability)
@@ -85,7 +89,7 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     availability.check()  # tests run with HF_HUB_OFFLINE=1: no request, the folders' states at once
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
-                **launch_options(settings))
+                **launch_options(settings, demo))
     url = f"http://127.0.0.1:{port}/"
     wait_http_200(url, timeout)
     return LaunchedApp(url=url, demo=demo, manager=manager)
