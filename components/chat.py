@@ -74,10 +74,9 @@ def reply_messages(update: dict[str, Any]) -> list[dict[str, Any]]:
     if update.get("thinking") is not None:
         seconds = update.get("thinking_seconds")
         done = seconds is not None or update.get("done")
-        metadata = {"title": f"Thought for {seconds:.1f} s" if seconds is not None else "Thinking…",
-                    "status": "done" if done else "pending"}
+        metadata = {"title": "Thought" if done else "Thinking…", "status": "done" if done else "pending"}
         if seconds is not None:
-            metadata["duration"] = round(seconds, 2)
+            metadata["duration"] = round(seconds, 2)  # Gradio shows it beside the title: "Thought (1.2s)"
         out.append({"role": "assistant", "content": update["thinking"] or "…", "metadata": metadata})
     if update.get("answer") or update.get("done") or update.get("thinking") is None:
         out.append({"role": "assistant", "content": update.get("answer", update.get("text", ""))})
@@ -109,7 +108,9 @@ def describe(stats: dict[str, Any]) -> str:
     if stats["prompt_tokens"] is not None:
         used = stats["prompt_tokens"] + (stats["new_tokens"] or 0)
         parts.append(f"context {used:,} of {stats['window']:,} tokens")
-    if stats["stopped"]:
+    if not stats["done"]:
+        parts.append("generating…")
+    elif stats["stopped"]:
         parts.append("stopped")
     elif stats["finish_reason"] == "length":
         parts.append("reached max new tokens")
@@ -363,18 +364,21 @@ def build(ctx: Context) -> None:
                  api_name=declaration.endpoint, summary="Generate text from one prompt, streamed (an instruct "
                  "model gets its chat template); then the seed and the speed.", gpu_seconds=gpu)
 
-    # each way a reply is asked for: a step that shapes the chat (queue-free), then the run
-    def add_message(message: str, history: list[dict[str, Any]]) -> tuple[Any, Any]:
+    # each way a reply is asked for: a step that shapes the chat and holds the box and Send while the reply
+    # is written (queue-free), then the run, then the box and Send are given back
+    def add_message(message: str, history: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
         if not isinstance(message, str) or not message.strip():
-            return gr.skip(), gr.skip()  # the run then says "Type a message first" under the box
-        return "", [*(history or []), {"role": "user", "content": message}]
+            return gr.skip(), gr.skip(), gr.skip()  # the run then says "Type a message first" under the box
+        return gr.update(value="", interactive=False), [*(history or []), {"role": "user", "content": message}], \
+            gr.update(interactive=False)
 
-    def retry(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return until_last_user(history or [])
+    def retry(history: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+        return gr.update(interactive=False), until_last_user(history or []), gr.update(interactive=False)
 
-    def edit(history: list[dict[str, Any]], edit_data: gr.EditData) -> list[dict[str, Any]]:
+    def edit(history: list[dict[str, Any]], edit_data: gr.EditData) -> tuple[Any, Any, Any]:
         index = edit_data.index[0] if isinstance(edit_data.index, (list, tuple)) else edit_data.index
-        return [*(history or [])[:index], {"role": "user", "content": edit_data.value}]
+        return (gr.update(interactive=False), [*(history or [])[:index], {"role": "user", "content": edit_data.value}],
+                gr.update(interactive=False))
 
     def undo(history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
         kept = until_last_user(history or [])
@@ -382,11 +386,14 @@ def build(ctx: Context) -> None:
         return kept[:-1], last[0]["content"] if last else ""
 
     quiet = dict(queue=False, api_visibility="private", show_progress="hidden")
-    steps = [gr.on([send.click, box.submit], add_message, [box, chatbot], [box, chatbot], **quiet),
-             chatbot.retry(retry, [chatbot], [chatbot], **quiet),
-             chatbot.edit(edit, [chatbot], [chatbot], **quiet)]
-    page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
-             outputs=[chatbot, stats_line, code], gpu_seconds=gpu, after=steps)
+    held = [box, chatbot, send]
+    steps = [gr.on([send.click, box.submit], add_message, [box, chatbot], held, **quiet),
+             chatbot.retry(retry, [chatbot], held, **quiet),
+             chatbot.edit(edit, [chatbot], held, **quiet)]
+    runs = page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
+                    outputs=[chatbot, stats_line, code], gpu_seconds=gpu, after=steps)
+    for run in runs:
+        run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
     chatbot.clear(lambda: ("", ""), None, [stats_line, code], **quiet)
 

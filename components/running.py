@@ -268,7 +268,7 @@ def wire_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     api_endpoint(ctx, view, fn=fn, inputs=inputs, outputs=outputs, api_name=api_name, summary=summary,
                  gpu_seconds=gpu_seconds, batched=batched, **options)
     return page_run(ctx, view, triggers, fn=fn, inputs=inputs, outputs=outputs, gpu_seconds=gpu_seconds,
-                    batched=batched, **options)
+                    batched=batched, **options)[0]
 
 
 def api_endpoint(ctx: Context, view: RunView, *, fn: Callable, inputs: list[Any], outputs: list[Any],
@@ -291,7 +291,7 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
              after: list[Any] = (), **options: Any) -> Any:
     """The page's run of fn on `triggers` and after each event in `after` (a step that prepares the inputs
     first, as the chat's adding of the message): watch the model load in the state panel, run, and keep
-    errors in the tab, beside their field. Returns the first event registered."""
+    errors in the tab, beside their field. Returns the events registered (those on `triggers` first)."""
     run = on_gpu(ctx, fn, gpu_seconds)
     model_at = inputs.index(view.model)
     streams = inspect.isgeneratorfunction(fn)
@@ -343,7 +343,7 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     events += [step.then(on_page, inputs, page_outputs, **settings) for step in after]
     for trigger in triggers:  # on a phone the results are below the inputs: bring them into view
         gr.on([trigger], None, None, None, js=PHONE_SCROLL, queue=False, api_visibility="private")
-    return events[0]
+    return events
 
 
 def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:

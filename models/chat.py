@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from .base import check_unicode
-from .errors import InvalidInput
+from .errors import InvalidInput, about
 
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 1_000  # a longer chat is refused with a sentence (the window drops turns long before)
@@ -69,7 +69,8 @@ def check_messages(messages: Any, *, to_answer: bool = True) -> list[dict[str, s
         if total > MAX_CHAT_CHARS:
             raise InvalidInput(f"The chat is over {MAX_CHAT_CHARS:,} characters; start a new one or drop the "
                                "oldest turns.", field="messages")
-        checked.append({"role": role, "content": check_unicode(text, where.lower())})
+        with about("messages"):
+            checked.append({"role": role, "content": check_unicode(text, f"text of message {i}")})
     if not to_answer:
         return checked
     if checked[-1]["role"] != "user":

@@ -1,0 +1,278 @@
+"""The Chat tab in Chromium, as a person uses it: send and watch the reply stream, retry, undo, edit an
+earlier message, Stop, export and import, a reasoning model's thinking folded, the chat template told,
+and the same request as code. The tiny chat model is slowed so a reply can be watched and stopped."""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any, Iterator
+
+import pytest
+
+from tests.browser import (RESULT_TIMEOUT, expect, no_page_errors, open_page, open_phone, open_tab, screenshot,
+                           set_number)
+from tests.builders.text import REASONING_ANSWER, REASONING_THOUGHT
+from tests.launch import running_app, slow_chat_copy, slow_down
+
+SLOW_SECONDS = 0.03  # per forward pass: a 128-token reply takes about 4 s
+
+
+@pytest.fixture(scope="module")
+def app(chromium: str, tiny_models: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    slow = slow_chat_copy(tiny_models, tmp_path_factory)
+    data = {"text-generation": [{"id": slow, "label": "tiny chat (slowed)"},
+                                {"id": tiny_models["reasoning-gpt2"], "label": "tiny reasoning"},
+                                {"id": tiny_models["gpt2"], "label": "tiny gpt2 (base)"}]}
+    with running_app(data) as launched:
+        slow_down(launched.manager.get("text-generation", slow), SLOW_SECONDS)
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def page(app: Any, chromium: str) -> Iterator[Any]:
+    with open_page(app.url, chromium, ready_tab="Chat") as page:
+        yield page
+
+
+def chat_tab(page: Any) -> Any:
+    return open_tab(page, "Chat")
+
+
+def box(panel: Any) -> Any:
+    return panel.get_by_placeholder("Type a message")
+
+
+def bot(panel: Any) -> Any:
+    return panel.locator('.chat [data-testid="bot"]')
+
+
+def user(panel: Any) -> Any:
+    return panel.locator('.chat [data-testid="user"]')
+
+
+def stats(panel: Any) -> Any:
+    return panel.locator(".block.reply-stats")
+
+
+def pick(page: Any, panel: Any, label: str) -> None:
+    panel.get_by_label("Model", exact=True).click()
+    page.get_by_role("option", name=re.compile(f"^{re.escape(label)} ·")).click()
+
+
+def clear(panel: Any) -> None:
+    if user(panel).count():
+        panel.get_by_role("button", name="Clear", exact=True).click()
+        expect(user(panel)).to_have_count(0)
+
+
+def send(panel: Any, text: str) -> None:
+    """Type a message and press Enter; the box is held (not editable) until the reply is written."""
+    panel.page.last_stats = stats(panel).inner_text()
+    expect(box(panel)).to_be_editable(timeout=RESULT_TIMEOUT)
+    box(panel).fill(text)
+    box(panel).press("Enter")
+
+
+def wait_done(panel: Any) -> str:
+    """The stats line of the reply asked for last, once it has ended (the line changes for each reply, with
+    its own seed; while the reply is written, it ends with "generating…")."""
+    before = getattr(panel.page, "last_stats", "")
+    if before:
+        expect(stats(panel)).not_to_have_text(before, timeout=RESULT_TIMEOUT)
+    expect(stats(panel)).to_contain_text("new tokens", timeout=RESULT_TIMEOUT)
+    expect(stats(panel)).not_to_contain_text("generating…", timeout=RESULT_TIMEOUT)
+    return stats(panel).inner_text()
+
+
+def set_max_tokens(panel: Any, value: int) -> None:
+    number = panel.get_by_label("number input for Max new tokens")
+    if not number.is_visible():
+        panel.get_by_role("button", name="Parameters").click()
+    set_number(number, str(value))
+
+
+def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
+    panel = chat_tab(page)
+    expect(panel.get_by_text(re.compile(r"Chat template:.*tiny chat \(slowed\)'s own"))).to_be_visible()
+    send(panel, "Hello there")
+    expect(user(panel)).to_have_text(["Hello there"])
+    expect(box(panel)).to_have_value("")  # sent: the box is free for the next message
+    expect(bot(panel)).to_have_count(1, timeout=RESULT_TIMEOUT)
+    expect(bot(panel).first).not_to_have_text("", timeout=RESULT_TIMEOUT)
+    first = bot(panel).first.inner_text()
+    page.wait_for_timeout(600)  # ~20 more tokens at the slowed speed
+    second = bot(panel).first.inner_text()
+    assert len(second) > len(first), f"the reply did not grow: {first!r} then {second!r}"
+    line = wait_done(panel)
+    assert re.search(r"seed \d+ · \d+ new tokens · [\d.]+ tokens/s · first token [\d.]+ s", line), line
+    assert re.search(r"context \d+ of 256 tokens", line), line
+    screenshot(page, "chat")
+    no_page_errors(page)
+
+
+def test_retry_answers_the_same_message_again(page: Any) -> None:
+    panel = chat_tab(page)
+    seed = re.search(r"seed (\d+)", stats(panel).inner_text()).group(1)
+    bot(panel).last.hover()
+    panel.page.last_stats = stats(panel).inner_text()
+    panel.get_by_role("button", name="Retry").click()
+    expect(stats(panel)).not_to_contain_text(f"seed {seed} ", timeout=RESULT_TIMEOUT)  # a new random seed
+    wait_done(panel)
+    expect(user(panel)).to_have_text(["Hello there"])
+    expect(bot(panel)).to_have_count(1)
+
+
+def test_undo_takes_back_the_last_turn_and_its_message(page: Any) -> None:
+    panel = chat_tab(page)
+    bot(panel).last.hover()
+    panel.get_by_role("button", name="Undo").click()
+    expect(user(panel)).to_have_count(0)
+    expect(bot(panel)).to_have_count(0)
+    expect(box(panel)).to_have_value("Hello there")  # back in the box, to change and send again
+
+
+def test_editing_an_earlier_message_answers_from_there(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    set_max_tokens(panel, 8)
+    send(panel, "first question")
+    wait_done(panel)
+    send(panel, "second question")
+    expect(user(panel)).to_have_count(2)
+    expect(bot(panel)).to_have_count(2, timeout=RESULT_TIMEOUT)
+    wait_done(panel)
+    user(panel).first.hover()
+    panel.get_by_role("button", name="Edit").first.click()
+    editor = panel.locator(".chat textarea")
+    editor.fill("first question, edited")
+    page.last_stats = stats(panel).inner_text()
+    panel.locator(".chat").get_by_role("button", name="Submit").click()
+    expect(user(panel)).to_have_text(["first question, edited"], timeout=RESULT_TIMEOUT)  # what followed is gone
+    expect(bot(panel)).to_have_count(1, timeout=RESULT_TIMEOUT)
+    wait_done(panel)
+    set_max_tokens(panel, 128)
+
+
+def test_stop_ends_the_reply_and_keeps_what_was_written(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    send(panel, "Tell me a long story")
+    expect(bot(panel).first).not_to_have_text("", timeout=RESULT_TIMEOUT)
+    page.wait_for_timeout(500)
+    panel.get_by_role("button", name="Stop", exact=True).click()
+    line = wait_done(panel)
+    assert "stopped" in line, line
+    tokens = int(re.search(r"(\d+) new tokens", line).group(1))
+    assert 0 < tokens < 128
+    kept = bot(panel).first.inner_text()
+    assert kept.strip()
+    page.wait_for_timeout(500)
+    assert bot(panel).first.inner_text() == kept  # stopped for good
+
+
+def test_empty_send_is_told_under_the_box(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    expect(box(panel)).to_be_editable(timeout=RESULT_TIMEOUT)
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.get_by_text("⚠ Type a message first.")).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(user(panel)).to_have_count(0)
+
+
+def test_a_chat_exports_as_json_and_markdown_and_imports_back(page: Any, app: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    set_max_tokens(panel, 8)
+    panel.get_by_role("button", name="System prompt").click()
+    panel.get_by_placeholder("How the assistant should behave").fill("Answer briefly.")
+    send(panel, "What is a cat?")
+    wait_done(panel)
+    reply = bot(panel).first.inner_text()
+    panel.get_by_role("button", name="Export, import").click()
+    panel.get_by_role("button", name="Export JSON").click()
+    link = panel.locator('.file-preview a, a[download]').first
+    expect(link).to_be_visible(timeout=RESULT_TIMEOUT)
+    with urllib.request.urlopen(link.get_attribute("href")) as response:
+        exported = json.loads(response.read())
+    assert [m["role"] for m in exported] == ["system", "user", "assistant"]
+    assert exported[0]["content"] == "Answer briefly." and exported[1]["content"] == "What is a cat?"
+    assert exported[2]["content"].strip() == reply.strip()
+
+    panel.get_by_role("button", name="Export Markdown").click()
+    expect(link).to_have_attribute("href", re.compile(r"conversation\.md$"), timeout=RESULT_TIMEOUT)
+    with urllib.request.urlopen(link.get_attribute("href")) as response:
+        markdown = response.read().decode()
+    assert "**User**\n\nWhat is a cat?" in markdown and "**System**\n\nAnswer briefly." in markdown
+
+    clear(panel)
+    saved = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "imported question"},
+             {"role": "assistant", "content": "imported answer"}]
+    with page.expect_file_chooser() as chooser:
+        panel.get_by_role("button", name="Import JSON").click()
+    chooser.value.set_files(files=[{"name": "chat.json", "mimeType": "application/json",
+                                    "buffer": json.dumps(saved).encode()}])
+    expect(user(panel)).to_have_text(["imported question"], timeout=RESULT_TIMEOUT)
+    expect(bot(panel)).to_have_text(["imported answer"])
+    expect(panel.get_by_placeholder("How the assistant should behave")).to_have_value("Be kind.")
+
+    with page.expect_file_chooser() as chooser:
+        panel.get_by_role("button", name="Import JSON").click()
+    chooser.value.set_files(files=[{"name": "bad.json", "mimeType": "application/json", "buffer": b"[{\"role\": 1}]"}])
+    expect(panel.get_by_role("alert")).to_contain_text("Message 1 has the role", timeout=RESULT_TIMEOUT)
+    expect(user(panel)).to_have_text(["imported question"])  # the chat stays as it was
+    set_max_tokens(panel, 128)
+
+
+def test_a_reasoning_models_thinking_is_folded_with_its_duration(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    pick(page, panel, "tiny reasoning")
+    send(panel, "Hi, who are you?")
+    expect(bot(panel)).to_have_count(2, timeout=RESULT_TIMEOUT)  # the thought, then the answer
+    expect(bot(panel).last).to_have_text(REASONING_ANSWER, timeout=RESULT_TIMEOUT)
+    thought = bot(panel).first
+    expect(thought).to_contain_text(re.compile(r"Thought\s*\(\d+(\.\d+)?s\)"))
+    expect(thought.get_by_text(REASONING_THOUGHT)).to_be_hidden()  # folded
+    thought.get_by_text("Thought").click()
+    expect(thought.get_by_text(REASONING_THOUGHT)).to_be_visible()
+    screenshot(page, "chat-reasoning")
+
+
+def test_a_base_model_is_said_to_continue_the_text(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    pick(page, panel, "tiny gpt2 (base)")
+    expect(panel.get_by_text(re.compile(r"No chat template:.*continues a text"))).to_be_visible()
+    send(panel, "Once upon a time")
+    expect(bot(panel)).to_have_count(1, timeout=RESULT_TIMEOUT)
+    wait_done(panel)
+    pick(page, panel, "tiny chat (slowed)")
+
+
+def test_the_request_is_shown_as_code(page: Any) -> None:
+    panel = chat_tab(page)
+    clear(panel)
+    set_max_tokens(panel, 8)
+    send(panel, "Code please")
+    wait_done(panel)
+    panel.get_by_role("button", name="Copy as code").click()
+    code = panel.locator(".cm-content").last
+    expect(code).to_contain_text("client.chat.completions.create(", timeout=RESULT_TIMEOUT)
+    expect(code).to_contain_text("'content': 'Code please'")
+    expect(code).to_contain_text('api_name="/chat"')
+    expect(code).to_contain_text("max_tokens=8")
+    set_max_tokens(panel, 128)
+    no_page_errors(page)
+
+
+def test_a_phone_chats_too(page: Any, app: Any) -> None:
+    with open_phone(page, app.url, "Chat") as phone:
+        panel = chat_tab(phone)
+        set_max_tokens(panel, 8)
+        send(panel, "Hi from a phone")
+        expect(bot(panel)).to_have_count(1, timeout=RESULT_TIMEOUT)
+        wait_done(panel)
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+        screenshot(phone, "chat-phone")
