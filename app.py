@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="classification requests for one model that arrive together run as one batch of up to N (default 16)")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the MCP server (every tab as a tool for agents, at /gradio_api/mcp/); "
-                             "it is off anyway with --auth, which Gradio's MCP server does not check")
+                             "with --auth it needs --api-key (agents send Authorization: Bearer KEY), else it is off")
     parser.add_argument("--no-batching", action="store_true",
                         help="run classification requests one by one instead of batching those that arrive together")
     return parser.parse_args(argv)
@@ -133,15 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from components import Settings, build_demo  # gradio, not torch
 
-    if auth and not args.no_mcp:
-        console.warning("The MCP server is off: with --auth, Gradio would serve it without asking for the login.")
+    if auth and not api_keys and not args.no_mcp:
+        console.warning("The MCP server is off: behind --auth it needs --api-key KEY (agents send it as "
+                        "Authorization: Bearer KEY).")
     settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
-                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp and not auth, api_keys=api_keys,
-                        login_required=bool(auth))
+                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp, api_keys=api_keys)
     demo = build_demo(catalog, manager, settings, availability)
     availability.start()  # in the background: says in the console what the server can get
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                prevent_thread_lock=True, **launch_options(settings, demo))
+    start(demo, settings, auth, server_name=args.host, server_port=args.port, share=args.share)
     say_mcp_state(demo, settings)
     if args.share:
         if demo.share_url:
@@ -161,10 +160,26 @@ def say_mcp_state(demo: Any, settings: Any) -> bool:
     if not settings.mcp_server:
         return True
     if getattr(demo, "mcp_server", False) and getattr(demo, "mcp_server_obj", None) is not None:
-        log.info("MCP server: %sgradio_api/mcp/ (every tab as a tool; --no-mcp turns it off)", demo.local_url or "/")
+        key = " (behind the login: agents send Authorization: Bearer KEY, a --api-key)" if settings.login_required else ""
+        log.info("MCP server: %sgradio_api/mcp/ (every tab as a tool; --no-mcp turns it off)%s",
+                 demo.local_url or "/", key)
         return True
     log.warning("The MCP server did not start: %s", getattr(demo, "mcp_error", None) or "no reason given by Gradio")
     return False
+
+
+def start(demo: Any, settings: Any, users: list[tuple[str, str]] | None, **options: Any) -> None:
+    """demo.launch() as every start does, the tests' included: the shared options (launch_options), the
+    login (--auth) as a function that also knows the MCP server's service account, and the MCP server
+    then given a client logged in with it (components/access.py)."""
+    from components.access import Login, let_mcp_in
+
+    settings.login_required = bool(users)
+    settings.mcp_server = settings.mcp_server and (not users or bool(settings.api_keys))  # a key to ask agents for
+    login = Login(users) if users else None
+    demo.launch(auth=login, prevent_thread_lock=True, **options, **launch_options(settings, demo))
+    if login is not None and settings.mcp_server:
+        let_mcp_in(demo, login)
 
 
 def launch_options(settings: Any, demo: Any = None) -> dict:

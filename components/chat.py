@@ -59,8 +59,8 @@ def conversation_of(history: list[dict[str, Any]] | None) -> list[dict[str, str]
     return out
 
 
-def until_last_user(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The history up to and including its last user message (a retry drops the reply after it)."""
+def until_last_user(history: list[dict[str, Any]]) -> list[Any]:
+    """The messages up to and including the last user message (a retry drops the reply after it)."""
     for i in range(len(history) - 1, -1, -1):
         if history[i].get("role") == "user":
             return history[:i + 1]
@@ -162,7 +162,7 @@ def imported(path: str | None) -> tuple[list[dict[str, str]], str]:
 def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]], system_prompt: str,
             params: dict[str, Any]) -> str:
     """The chat's next request as Python, with the openai package (this server's /v1) and gradio_client."""
-    messages = with_system(until_last_user_messages(conversation), system_prompt) or [
+    messages = with_system(until_last_user(conversation), system_prompt) or [
         {"role": "user", "content": "Hello!"}]
     sampling = {"max_tokens": params["max_new_tokens"], "temperature": params["temperature"], "top_p": params["top_p"]}
     if params.get("seed") is not None:
@@ -190,13 +190,6 @@ def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]]
         '    api_name="/chat",\n)\n'
         "print(reply, stats)\n"
     )
-
-
-def until_last_user_messages(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
-    for i in range(len(conversation) - 1, -1, -1):
-        if conversation[i]["role"] == "user":
-            return conversation[:i + 1]
-    return []
 
 
 def base_url_of(request: gr.Request | None) -> str:

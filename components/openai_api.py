@@ -7,8 +7,8 @@ huggingface_hub's InferenceClient and anything else that speaks OpenAI's chat AP
 How it is served: Gradio 6.31 drops routes added to its app before launch and takes no middleware
 after it, so build_demo attaches the context here (`attach`) and app.launch_options passes
 `app_kwargs(demo)` to launch(app_kwargs=...), which Gradio hands to FastAPI(): our routes come first
-in the router (Gradio's own come after them, untouched), and `ApiKeyGuard` checks the key of every
-request under /v1 (--api-key; with --auth and no key, /v1 is closed).
+in the router (Gradio's own come after them, untouched), and `ApiKeyGuard` (components/access.py)
+checks the key of every request under /v1 (--api-key; with --auth and no key, /v1 is closed).
 
 A generation waits in the page's first-come line (components/turns.py): more than 4 waiting per
 running slot is a 429. The turn, the model's load and the first token are taken before the answer
@@ -18,7 +18,6 @@ plain sentence. No torch here.
 """
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import threading
@@ -27,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
 import anyio
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -38,6 +36,7 @@ from models.chat import check_messages, check_stop_strings
 from models.errors import about
 from models.tasks import task
 
+from .access import ApiKeyGuard
 from .common import Context, sentence_of
 from .turns import Busy
 
@@ -114,36 +113,6 @@ def api_error(error: BaseException, names: dict[str, str] | None = None) -> ApiE
             message, param = message.replace(param, names[param]), names[param]
         return ApiError(422, message, param=param)
     return ApiError(500, sentence_of(error))  # a load that failed, out of memory, or unexpected (logged)
-
-
-# -- the key guard -------------------------------------------------------------------------------------
-
-class ApiKeyGuard:
-    """Every request under /v1 needs `Authorization: Bearer <key>` for one of the keys, when there are
-    keys or when the page has a login (--auth: then without a key /v1 is closed, with a sentence for
-    the operator). Plain ASGI: Starlette's BaseHTTPMiddleware would hold back a stream's events."""
-
-    def __init__(self, app: Any, keys: tuple[str, ...] = (), login: bool = False) -> None:
-        self.app, self.keys, self.login = app, tuple(k.encode() for k in keys), login
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")) or not (self.keys or self.login):
-            return await self.app(scope, receive, send)
-        if not self.keys:
-            refusal = ApiError(401, "This server asks for a login (--auth), so its /v1 API is closed until it is "
-                                    "started with --api-key KEY.", code="invalid_api_key")
-        else:
-            scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-            given = token.strip().encode("utf-8", "replace")
-            matched = False
-            for key in self.keys:  # every key compared, in constant time each
-                matched |= hmac.compare_digest(given, key)
-            if scheme.lower() == "bearer" and matched:
-                return await self.app(scope, receive, send)
-            refusal = ApiError(401, "The API key is missing or wrong; send the header Authorization: Bearer <key>.",
-                               code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
-        await refusal.response()(scope, receive, send)
 
 
 # -- reading a request ---------------------------------------------------------------------------------

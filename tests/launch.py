@@ -4,7 +4,7 @@
     ...
     app.close()
 
-It launches as app.py does (app.launch_options, the /v1 API included); `allow_custom=False` is --hosted,
+It launches as app.py does (app.start: the shared options, the /v1 API, the login); `allow_custom=False` is --hosted,
 `auth` is --auth, `api_keys` is --api-key.
 
 Also a small fault injection that the streaming tests need: `slow_down(pipeline, seconds)` makes
@@ -70,7 +70,7 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     allow_custom=False is hosted mode (only catalog models; the default follows settings);
     auth is app.py's --auth, as (user, password) pairs; api_keys its --api-key (default: the settings').
     """
-    from app import launch_options
+    from app import start
     from components import Settings, build_demo
     from models import Availability, ModelManager, parse_catalog
 
@@ -79,7 +79,6 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     if allow_custom is None:
         allow_custom = settings.allow_custom_models
     settings.allow_custom_models = allow_custom
-    settings.login_required = bool(auth)
     if api_keys is not None:
         settings.api_keys = tuple(api_keys)
     availability = Availability(catalog)
@@ -88,8 +87,7 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     demo = build_demo(catalog, manager, settings, availability)
     availability.check()  # tests run with HF_HUB_OFFLINE=1: no request, the folders' states at once
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
-                **launch_options(settings, demo))
+    start(demo, settings, auth, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     wait_http_200(url, timeout)
     return LaunchedApp(url=url, demo=demo, manager=manager)

@@ -22,13 +22,13 @@ def app(tiny_models: Any) -> Iterator[Any]:
         yield launched
 
 
-def mcp_session(url: str, work: Any) -> Any:
+def mcp_session(url: str, work: Any, headers: dict[str, str] | None = None) -> Any:
     """Run `work(session)` in an MCP client session on the app's streamable HTTP endpoint."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
 
     async def main() -> Any:
-        async with streamablehttp_client(url + "gradio_api/mcp/") as (read, write, _):
+        async with streamablehttp_client(url + "gradio_api/mcp/", headers=headers) as (read, write, _):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 return await work(session)
@@ -77,3 +77,30 @@ def test_a_server_that_fails_to_start_says_so(tiny_models: Any, monkeypatch: Any
         with caplog.at_level(logging.WARNING, logger="playground"):
             assert say_mcp_state(launched.demo, settings) is False
     assert "The MCP server did not start" in caplog.text and "call_tool" in caplog.text
+
+
+def test_behind_a_login_agents_come_in_with_an_api_key(tiny_models: Any) -> None:
+    """With --auth, Gradio's MCP server would ask for nothing: it asks for an --api-key as a Bearer token,
+    and its tool calls go through the login as the app's own service account."""
+    import httpx
+
+    with running_app(tiny_catalog(tiny_models, ["sentiment"]), auth=[("ada", "secret")],
+                     api_keys=["agent-key"]) as launched:
+        work = lambda s: s.call_tool("sentiment", {"text": "I love this film"})  # noqa: E731
+        result = mcp_session(launched.url, work, headers={"Authorization": "Bearer agent-key"})
+        assert not result.isError, result.content
+        assert "POSITIVE" in " ".join(getattr(part, "text", "") for part in result.content)
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic YWRhOnNlY3JldA=="}):
+            answer = httpx.post(launched.url + "gradio_api/mcp/", headers=headers, json={})
+            assert answer.status_code == 401
+            assert "API key is missing or wrong" in answer.json()["error"]["message"]
+        assert httpx.get(launched.url + "gradio_api/info").status_code == 401  # Gradio's own API: the login
+
+
+def test_behind_a_login_without_a_key_the_mcp_server_is_closed(tiny_models: Any) -> None:
+    import httpx
+
+    with running_app(tiny_catalog(tiny_models, ["sentiment"]), auth=[("ada", "secret")]) as launched:
+        assert launched.demo.mcp_server_obj is None  # not served at all
+        answer = httpx.post(launched.url + "gradio_api/mcp/", json={})
+        assert answer.status_code == 401 and "--api-key" in answer.json()["error"]["message"]
