@@ -278,7 +278,7 @@ def build(ctx: Context) -> None:
     def on_page(history: list[dict[str, Any]], model: str | None, system_prompt: str,
                 max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
                 top_p: float = d["top_p"], top_k: int = d["top_k"], repetition_penalty: float = d["repetition_penalty"],
-                seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[Any, str, Any]]:
+                seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
         history = history or []
         if not history or history[-1].get("role") != "user":  # Send with an empty box
             raise InvalidInput("Type a message first.", field="message")
@@ -291,14 +291,15 @@ def build(ctx: Context) -> None:
         try:
             for update in generation(request, inputs, model, params):
                 stats = stats_of(update)
-                yield history + reply_messages(update), describe(stats), gr.skip()
+                yield history + reply_messages(update), describe(stats), gr.skip(), gr.skip(), gr.skip()
         except InvalidInput as e:
             if e.field in ("messages", "prompt"):  # the chat's own fault: said under the message box
                 e.field = "message"
             raise
         code = as_code(base_url_of(request), model, conversation, system_prompt,
                        {**params, "seed": stats.get("seed", seed)})
-        yield gr.skip(), gr.skip(), code
+        line, text = template_note(ctx, model)  # a Hub model's files are here now that it has loaded
+        yield gr.skip(), gr.skip(), code, line, text
 
     title(TASK, "Hold a conversation: the model's chat template is applied to the system prompt and every "
                 "message. Retry, undo or edit a message, Stop at any time; export the chat or see it as code.")
@@ -384,7 +385,8 @@ def build(ctx: Context) -> None:
              chatbot.retry(retry, [chatbot], held, **quiet),
              chatbot.edit(edit, [chatbot], held, **quiet)]
     runs = page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
-                    outputs=[chatbot, stats_line, code], gpu_seconds=gpu, after=steps)
+                    outputs=[chatbot, stats_line, code, note, template], progress_on=[chatbot], gpu_seconds=gpu,
+                    after=steps)
     for run in runs:
         run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)

@@ -288,9 +288,10 @@ def api_endpoint(ctx: Context, view: RunView, *, fn: Callable, inputs: list[Any]
 
 def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, inputs: list[Any],
              outputs: list[Any], gpu_seconds: int | Callable[..., float] = 20, batched: bool = False,
-             after: list[Any] = (), **options: Any) -> Any:
+             after: list[Any] = (), progress_on: list[Any] | None = None, **options: Any) -> Any:
     """The page's run of fn on `triggers` and after each event in `after` (a step that prepares the inputs
-    first, as the chat's adding of the message): watch the model load in the state panel, run, and keep
+    first, as the chat's adding of the message; progress_on: the outputs Gradio's progress overlay covers,
+    by default all): watch the model load in the state panel, run, and keep
     errors in the tab, beside their field. Returns the events registered (those on `triggers` first)."""
     run = on_gpu(ctx, fn, gpu_seconds)
     model_at = inputs.index(view.model)
@@ -337,7 +338,7 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     page_outputs = list(dict.fromkeys([*outputs, view.status, view.alert, *view.fields.marked(),
                                        *view.fields.accordions(), *view.controls.values()]))
     # the progress overlay goes on what the person sees (a label output's visible bars: render.label_bars)
-    shown = [getattr(output, "bars", output) for output in outputs]
+    shown = [getattr(output, "bars", output) for output in (outputs if progress_on is None else progress_on)]
     settings = dict(api_visibility="private", show_progress_on=shown, **event_options(ctx, batched=batched), **options)
     events = [gr.on(triggers, on_page, inputs, page_outputs, **settings)] if triggers else []
     events += [step.then(on_page, inputs, page_outputs, **settings) for step in after]
