@@ -19,7 +19,7 @@ PROMPT = "Tell me a story about a cat who lives in Paris."
 
 
 def tokens_in(stats: str | None) -> int | None:
-    match = re.search(r"(\d+) tokens\b", stats or "")
+    match = re.search(r"(\d+) new tokens\b", stats or "")
     return int(match.group(1)) if match else None
 
 

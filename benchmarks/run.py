@@ -4,6 +4,7 @@
     python -m benchmarks.run --quick            # fewer runs and rounds, under 2 minutes
     (offline adds 4 minutes, 3 with --quick: its baselines wait out huggingface_hub's retries)
     python -m benchmarks.run --only startup throughput
+    python -m benchmarks.run --only chat        # the chat API paths against direct: about 1.5 minutes
 
 Every figure is a median of runs that alternate with their baseline (order rotated each round),
 so a busy moment on a shared machine lands on both. Nothing here asserts a timing: the table
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "request": "benchmarks.bench_request",
     "throughput": "benchmarks.bench_throughput",
     "streaming": "benchmarks.bench_streaming",
+    "chat": "benchmarks.bench_chat",
     "switching": "benchmarks.bench_switching",
     "clip": "benchmarks.bench_clip",
     "diffusion": "benchmarks.bench_diffusion",
