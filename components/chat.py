@@ -40,6 +40,12 @@ EXPORTS = Path(tempfile.gettempdir()) / "playground-chats"  # Gradio copies a re
 
 # -- the conversation as the chatbot holds it, and as OpenAI's messages -----------------------------------
 
+def said(role: str, text: str, **extra: Any) -> dict[str, Any]:
+    """A message for the chatbot, its text kept as written: Gradio runs a plain string through
+    inspect.cleandoc (leading spaces and indentation gone, tabs widened), a text part it keeps."""
+    return {"role": role, "content": [{"type": "text", "text": text}], **extra}
+
+
 def is_thought(message: dict[str, Any]) -> bool:
     metadata = message.get("metadata") or {}
     return bool(metadata.get("title"))
@@ -77,9 +83,9 @@ def reply_messages(update: dict[str, Any]) -> list[dict[str, Any]]:
         metadata = {"title": "Thought" if done else "Thinking…", "status": "done" if done else "pending"}
         if seconds is not None:
             metadata["duration"] = round(seconds, 2)  # Gradio shows it beside the title: "Thought (1.2s)"
-        out.append({"role": "assistant", "content": update["thinking"] or "…", "metadata": metadata})
+        out.append(said("assistant", update["thinking"] or "…", metadata=metadata))
     if update.get("answer") or update.get("done") or update.get("thinking") is None:
-        out.append({"role": "assistant", "content": update.get("answer", update.get("text", ""))})
+        out.append(said("assistant", update.get("answer", update.get("text", ""))))
     return out
 
 
@@ -156,7 +162,7 @@ def imported(path: str | None) -> tuple[list[dict[str, str]], str]:
         data = data.get("messages")
     messages = check_messages(data, to_answer=False)
     system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-    return [m for m in messages if m["role"] != "system"], system
+    return [said(m["role"], m["content"]) for m in messages if m["role"] != "system"], system
 
 
 def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]], system_prompt: str,
@@ -291,15 +297,17 @@ def build(ctx: Context) -> None:
         try:
             for update in generation(request, inputs, model, params):
                 stats = stats_of(update)
-                yield history + reply_messages(update), describe(stats), gr.skip(), gr.skip(), gr.skip()
-        except InvalidInput as e:
-            if e.field in ("messages", "prompt"):  # the chat's own fault: said under the message box
+                yield history + reply_messages(update), describe(stats), *[gr.skip()] * 4
+        except Exception as e:
+            if isinstance(e, InvalidInput) and e.field in ("messages", "prompt"):  # said under the message box
                 e.field = "message"
+            if not stats:  # refused before a word: the message goes back into the box, to change and send again
+                yield history[:-1], gr.skip(), gr.skip(), gr.skip(), gr.skip(), conversation[-1]["content"]
             raise
         code = as_code(base_url_of(request), model, conversation, system_prompt,
                        {**params, "seed": stats.get("seed", seed)})
         line, text = template_note(ctx, model)  # a Hub model's files are here now that it has loaded
-        yield gr.skip(), gr.skip(), code, line, text
+        yield gr.skip(), gr.skip(), code, line, text, gr.skip()
 
     title(TASK, "Hold a conversation: the model's chat template is applied to the system prompt and every "
                 "message. Retry, undo or edit a message, Stop at any time; export the chat or see it as code.")
@@ -363,7 +371,7 @@ def build(ctx: Context) -> None:
     def add_message(message: str, history: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
         if not isinstance(message, str) or not message.strip():
             return gr.skip(), gr.skip(), gr.skip()  # the run then says "Type a message first" under the box
-        return gr.update(value="", interactive=False), [*(history or []), {"role": "user", "content": message}], \
+        return gr.update(value="", interactive=False), [*(history or []), said("user", message)], \
             gr.update(interactive=False)
 
     def retry(history: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
@@ -371,7 +379,7 @@ def build(ctx: Context) -> None:
 
     def edit(history: list[dict[str, Any]], edit_data: gr.EditData) -> tuple[Any, Any, Any]:
         index = edit_data.index[0] if isinstance(edit_data.index, (list, tuple)) else edit_data.index
-        return (gr.update(interactive=False), [*(history or [])[:index], {"role": "user", "content": edit_data.value}],
+        return (gr.update(interactive=False), [*(history or [])[:index], said("user", edit_data.value)],
                 gr.update(interactive=False))
 
     def undo(history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
@@ -385,7 +393,7 @@ def build(ctx: Context) -> None:
              chatbot.retry(retry, [chatbot], held, **quiet),
              chatbot.edit(edit, [chatbot], held, **quiet)]
     runs = page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
-                    outputs=[chatbot, stats_line, code, note, template], progress_on=[chatbot], gpu_seconds=gpu,
+                    outputs=[chatbot, stats_line, code, note, template, box], progress_on=[chatbot], gpu_seconds=gpu,
                     after=steps)
     for run in runs:
         run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)

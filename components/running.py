@@ -192,7 +192,8 @@ class Fields:
         return self._with_info
 
     def clear(self) -> dict[Any, Any]:
-        return {c: gr.update(info=getattr(c, "info", None), elem_classes=[]) for c in self.marked()}
+        # "" where the control had no line: an update's None means "unchanged", which would keep the sentence
+        return {c: gr.update(info=getattr(c, "info", None) or "", elem_classes=[]) for c in self.marked()}
 
     def mark(self, name: str | None, message: str) -> dict[Any, Any]:
         updates = self.clear()
@@ -390,7 +391,7 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
                         message = (f"{field_name(control.label)} goes from {plain_number(low)} to "
                                    f"{plain_number(high)} for this model, not {plain_number(value)}.")
                 if not message:
-                    return gr.update(info=getattr(control, "info", None), elem_classes=[])
+                    return gr.update(info=getattr(control, "info", None) or "", elem_classes=[])
                 return gr.update(info=f"⚠ {message} The slider went back to its nearest end; "
                                       "check it before you run.", elem_classes=["field-error"])
             control.release(told, [control, view.model], [control], queue=False, api_visibility="private",

@@ -2,7 +2,7 @@
 
     @pytest.fixture(scope="module")
     def page(app, chromium):            # chromium: the fixture of tests/conftest.py
-        with open_page(app.url, chromium, ready_tab="Text generation") as page:
+        with open_page(app.url, chromium, ready_tab="Chat") as page:
             yield page
 
 A page's JavaScript errors are kept in page.errors (no_page_errors asserts there are none) and

@@ -58,7 +58,7 @@ def generate_kwargs(model: str, prompt: str = "Tell me a story about a cat.", **
 
 
 def tokens_of(stats: str) -> int:
-    match = re.search(r"(\d+) tokens\b", stats)
+    match = re.search(r"(\d+) new tokens\b", stats)  # not "35.7 tokens/s" nor "context 52 of 256 tokens"
     assert match, f"no token count in the stats line {stats!r}"
     return int(match.group(1))
 

@@ -46,7 +46,7 @@ def app(chromium: str, models: dict[str, str]) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def page(app: Any, chromium: str) -> Iterator[Any]:
-    with open_page(app.url, chromium, ready_tab="Text generation") as page:
+    with open_page(app.url, chromium, ready_tab="Chat") as page:
         yield page
 
 
@@ -54,46 +54,51 @@ def page(app: Any, chromium: str) -> Iterator[Any]:
 
 def test_page_shows_a_tab_per_task(page: Any) -> None:
     expect(page.get_by_role("heading", name="Model Playground")).to_be_visible()
-    for tab in ["Text generation", "Sentiment", "Named entities", "Question answering", "Fill mask",
+    for tab in ["Chat", "Sentiment", "Named entities", "Question answering", "Fill mask",
                 "Zero-shot classification", "Image classification", "Models"]:
         expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
 
 
-def output_text(page: Any, output: Any) -> str:
-    """The generated text as written (the page draws it as Markdown), as its copy button copies it."""
-    page.evaluate("() => { navigator.clipboard.writeText = async (text) => { window.copied = text; }; }")
-    page.evaluate("() => { window.copied = null; }")
-    output.locator(".top-panel button").click()
-    page.wait_for_function("() => window.copied !== null")
-    return page.evaluate("() => window.copied")
+def last_reply(panel: Any) -> Any:
+    """The chat's last assistant message (drawn as Markdown)."""
+    return panel.locator('.chat [data-testid="bot"]').last
 
 
-def test_text_generation_streams_into_the_output(page: Any) -> None:
-    panel = open_tab(page, "Text generation")
-    prompt = panel.get_by_label("Prompt")
+def reply_text(panel: Any) -> str:
+    """The last assistant message as written, not as drawn: Gradio names each message by its text (its
+    copy button, which gives the same, shows only once the reply is done)."""
+    return last_reply(panel).get_attribute("aria-label").removeprefix("bot's message: ")
+
+
+def test_chat_streams_the_reply_into_the_chatbot(page: Any) -> None:
+    panel = open_tab(page, "Chat")
+    message = panel.get_by_placeholder("Type a message")
     panel.get_by_role("button", name="Write a haiku about a cat watching the rain.").click()
-    expect(prompt).to_have_value("Write a haiku about a cat watching the rain.")
+    expect(message).to_have_value("Write a haiku about a cat watching the rain.")
     panel.get_by_role("button", name="Parameters").click()
     max_tokens = panel.get_by_label("number input for Max new tokens")
     expect(max_tokens).to_have_value("128")  # drawn with its default: typing before that is overwritten
     set_number(max_tokens, "120")
     panel.get_by_label("Seed (empty = random)", exact=True).fill("5")
 
-    output = panel.locator(".block.generated-text")  # drawn as Markdown; its copy button gives the text as written
-    panel.get_by_role("button", name="Generate", exact=True).click()
-    expect(output.locator(".md")).not_to_be_empty(timeout=RESULT_TIMEOUT)
-    first = output_text(page, output)
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.locator('.chat [data-testid="user"]')).to_have_text(["Write a haiku about a cat watching the rain."])
+    expect(message).to_have_value("")  # the message went into the chat
+    expect(last_reply(panel)).not_to_be_empty(timeout=RESULT_TIMEOUT)
+    first = reply_text(panel)
     time.sleep(0.6)  # ~20 more tokens at the slowed speed
-    second = output_text(page, output)
+    second = reply_text(panel)
     assert second.startswith(first) and len(second) > len(first), \
-        f"the output did not grow while generating: {first!r} then {second!r}"
-    stats = panel.get_by_text(re.compile(r"tokens/s"))
-    expect(stats).to_be_visible(timeout=RESULT_TIMEOUT)
+        f"the reply did not grow while generating: {first!r} then {second!r}"
+    stats = panel.locator(".block.reply-stats")
+    expect(stats).to_contain_text("tokens/s", timeout=RESULT_TIMEOUT)
     expect(stats).to_contain_text("seed 5")
-    expect(stats).to_contain_text("120 tokens", timeout=RESULT_TIMEOUT)
-    assert output_text(page, output).startswith(second)
+    expect(stats).to_contain_text("120 new tokens", timeout=RESULT_TIMEOUT)
+    expect(stats).to_contain_text(re.compile(r"context \d+ of 256 tokens · reached max new tokens"))
+    assert reply_text(panel).startswith(second)
+    expect(panel.locator('.chat [data-testid="bot"]')).to_have_count(1)  # one reply, streamed in place
     expect(panel.get_by_text("tiny chat (slowed)", exact=True).first).to_be_visible()
-    screenshot(page, "text-generation")
+    screenshot(page, "chat-streaming")  # not "chat": test_browser_chat.py has that name
     no_page_errors(page)
 
 

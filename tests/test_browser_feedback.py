@@ -74,7 +74,7 @@ def test_controls_fit_the_model_from_the_first_load(page: Any, app: Any, models:
     assert want["width"]["maximum"] == 128  # the tiny model's 64 pixels, twice: not SD-Turbo's 512 (or 2,048)
     assert app.manager.loaded() == []  # fitted from the files, nothing loaded
 
-    panel = open_tab(page, "Text generation")
+    panel = open_tab(page, "Chat")
     panel.get_by_role("button", name="Parameters").click()
     tokens = panel.get_by_label("number input for Max new tokens")
     expect(tokens).to_have_attribute("max", "256")  # the tiny chat model's context window, not 1,024
@@ -84,7 +84,7 @@ def test_controls_fit_the_model_from_the_first_load(page: Any, app: Any, models:
 
 
 def test_a_typed_value_out_of_range_is_refused_beside_the_field(page: Any) -> None:
-    panel = open_tab(page, "Text generation")
+    panel = open_tab(page, "Chat")
     tokens = panel.get_by_label("number input for Max new tokens")
     if not tokens.is_visible():
         panel.get_by_role("button", name="Parameters").click()
@@ -153,56 +153,72 @@ def test_a_model_that_cannot_be_had_is_marked_and_fails_at_once(page: Any, app: 
 # -- errors beside their cause --------------------------------------------------------------------
 
 def test_an_error_shows_beside_its_field_and_keeps_the_result(page: Any) -> None:
-    panel = open_tab(page, "Text generation")
-    prompt = panel.get_by_label("Prompt")
-    prompt.fill("Hello")
+    panel = open_tab(page, "Chat")
+    message = panel.get_by_placeholder("Type a message")
+    message.fill("Hello")
     tokens = panel.get_by_label("number input for Max new tokens")
     if not tokens.is_visible():
         panel.get_by_role("button", name="Parameters").click()
     set_number(tokens, "8")
     panel.get_by_label("Seed (empty = random)", exact=True).fill("3")
-    output = panel.locator(".generated-text span.md")
-    panel.get_by_role("button", name="Generate", exact=True).click()
-    expect(panel.get_by_text(re.compile(r"tokens/s"))).to_be_visible(timeout=RESULT_TIMEOUT)
-    before = settled(page, output)
+    replies = panel.locator('.chat [data-testid="bot"]')
+    stats = panel.locator(".block.reply-stats")
+    panel.get_by_role("button", name="Send", exact=True).click()
+    reply_done(stats)
+    before, stats_before = replies.last.inner_text(), stats.inner_text()
     assert before.strip()  # something was generated, which the error below must leave in place
     panel.get_by_role("button", name="Parameters").click()  # closed again: the error must open it
     expect(tokens).to_be_hidden()
 
-    prompt.fill("word " * 40)  # with 256 new tokens, past the tiny model's 256-token context
+    expect(message).to_be_editable()  # the box is held while a reply is written
+    message.fill("word " * 40)  # with 256 new tokens, past the tiny model's 256-token context
     panel.get_by_role("button", name="Parameters").click()
     set_number(tokens, "256")
     panel.get_by_role("button", name="Parameters").click()
-    panel.get_by_role("button", name="Generate", exact=True).click()
+    panel.get_by_role("button", name="Send", exact=True).click()
     alert = panel.get_by_role("alert")
     expect(alert).to_contain_text("set max_new_tokens to", timeout=RESULT_TIMEOUT)
     assert alert.inner_text()[0].isupper()
     field = panel.locator(".field-error")
     expect(field).to_be_visible()  # the Parameters accordion opened on the field at fault
     expect(field).to_contain_text("Max new tokens")
-    expect(field).to_contain_text("⚠ The prompt")
-    assert output.inner_text() == before  # the previous result is still there
+    expect(field).to_contain_text("⚠ The last message")
+    expect(message).to_have_value(("word " * 40).rstrip() + " ", timeout=RESULT_TIMEOUT)  # back in the box, to fix
+    expect(panel.locator('.chat [data-testid="user"]')).to_have_count(1)  # and out of the chat
+    expect(replies).to_have_count(1)
+    assert replies.last.inner_text() == before  # the previous reply is still there, and its figures
+    assert stats.inner_text() == stats_before
     screenshot(page, "error-beside-field")
 
-    prompt.fill("Hello again")
     set_number(tokens, "4")
-    panel.get_by_role("button", name="Generate", exact=True).click()
-    expect(panel.get_by_text(re.compile(r"4 tokens"))).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(message).to_be_editable()
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(replies).to_have_count(2, timeout=RESULT_TIMEOUT)
+    reply_done(stats)
+    expect(stats).to_contain_text(re.compile(r"\b4 new tokens"))
     expect(panel.get_by_role("alert")).to_have_count(0)
     expect(panel.locator(".field-error")).to_have_count(0)
+    expect(panel.get_by_text("⚠ The last message")).to_have_count(0)  # the sentence is gone, not only its colour
+
+    # the chat's own errors go under the Message box
+    under_the_box = panel.locator(".field-error").filter(has=page.get_by_placeholder("Type a message"))
+    panel.get_by_role("button", name="Send", exact=True).click()  # nothing typed, nothing left to answer
+    expect(panel.get_by_role("alert")).to_contain_text("Type a message first.", timeout=RESULT_TIMEOUT)
+    expect(under_the_box).to_contain_text("⚠ Type a message first.")
+    message.fill("word " * 300)  # more than the whole window
+    message.press("Enter")
+    expect(under_the_box).to_contain_text(re.compile(r"⚠ The last message is \d+ tokens; .* reads at most 256"),
+                                          timeout=RESULT_TIMEOUT)
+    expect(panel.get_by_role("alert")).to_contain_text("Shorten it.")
+    expect(replies).to_have_count(2)
+    expect(message).to_have_value(re.compile(r"^(word ){299}word ?$"))  # back in the box
     no_page_errors(page)
 
 
-def settled(page: Any, output: Any, quiet_ms: int = 600) -> str:
-    """The streamed text once it has stopped changing (the stats line shows from the first update on)."""
-    text = output.inner_text()
-    for _ in range(50):
-        page.wait_for_timeout(quiet_ms)
-        now = output.inner_text()
-        if now == text and now.strip():
-            return now
-        text = now
-    raise AssertionError(f"the generated text kept changing: {text!r}")
+def reply_done(stats: Any) -> None:
+    """Waits until the stats line tells a finished reply (it says "generating…" from the first update on)."""
+    expect(stats).to_contain_text("new tokens", timeout=RESULT_TIMEOUT)
+    expect(stats).not_to_contain_text("generating…", timeout=RESULT_TIMEOUT)
 
 
 def test_an_empty_input_is_told_beside_it(page: Any) -> None:
@@ -220,7 +236,7 @@ def test_an_empty_input_is_told_beside_it(page: Any) -> None:
 
 def test_every_task_is_reachable_on_a_phone(page: Any, app: Any) -> None:
     with open_phone(page, app.url, ready_tab="Sentiment") as phone:
-        for title in ["Sentiment", "Text generation", "Question answering", "Text to image", "Models"]:
+        for title in ["Sentiment", "Chat", "Question answering", "Text to image", "Models"]:
             panel = open_tab(phone, title)
             heading = panel.get_by_role("heading", name=title, exact=True)
             expect(heading).to_be_visible()  # the task's name at the top, though the tab bar has no room for it
@@ -246,7 +262,7 @@ def test_the_page_asks_no_other_host(page: Any) -> None:
 
 
 def test_an_image_from_another_host_is_not_fetched(page: Any) -> None:
-    """Generated text is Markdown: an image in it must not make the browser fetch another host."""
+    """A chat's replies are drawn as Markdown: an image in one must not make the browser fetch another host."""
     blocked = page.evaluate("""() => new Promise((done) => {
         document.addEventListener("securitypolicyviolation", (e) => done(e.blockedURI), {once: true});
         const img = document.createElement("img");

@@ -1,6 +1,6 @@
 """What a person reads in the results, in Chromium: whole words in highlighted text, no score before a
 run, percentages, entity types in words, the best label bars first and the rest on request, copy
-buttons, generated text drawn as Markdown and copied as written.
+buttons, a chat's replies drawn as Markdown and copied as written.
 
 One launched app (the tiny models) and one page for the module; screenshots go to
 tests/screenshots/presentation-<tab>.png (git-ignored). Skipped without Chromium, as test_browser.py.
@@ -51,21 +51,26 @@ def app(chromium: str, tiny_models: Any) -> Iterator[Any]:
 
 
 def markdown_for_its_prompt(stream: Any) -> Any:
-    """The manager's stream, except for MARKDOWN_PROMPT: MARKDOWN in pieces (a tiny model writes noise)."""
+    """The manager's stream, except for a chat whose last message is MARKDOWN_PROMPT (or that prompt
+    alone): MARKDOWN in pieces (a tiny model writes noise)."""
     def fake(task: str, model: Any, prompt: Any, **params: Any) -> Iterator[dict[str, Any]]:
-        if prompt != MARKDOWN_PROMPT:
+        last = prompt[-1].get("content") if isinstance(prompt, list) and prompt else prompt
+        if last != MARKDOWN_PROMPT:
             yield from stream(task, model, prompt, **params)
             return
         for i, cut in enumerate(CUTS):
             time.sleep(STEP_SECONDS)
-            yield {"text": MARKDOWN[:cut], "new_tokens": i + 1, "seed": 1, "done": cut == len(MARKDOWN),
-                   "first_token_seconds": STEP_SECONDS, "seconds": STEP_SECONDS * (i + 1)}
+            done = cut == len(MARKDOWN)
+            yield {"text": MARKDOWN[:cut], "answer": MARKDOWN[:cut], "thinking": None, "thinking_seconds": None,
+                   "new_tokens": i + 1, "seed": 1, "done": done, "first_token_seconds": STEP_SECONDS,
+                   "seconds": STEP_SECONDS * (i + 1), "prompt_tokens": 20, "window": 256, "dropped_turns": 0,
+                   **({"stopped": False, "finish_reason": "stop"} if done else {})}
     return fake
 
 
 @pytest.fixture(scope="module")
 def page(app: Any, chromium: str) -> Iterator[Any]:
-    with open_page(app.url, chromium, ready_tab="Text generation") as page:
+    with open_page(app.url, chromium, ready_tab="Chat") as page:
         page.evaluate(RECORD_COPIES)
         yield page
 
@@ -193,20 +198,32 @@ def test_fill_mask_leaves_out_bars_at_0_percent_and_copies_the_sentence(page: An
     no_page_errors(page)
 
 
-def test_generated_text_is_drawn_as_markdown_while_streaming_and_copied_as_written(page: Any) -> None:
-    panel = open_tab(page, "Text generation")
-    panel.get_by_label("Prompt", exact=True).fill(MARKDOWN_PROMPT)
-    panel.get_by_role("button", name="Generate", exact=True).click()
-    output = panel.locator(".block.generated-text")
-    expect(output.locator("strong")).to_have_text("Bold", timeout=RESULT_TIMEOUT)
-    assert output.locator("pre code").count() == 0, "the whole text came at once: nothing was seen streaming"
-    expect(output.locator("li")).to_have_text(["one", "two"])
-    expect(output.locator("pre code")).to_contain_text("print('tab kept')")
-    expect(panel.get_by_text(re.compile(r"tokens/s"))).to_contain_text(f"{len(CUTS)} tokens")
-    expect(output).to_contain_text("and no script ran.")
+def test_a_reply_is_drawn_as_markdown_while_streaming(page: Any) -> None:
+    panel = open_tab(page, "Chat")
+    panel.get_by_placeholder("Type a message").fill(MARKDOWN_PROMPT)
+    panel.get_by_role("button", name="Send", exact=True).click()
+    reply = panel.locator('.chat [data-testid="bot"]').last
+    expect(reply.locator("strong")).to_have_text("Bold", timeout=RESULT_TIMEOUT)
+    assert reply.locator("pre code").count() == 0, "the whole text came at once: nothing was seen streaming"
+    expect(reply.locator("li")).to_have_text(["one", "two"])
+    expect(reply.locator("pre code")).to_contain_text("print('tab kept')")
+    expect(panel.locator(".block.reply-stats")).to_contain_text(f"seed 1 · {len(CUTS)} new tokens")
+    expect(reply).to_contain_text("and no script ran.")
     assert page.evaluate("() => window.ran") is None  # HTML in what a model writes is sanitised
-    assert copied(page, output.get_by_role("button", name="Copy conversation")) == MARKDOWN  # raw, tab and spaces kept
-    screenshot(page, "presentation-text-generation")
+    expect(reply.locator("img[onerror]")).to_have_count(0)  # the tag may stay, its handler does not
+    screenshot(page, "presentation-chat")
+    no_page_errors(page)
+
+
+def test_a_reply_is_copied_as_written(page: Any) -> None:
+    panel = open_tab(page, "Chat")
+    reply = panel.locator('.chat [data-testid="bot"]').last
+    if not reply.count() or "and no script ran." not in reply.inner_text():  # run alone: ask for it first
+        panel.get_by_placeholder("Type a message").fill(MARKDOWN_PROMPT)
+        panel.get_by_role("button", name="Send", exact=True).click()
+        expect(panel.locator(".block.reply-stats")).to_contain_text(f"{len(CUTS)} new tokens", timeout=RESULT_TIMEOUT)
+    copy = panel.locator(".chat .message-buttons-left").last.get_by_role("button", name="Copy message")
+    assert copied(page, copy) == MARKDOWN  # raw: the leading spaces, the tab and the last new line kept
     no_page_errors(page)
 
 

@@ -201,7 +201,7 @@ def test_a_model_evicted_under_a_request_is_loaded_again(app: Any, client: Clien
                 lambda r: r[0] == "Paris"),
         "/generate": ({"prompt": "Hello", "model": models["chat"], "max_new_tokens": 5, "temperature": 0,
                        "top_p": 1, "top_k": 0, "repetition_penalty": 1, "seed": 1},
-                      lambda r: "5 tokens" in r[1]),
+                      lambda r: "· 5 new tokens ·" in r[1]),
     }
     kwargs, ok = calls[endpoint]
     client.predict(**kwargs, api_name=endpoint)  # loaded
@@ -241,7 +241,7 @@ def assert_generation_ends_and_app_still_serves(client: Client, models: dict[str
         f"generate threads still alive 3 s after the client left: {generate_threads()}"
     text, stats = client.predict(prompt="Hello", model=models["chat"], max_new_tokens=5, temperature=0, top_p=1,
                                  top_k=0, repetition_penalty=1, seed=1, api_name="/generate")
-    assert "5 tokens" in stats
+    assert "· 5 new tokens ·" in stats
 
 
 def test_closing_the_queue_stream_mid_generation_stops_it(app: Any, client: Client, models: dict[str, str]) -> None:
