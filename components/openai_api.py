@@ -1,7 +1,7 @@
 """An OpenAI-compatible HTTP API on the app's own server and port, for the `openai` package,
 huggingface_hub's InferenceClient and anything else that speaks OpenAI's chat API:
 
-    GET  /v1/models             the text-generation models: the catalog's and any loaded one
+    GET  /v1/models             the chat models: the catalog's (without known base models) and any loaded one
     POST /v1/chat/completions   a chat answered by a text-generation model, whole or streamed (SSE)
 
 How it is served: Gradio 6.31 drops routes added to its app before launch and takes no middleware
@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from models import InvalidInput, ModelNotAllowed, ModelNotFound, PlaygroundError, WrongModelKind
 from models.chat import check_messages, check_stop_strings
+from models.fitting import chat_template
 from models.errors import about
 from models.tasks import task
 
@@ -315,10 +316,11 @@ def routes(ctx: Context) -> list[Route]:
     started = int(time.time())
 
     async def list_models(request: Request) -> Response:
-        # Every catalog model is listed, base models too: whether one has a chat template is known only
-        # from its tokenizer's files, which may not be here before it loads (a base model is refused by
-        # /v1/chat/completions with a sentence).
-        seen: dict[str, int] = {spec.model_id: started for spec in ctx.catalog.models(TASK)}
+        # The catalog's chat models: those whose tokenizer files say they have no chat template (read
+        # here without loading, models/fitting.py) are left out; one whose files are not here yet (a
+        # Hub model not downloaded) is listed (a base model is refused by /v1/chat/completions).
+        seen: dict[str, int] = {spec.model_id: started for spec in ctx.catalog.models(TASK)
+                                if chat_template(spec)[0] is not False}
         for entry in ctx.manager.loaded():
             if entry["task"] == TASK:
                 seen.setdefault(entry["model"], int(entry["loaded_at"]))

@@ -81,7 +81,7 @@ def reference(folder: str, messages: list[dict[str, str]], max_new_tokens: int) 
 def test_models_are_listed(client: Any, tiny_models: Any, slow_chat: str) -> None:
     models = client.models.list().data
     ids = [m.id for m in models]
-    assert ids[:3] == [tiny_models["chat-gpt2"], tiny_models["gpt2"], slow_chat]
+    assert ids[:2] == [tiny_models["chat-gpt2"], slow_chat]  # tiny gpt2 has no chat template: not listed
     assert all(m.object == "model" and m.owned_by == "playground" and m.created > 0 for m in models)
 
 

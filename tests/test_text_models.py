@@ -530,12 +530,12 @@ def test_generation_stop_of_one_request_does_not_stop_another(gpt2):
 
 def test_chat_model_uses_its_template(chat):
     assert chat.is_chat
-    ids = chat.encode("Hello there")
+    ids, _ = chat.encode("Hello there")
     decoded = chat.tokenizer.decode(ids[0])
     assert "<|user|>" in decoded and "Hello there" in decoded and decoded.rstrip().endswith("<|assistant|>")
     history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
                {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}]
-    decoded = chat.tokenizer.decode(chat.encode(history)[0])
+    decoded = chat.tokenizer.decode(chat.encode(history)[0][0])
     for marker in ("<|system|>Be brief.<|end|>", "<|user|>Hi<|end|>", "<|assistant|>Hello<|end|>", "<|user|>Bye"):
         assert marker in decoded
     result = chat.predict(history, max_new_tokens=12, seed=4)
@@ -545,7 +545,7 @@ def test_chat_model_uses_its_template(chat):
 
 def test_plain_model_refuses_a_chat_and_has_no_template(gpt2):
     assert not gpt2.is_chat
-    decoded = gpt2.tokenizer.decode(gpt2.encode("Hello there")[0])
+    decoded = gpt2.tokenizer.decode(gpt2.encode("Hello there")[0][0])
     assert decoded == "Hello there"
     with pytest.raises(InvalidInput, match="chat template"):
         gpt2.predict([{"role": "user", "content": "Hi"}], max_new_tokens=5)
