@@ -85,6 +85,13 @@ def wait_done(panel: Any) -> str:
     return stats(panel).inner_text()
 
 
+def seed_box(panel: Any) -> Any:
+    box = panel.get_by_label("Seed (empty = random)", exact=True)
+    if not box.is_visible():
+        panel.get_by_role("button", name="Parameters").click()
+    return box
+
+
 def set_max_tokens(panel: Any, value: int) -> None:
     number = panel.get_by_label("number input for Max new tokens")
     if not number.is_visible():
@@ -95,6 +102,7 @@ def set_max_tokens(panel: Any, value: int) -> None:
 def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
     panel = chat_tab(page)
     expect(panel.get_by_text(re.compile(r"Chat template:.*tiny chat \(slowed\)'s own"))).to_be_visible()
+    seed_box(panel).fill("5")  # a seed whose reply (random weights) writes whole words as it goes
     send(panel, "Hello there")
     expect(user(panel)).to_have_text(["Hello there"])
     expect(box(panel)).to_have_value("")  # sent: the box is free for the next message
@@ -105,7 +113,7 @@ def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
     second = bot(panel).first.inner_text()
     assert len(second) > len(first), f"the reply did not grow: {first!r} then {second!r}"
     line = wait_done(panel)
-    assert re.search(r"seed \d+ · \d+ new tokens · [\d.]+ tokens/s · first token [\d.]+ s", line), line
+    assert re.search(r"seed 5 · \d+ new tokens · [\d.]+ tokens/s · first token [\d.]+ s", line), line
     assert re.search(r"context \d+ of 256 tokens", line), line
     screenshot(page, "chat")
     no_page_errors(page)
@@ -113,6 +121,7 @@ def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
 
 def test_retry_answers_the_same_message_again(page: Any) -> None:
     panel = chat_tab(page)
+    seed_box(panel).fill("")  # a random seed for each reply
     seed = re.search(r"seed (\d+)", stats(panel).inner_text()).group(1)
     bot(panel).last.hover()
     panel.page.last_stats = stats(panel).inner_text()
