@@ -10,7 +10,7 @@ import gradio as gr
 
 from models import TASKS, Catalog, ModelManager
 
-from . import openai_api, system
+from . import compare, openai_api, system
 from .common import Context, Settings
 from .serving import patch_gradio
 
@@ -38,6 +38,7 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
                     importlib.import_module(f"{__name__}.{task.tab}").build(ctx)
             with gr.Tab("Models", id="models") as models_tab:
                 system.build(ctx, models_tab)
+        compare.build(ctx, demo)  # /compare, on every endpoint the tabs made
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)
     hide_start_values(demo)
     openai_api.attach(demo, ctx)  # the /v1 API, served by launch() (app.launch_options)

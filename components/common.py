@@ -77,6 +77,7 @@ class Context:
     stops: StopSignals = field(default_factory=StopSignals)
     availability: Any = None  # models/availability.py: the Hub and the cache, as checked at startup
     turns: Turns | None = None  # the line generations wait in, the page's and the /v1 API's (turns.py)
+    endpoints: dict[str, Any] = field(default_factory=dict)  # every tab's endpoint, by name (compare.py)
 
     def __post_init__(self) -> None:
         if self.turns is None:

@@ -29,6 +29,7 @@ from models.availability import human_size
 from models.base import plain_number
 from models.tasks import task as declared
 
+from .compare import register
 from .common import Context, event_options, on_gpu, plain_errors, sentence_of
 from .inputs import Refused, field_name, first_refused
 from .tools import endpoint_doc
@@ -284,6 +285,9 @@ def api_endpoint(ctx: Context, view: RunView, *, fn: Callable, inputs: list[Any]
     """
     endpoint = plain_errors(on_gpu(ctx, fn, gpu_seconds))  # which also raises a refused argument's sentence
     endpoint.__doc__ = endpoint_doc(view.task, summary, fn, inputs, ctx.catalog.default(view.task))
+    names = [n for n, p in inspect.signature(fn).parameters.items()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(inputs)]
+    register(ctx, api_name, view.task, names, inputs.index(view.model), inspect.isgeneratorfunction(fn))
     return gr.on([], endpoint, inputs, outputs, api_name=api_name, **event_options(ctx, batched=batched), **options)
 
 

@@ -12,6 +12,7 @@ import gradio as gr
 
 from models.tasks import task
 
+from . import compare
 from .common import Context, model_picker
 from .inputs import param_control
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
@@ -73,6 +74,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
             with gr.Row():
                 run = gr.Button(run_label, variant="primary")
                 stop_button = gr.Button("Stop", variant="stop") if stop else None
+            compare_picks = compare.picker(ctx, key)
             if examples:
                 filled = drawn + [params[p.name] for p in declaration.params if p.kind == "labels"]
                 one = not isinstance(examples[0], (list, tuple))  # plain values fill the first input only
@@ -90,5 +92,6 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
     event = wire_run(ctx, view, triggers, fn=fn, inputs=api_inputs, outputs=shown, summary=intro,
                      api_name=declaration.endpoint, batched=declaration.batches, **wire)
     fit_on_pick(ctx, view, extra=fit_extra)
+    compare.sides(ctx, view, fn, api_inputs, outputs, compare_picks)
     return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status, alert=alert,
                    outputs=shown, event=event, view=view)

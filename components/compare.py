@@ -1,0 +1,486 @@
+"""Compare models side by side on any task: `/compare` runs one task's own endpoint once per model (or per
+setting) on the same input, and gives each side's result exactly as that endpoint returns it, its
+figures (latency, parameters, memory, device, precision, load) and its error alone, so one side failing
+leaves the others. A summary says in words how the sides differ.
+
+Each side goes through Gradio's own steps for the single endpoint (its inputs' preprocessing and checks,
+the handler, its outputs' postprocessing), so a side's result is the single endpoint's, byte for byte.
+Sides run at once when their models fit among the models kept loaded (--max-loaded-models) together
+with those already loaded; otherwise one after another, which the result says, so a comparison never
+unloads one of its own models to load another."""
+from __future__ import annotations
+
+import inspect
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Iterator
+
+import anyio
+import gradio as gr
+
+from models import InvalidInput, PlaygroundError
+
+from .common import Context, event_options, sentence_of
+
+MAX_SIDES = 4
+YIELD_EVERY = 0.05  # seconds between streamed updates of the sides
+
+
+@dataclass
+class Endpoint:
+    """A tab's public endpoint, as /compare calls it."""
+
+    name: str
+    task: str
+    params: list[str]  # the handler's parameters, in the order of its inputs
+    model_at: int
+    streams: bool
+
+
+def register(ctx: Context, name: str, task: str, params: list[str], model_at: int, streams: bool) -> None:
+    """Called by running.api_endpoint for every tab's endpoint: what /compare may run."""
+    ctx.endpoints[name] = Endpoint(name=name, task=task, params=params, model_at=model_at, streams=streams)
+
+
+# -- checking a comparison -----------------------------------------------------------------------------------
+
+def check_request(ctx: Context, task: Any, models: Any, inputs: Any, settings: Any) -> tuple[Endpoint, list[str | None], dict[str, Any], list[dict[str, Any]]]:
+    """(the endpoint, the models, the inputs, each side's settings), or a sentence."""
+    if not isinstance(task, str) or task.strip().lstrip("/") not in ctx.endpoints:
+        names = ", ".join(sorted(ctx.endpoints))
+        raise InvalidInput(f"task must be one of the endpoints {names}, not {str(task)[:40]!r}.", field="task")
+    endpoint = ctx.endpoints[task.strip().lstrip("/")]
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",")] if models.strip() else []
+    if not isinstance(models, list) or not all(m is None or isinstance(m, str) for m in models):
+        raise InvalidInput("models must be a list of model ids or labels.", field="models")
+    if isinstance(inputs, str):
+        try:
+            inputs = json.loads(inputs) if inputs.strip() else {}
+        except ValueError:
+            raise InvalidInput("inputs must be a JSON object of the endpoint's parameters by name.", field="inputs") from None
+    inputs = inputs if inputs is not None else {}
+    if not isinstance(inputs, dict):
+        raise InvalidInput("inputs must be an object of the endpoint's parameters by name.", field="inputs")
+    if settings in (None, "", []):
+        settings = [{} for _ in models]
+    if not isinstance(settings, list) or not all(isinstance(s, dict) for s in settings):
+        raise InvalidInput("settings must be a list of objects, one per side.", field="settings")
+    if len(models) == 1 and len(settings) > 1:  # the same model, different settings
+        models = models * len(settings)
+    if not 2 <= len(models) <= MAX_SIDES:
+        raise InvalidInput(f"Compare 2 to {MAX_SIDES} models (or one model with 2 to {MAX_SIDES} settings), "
+                           f"not {len(models)}.", field="models")
+    if len(settings) != len(models):
+        raise InvalidInput(f"settings has {len(settings)} entries for {len(models)} models; give one per side.",
+                           field="settings")
+    known = [p for i, p in enumerate(endpoint.params) if i != endpoint.model_at]
+    for where in (inputs, *settings):
+        unknown = [k for k in where if k not in known]
+        if unknown:
+            raise InvalidInput(f"{endpoint.name} has no parameter {unknown[0]!r}; its parameters are "
+                               f"{', '.join(known)}.", field="inputs")
+    for model in models:
+        ctx.manager.spec(endpoint.task, model)  # a typed id that is no id, or not allowed here: its sentence
+    return endpoint, [m or None for m in models], inputs, settings
+
+
+def one_by_one(ctx: Context, task: str, models: list[str | None]) -> bool:
+    """Whether the sides must run one after another: their models not yet loaded, with those loaded,
+    would pass the cap of models kept loaded (the least recently used would be unloaded mid-comparison)."""
+    wanted = {ctx.manager.spec(task, m).model_id for m in models}
+    loaded = {(e["task"], e["model"]) for e in ctx.manager.loaded()}
+    new = [m for m in wanted if (task, m) not in loaded]
+    return len(loaded) + len(new) > ctx.manager.max_loaded
+
+
+# -- running one side ----------------------------------------------------------------------------------
+
+def metrics_of(ctx: Context, task: str, model: str | None, seconds: float, loaded_before: bool,
+               first: float | None) -> dict[str, Any]:
+    figures: dict[str, Any] = {"latency_seconds": round(seconds, 4)}
+    if first is not None:
+        figures["first_update_seconds"] = round(first, 4)
+    try:
+        spec = ctx.manager.spec(task, model)
+    except PlaygroundError:
+        return figures
+    entry = ctx.manager.entry(spec.task, spec.model_id)
+    figures["model"] = spec.model_id
+    if entry is not None:
+        figures.update(parameters=entry["parameters"], memory_bytes=int(entry["memory_mb"] * 2**20),
+                       device=entry["device"], dtype=entry["dtype"],
+                       load_seconds=None if loaded_before else entry["load_seconds"], loaded_before=loaded_before)
+    return figures
+
+
+async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Context, model: str | None,
+                   values: dict[str, Any], request: Any, root: str) -> AsyncIterator[dict[str, Any]]:
+    """One side: {"model", "result", "metrics", "error"}, updated as a streaming endpoint streams."""
+    from gradio.helpers import special_args
+    from gradio.processing_utils import add_root_url
+    from gradio.state_holder import SessionState
+
+    side: dict[str, Any] = {"model": model, "result": None, "metrics": {}, "error": None}
+    spec_id = None
+    try:
+        spec_id = ctx.manager.spec(endpoint.task, model).model_id
+    except PlaygroundError:
+        pass
+    loaded_before = spec_id is not None and ctx.manager.entry(endpoint.task, spec_id) is not None
+    start, first = time.perf_counter(), None
+    state = SessionState(demo)
+
+    async def shown(prediction: Any) -> Any:
+        data = _plain(await demo.postprocess_data(block_fn, prediction, state))  # as the wire carries it
+        data = add_root_url(data, root, None)
+        return data[0] if len(block_fn.outputs) == 1 else data
+
+    try:
+        # what a program leaves out is the control's starting value, as gradio_client fills it in
+        payloads = [values[name] if name in values else _start(block) for name, block in
+                    zip(endpoint.params, block_fn.inputs)]
+        payloads[endpoint.model_at] = model
+        processed = await demo.preprocess_data(block_fn, payloads, state)
+        args, *_ = special_args(block_fn.fn, list(processed), request, None)
+        if endpoint.streams:
+            iterator = block_fn.fn(*args)
+            done = object()
+            last_sent = 0.0
+            try:
+                while True:
+                    item = await anyio.to_thread.run_sync(next, iterator, done)
+                    if item is done:
+                        break
+                    if first is None:
+                        first = time.perf_counter() - start
+                    side["result"] = await shown(item)
+                    now = time.perf_counter()
+                    if now - last_sent >= YIELD_EVERY:
+                        last_sent = now
+                        side["metrics"] = {"latency_seconds": round(now - start, 4),
+                                           "first_update_seconds": round(first, 4)}
+                        yield side
+            finally:
+                await anyio.to_thread.run_sync(iterator.close)
+        else:
+            prediction = await anyio.to_thread.run_sync(lambda: block_fn.fn(*args))
+            side["result"] = await shown(prediction)
+    except Exception as e:  # noqa: BLE001 - a side's failure is its own sentence; the others go on
+        side["error"] = sentence_of(e)
+    side["metrics"] = metrics_of(ctx, endpoint.task, model, time.perf_counter() - start, loaded_before, first)
+    yield side
+
+
+# -- the summary in words ------------------------------------------------------------------------------------
+
+def _name(side: dict[str, Any], index: int) -> str:
+    return "ABCD"[index]
+
+
+def _top_label(result: Any) -> tuple[str, float] | None:
+    if isinstance(result, list) and result and isinstance(result[0], dict) and "label" in result[0]:
+        result = result[0]  # fill-mask: (label output, the text)
+    if isinstance(result, dict) and "label" in result:
+        scores = {c["label"]: c.get("confidence", 0.0) for c in result.get("confidences") or []}
+        return str(result["label"]), float(scores.get(result["label"], 0.0))
+    return None
+
+
+def summary(task: str, sides: list[dict[str, Any]]) -> str:
+    """How the sides differ, in words: sizes and times against side A, then whether the answers agree."""
+    parts = []
+    ok = [(i, s) for i, s in enumerate(sides) if not s["error"]]
+    failed = [f"{_name(s, i)} failed" for i, s in enumerate(sides) if s["error"]]
+    if ok:
+        i0, base = ok[0]
+        for i, side in ok[1:]:
+            a, b = _name(base, i0), _name(side, i)
+            words = []
+            t0, t1 = base["metrics"].get("latency_seconds"), side["metrics"].get("latency_seconds")
+            if t0 and t1:
+                ratio = t1 / t0
+                words.append(f"{_times(ratio)} slower than {a}" if ratio >= 1.05 else
+                             f"{_times(1 / ratio)} faster than {a}" if ratio <= 0.95 else f"as fast as {a}")
+            p0, p1 = base["metrics"].get("parameters"), side["metrics"].get("parameters")
+            if p0 and p1 and p0 != p1:
+                ratio = p1 / p0
+                words.append(f"{_times(ratio)} larger" if ratio > 1 else f"{_times(1 / ratio)} smaller")
+            if words:
+                parts.append(f"{b} is {' and '.join(words)}")
+        agreement = _agreement(task, [s for _, s in ok])
+        if agreement:
+            parts.append(agreement)
+    return "; ".join(parts + failed) + "." if parts or failed else ""
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
+def _agreement(task: str, sides: list[dict[str, Any]]) -> str:
+    """Whether the answers agree, in the task's terms: the top label, the entities found, the answer's words."""
+    names = "ABCD"
+    results = [s["result"] for s in sides]
+    tops = [_top_label(r) for r in results]
+    if tops and all(t is not None for t in tops):
+        labels = [t[0] for t in tops]  # type: ignore[index]
+        if len(set(labels)) == 1:
+            return f"they agree on the label: {labels[0]}"
+        return "they disagree: " + " vs ".join(f"{t[0]} {t[1]:.2f}" for t in tops)  # type: ignore[index]
+    if task == "ner" and all(isinstance(r, list) and len(r) == 2 and isinstance(r[1], dict) for r in results):
+        found = [{(row[0], row[1]) for row in (r[1].get("data") or [])} for r in results]
+        alone = [f"only {names[i]} found {', '.join(f'{e} ({t})' for e, t in sorted(f - set().union(*(found[:i] + found[i + 1:]))))}"
+                 for i, f in enumerate(found) if f - set().union(*(found[:i] + found[i + 1:]))]
+        return "; ".join(alone) if alone else "they find the same entities"
+    if task == "question-answering" and all(isinstance(r, list) and r and isinstance(r[0], str) for r in results):
+        answers = [r[0] for r in results]
+        if len(set(answers)) == 1:
+            return f"they give the same answer: {answers[0]}"
+        words = [set(a.lower().split()) for a in answers]
+        shared = set.intersection(*words)
+        return ("their answers overlap (" if shared else "their answers differ (") + " / ".join(answers) + ")"
+    shown = [json.dumps(r, sort_keys=True, default=str) for r in results]
+    return "their results are the same" if len(set(shown)) == 1 else "their results differ"
+
+
+# -- the endpoint ---------------------------------------------------------------------------------------------
+
+def build(ctx: Context, demo: gr.Blocks) -> None:
+    """/compare, for every endpoint registered by the tabs (called by build_demo once they are built)."""
+    functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
+
+    async def compare(task: str, models: list[str], inputs: dict[str, Any] | None = None,
+                      settings: list[dict[str, Any]] | None = None,
+                      request: gr.Request = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Compare models side by side on one task: the same input through the task's own endpoint once per
+        model (or per setting), each side's result as that endpoint returns it, its figures and its error.
+
+        Args:
+            task: The endpoint to compare on, without the slash: sentiment, ner, qa, fill_mask, zero_shot_classification, classify_image, clip_zero_shot, clip_rank_captions, clip_search, text_to_image, chat, generate.
+            models: 2 to 4 models (ids, folders or catalog labels; empty for the default), or one model with 2 to 4 settings.
+            inputs: That endpoint's parameters by name, as an object (images as uploaded files).
+            settings: Optional: one object per side of parameters that override inputs on that side (two temperatures, two seeds).
+        """
+        try:
+            endpoint, models, inputs, settings = check_request(ctx, task, models, inputs, settings)
+            sequential = one_by_one(ctx, endpoint.task, models)
+        except PlaygroundError as e:
+            raise gr.Error(sentence_of(e)) from None
+        block_fn = functions[endpoint.name]
+        root = _root_url(request)
+        sides: list[dict[str, Any]] = [{"model": m, "result": None, "metrics": {}, "error": None} for m in models]
+        note = ("The models together pass the number kept loaded, so the sides ran one after another."
+                if sequential else None)
+
+        def answer() -> list[dict[str, Any]]:
+            return [dict(s, **({"note": note} if note else {})) for s in sides]
+
+        if sequential:
+            for i, model in enumerate(models):
+                async for update in run_side(demo, block_fn, endpoint, ctx, model, {**inputs, **settings[i]},
+                                             request, root):
+                    sides[i] = dict(update)
+                    yield answer()
+            return
+        send, receive = anyio.create_memory_object_stream(max_buffer_size=100)
+
+        async def one(i: int, model: str | None, out: Any) -> None:
+            async with out:
+                async for update in run_side(demo, block_fn, endpoint, ctx, model, {**inputs, **settings[i]},
+                                             request, root):
+                    await out.send((i, dict(update)))
+
+        async with anyio.create_task_group() as group:
+            async with send:  # each side its own clone: the stream ends when the last side does
+                for i, model in enumerate(models):
+                    group.start_soon(one, i, model, send.clone())
+            async with receive:
+                async for i, update in receive:
+                    sides[i] = update
+                    yield answer()
+
+    sides_out = gr.JSON(label="Sides", visible=False)
+    gr.on([], compare, [gr.Textbox(label="Task", visible=False), gr.JSON(label="Models", visible=False),
+                        gr.JSON(label="Inputs", visible=False), gr.JSON(label="Settings", visible=False)],
+          [sides_out], api_name="compare", **event_options(ctx))
+
+
+def _plain(value: Any) -> Any:
+    """Gradio's data models (a label's, a file's, a JSON value's) as the plain data sent to a client."""
+    if hasattr(value, "model_dump"):
+        return _plain(value.model_dump())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _start(block: Any) -> Any:
+    value = getattr(block, "value", None)
+    return None if callable(value) else value
+
+
+def _root_url(request: Any) -> str:
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
+    scheme = headers.get("x-forwarded-proto") or "http"
+    return f"{scheme}://{host}"
+
+
+# -- each tab's Compare mode ----------------------------------------------------------------------------------
+
+def api_form(components: list[Any], values: Any) -> Any:
+    """A handler's values as its endpoint would send them (for the summary): each output's postprocess."""
+    values = values if isinstance(values, tuple) else (values,)
+    out = []
+    for component, value in zip(components, values):
+        try:
+            shaped = component.postprocess(value)
+            out.append(shaped.model_dump() if hasattr(shaped, "model_dump") else shaped)
+        except Exception:  # noqa: BLE001 - the summary then says less
+            out.append(None)
+    return out[0] if len(out) == 1 else out
+
+
+def figures_line(metrics: dict[str, Any], error: str | None) -> str:
+    if error:
+        return f"⚠ {error}"
+    parts = [f"{metrics['latency_seconds']:.2f} s this call"]
+    if metrics.get("parameters"):
+        parts.append(f"{metrics['parameters'] / 1e6:.3g}M parameters")
+    if metrics.get("memory_bytes"):
+        parts.append(f"{metrics['memory_bytes'] / 2**20:.1f} MB")
+    if metrics.get("device"):
+        parts.append(f"{metrics['device']} · {metrics['dtype']}")
+    if metrics.get("loaded_before"):
+        parts.append("already loaded")
+    elif metrics.get("load_seconds") is not None:
+        parts.append(f"loaded in {metrics['load_seconds']:.1f} s")
+    return " · ".join(parts)
+
+
+def picker(ctx: Context, task: str) -> tuple[gr.Dropdown, gr.Button]:
+    """The tab's Compare mode, drawn where it is called (under Run): 2 to 4 models and a button."""
+    with gr.Accordion("Compare models", open=False):
+        picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(task)],
+                            multiselect=True, max_choices=MAX_SIDES, label="Models to compare",
+                            info="Pick 2 to 4: the same input goes to each, side by side below.",
+                            allow_custom_value=ctx.settings.allow_custom_models)
+        button = gr.Button("Compare", variant="secondary")
+    return picks, button
+
+
+def sides(ctx: Context, view: Any, fn: Any, inputs: list[Any], outputs: Any,
+          compare: tuple[gr.Dropdown, gr.Button]) -> None:
+    """The sides of a comparison, drawn where it is called (a full row under the tab), each in the task's
+    own outputs (`outputs()` draws them again) with its figures, and the summary in words above them."""
+    picks, button = compare
+    with gr.Column(visible=False, elem_classes=["comparison"]) as area:
+        gr.Markdown("### Side by side")
+        said = gr.Markdown(elem_classes=["compare-summary"])
+        columns, heads, shown, figures = [], [], [], []
+        with gr.Row(equal_height=False):
+            for i in range(MAX_SIDES):
+                with gr.Column(visible=False, min_width=260) as column:
+                    heads.append(gr.Markdown())
+                    made = outputs()
+                    shown.append(made)
+                    figures.append(gr.Markdown(elem_classes=["compare-figures"]))
+                columns.append(column)
+    model_at = inputs.index(view.model)
+    run = on_gpu_or_plain(ctx, fn)
+    single_outputs = shown[0]
+
+    def compare_on_page(*args: Any) -> Iterator[dict[Any, Any]]:
+        *values, models = args
+        models = [m for m in (models or []) if m]
+        if not 2 <= len(models) <= MAX_SIDES:
+            yield {said: "⚠ Pick 2 to 4 models to compare.", area: gr.Column(visible=True)}
+            return
+        from .inputs import first_refused
+
+        refused = first_refused(values)
+        if refused is not None:
+            yield {said: f"⚠ {refused.message}", area: gr.Column(visible=True)}
+            return
+        updates: dict[Any, Any] = {area: gr.Column(visible=True), said: "Comparing…"}
+        for i, column in enumerate(columns):
+            updates[column] = gr.Column(visible=i < len(models))
+            if i < len(models):
+                updates[heads[i]] = f"**{'ABCD'[i]}: {_label(ctx, view.task, models[i])}**"
+                updates[figures[i]] = "running…"
+        yield updates
+        try:
+            sequential = one_by_one(ctx, view.task, models)
+        except PlaygroundError as e:
+            yield {said: f"⚠ {sentence_of(e)}"}
+            return
+        sides: list[dict[str, Any]] = [{"error": None, "metrics": {}, "result": None} for _ in models]
+        results: queue.Queue = queue.Queue()
+
+        def one(i: int, model: str) -> None:
+            call = list(values)
+            call[model_at] = model
+            spec_id = None
+            try:
+                spec_id = ctx.manager.spec(view.task, model).model_id
+            except PlaygroundError:
+                pass
+            before = spec_id is not None and ctx.manager.entry(view.task, spec_id) is not None
+            start = time.perf_counter()
+            value, error = None, None
+            try:
+                value = run(*call)
+                if inspect.isgenerator(value):
+                    last = None
+                    for last in value:
+                        pass
+                    value = last
+            except Exception as e:  # noqa: BLE001 - this side's sentence
+                error = sentence_of(e)
+            results.put((i, value, error, metrics_of(ctx, view.task, model, time.perf_counter() - start,
+                                                    before, None)))
+
+        threads = [threading.Thread(target=one, args=(i, m), daemon=True) for i, m in enumerate(models)]
+        if sequential:
+            for thread in threads:
+                thread.start()
+                thread.join()
+        else:
+            for thread in threads:
+                thread.start()
+        for _ in models:
+            i, value, error, metrics = results.get()
+            sides[i] = {"error": error, "metrics": metrics,
+                        "result": None if error else api_form(single_outputs, value)}
+            side_updates: dict[Any, Any] = {figures[i]: figures_line(metrics, error)}
+            if error is None:
+                value = value if isinstance(value, tuple) else (value,)
+                side_updates.update(dict(zip(shown[i], value)))
+            yield side_updates
+        words = summary(view.task, sides)
+        if sequential:
+            words += " The models together pass the number kept loaded, so they ran one after another."
+        yield {said: words}
+
+    page_outputs = [area, said, *columns, *heads, *figures, *[c for made in shown for c in made]]
+    gr.on([button.click], compare_on_page, [*inputs, picks], page_outputs, api_visibility="private",
+          show_progress_on=figures, **event_options(ctx))
+
+
+def on_gpu_or_plain(ctx: Context, fn: Any) -> Any:
+    from .common import on_gpu, plain_errors
+
+    return plain_errors(on_gpu(ctx, fn, 60))
+
+
+def _label(ctx: Context, task: str, model: str) -> str:
+    try:
+        return ctx.manager.spec(task, model).name
+    except PlaygroundError:
+        return str(model)
