@@ -60,7 +60,7 @@ def test_entities_side_by_side(page: Any) -> None:
     panel = open_tab(page, "Named entities")
     panel.get_by_label("Text", exact=True).fill("Ada Lovelace lives in London.")
     area = compare(page, panel, ["tiny ner", "tiny ner B"])
-    expect(area.locator(".block.compare-summary")).to_contain_text("their results are the same")
+    expect(area.locator(".block.compare-summary")).to_contain_text("they find the same entities")
     expect(area.get_by_text("London").first).to_be_visible()
 
 
