@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import pprint
+import queue
+import secrets
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,8 +26,9 @@ from models.chat import check_messages, with_system
 from models.fitting import chat_template
 from models.tasks import task
 
-from .common import Context, model_picker, session_of
-from .inputs import param_control
+from .common import Context, event_options, model_picker, sentence_of, session_of
+from .compare import MAX_SIDES, one_by_one
+from .inputs import first_refused, param_control
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
 
@@ -229,6 +233,31 @@ def has_template(ctx: Context, model: str | None) -> bool:
         return True
 
 
+def chat_summary(figures: list[dict[str, Any]], lines: list[str]) -> str:
+    """How the chats' replies compare with side A's: time to the first token and speed of writing."""
+    names, parts = "ABCD", []
+    base = figures[0] if figures and figures[0] and not lines[0].startswith("⚠") else None
+    for i, f in enumerate(figures):
+        if lines[i].startswith("⚠"):
+            parts.append(f"{names[i]} failed")
+        elif i and base and f.get("first_token_seconds") and base.get("first_token_seconds"):
+            first = f["first_token_seconds"] / base["first_token_seconds"]
+            words = [f"its first token {first:.1f}x later than A's" if first >= 1.05 else
+                     f"its first token {1 / first:.1f}x sooner than A's" if first <= 0.95 else
+                     "its first token as soon as A's"]
+            if f.get("tokens_per_second") and base.get("tokens_per_second"):
+                words.append(f"{f['tokens_per_second'] / base['tokens_per_second']:.1f}x A's tokens/s")
+            parts.append(f"{names[i]}: " + ", ".join(words))
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _label(ctx: Context, model: str) -> str:
+    try:
+        return ctx.manager.spec(TASK, model).name
+    except Exception:  # noqa: BLE001 - a typed id: as typed
+        return str(model)
+
+
 # -- the tab -------------------------------------------------------------------------------------------------
 
 def build(ctx: Context) -> None:
@@ -351,6 +380,28 @@ def build(ctx: Context) -> None:
         api_text = gr.Textbox(label="Output", visible=False)
         api_speed = gr.Textbox(label="Speed", visible=False)
 
+    with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]):
+        compare_picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(TASK)],
+                                    multiselect=True, max_choices=MAX_SIDES, label="Models to compare",
+                                    info="Pick 2 to 4: one message goes to every chat, each keeps its own history; "
+                                         "the same seed on every side, with the parameters above.",
+                                    allow_custom_value=ctx.settings.allow_custom_models)
+        with gr.Row(equal_height=False):
+            side_columns, side_heads, side_chats, side_lines = [], [], [], []
+            for i in range(MAX_SIDES):
+                with gr.Column(visible=False, min_width=260) as column:
+                    side_heads.append(gr.Markdown())
+                    side_chats.append(gr.Chatbot(label=f"Side {'ABCD'[i]}", height=360, buttons=["copy"],
+                                                 elem_classes=["compare-chat"]))
+                    side_lines.append(gr.Markdown(elem_classes=["compare-figures"]))
+                side_columns.append(column)
+        compare_box = gr.Textbox(label="Message to every side", lines=1, max_lines=8,
+                                 placeholder="Type a message for all the chats above; Enter sends it.")
+        with gr.Row():
+            compare_send = gr.Button("Send to all", variant="primary")
+            compare_stop = gr.Button("Stop all", variant="stop")
+        compare_said = gr.Markdown(elem_classes=["compare-summary"])
+
     ordered = [params[p.name] for p in declaration.params]
     fitted = {p.name: params[p.name] for p in declaration.params if p.kind == "number" and not p.seed}
     view = RunView(task=TASK, model=model, status=status, alert=alert, controls=fitted,
@@ -405,6 +456,90 @@ def build(ctx: Context) -> None:
         ctx.stops.stop(session_of(request), TASK)
 
     stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")
+    compare_stop.click(stop_generation, None, None, queue=False, api_visibility="private")
+
+    def pick_sides(models: list[str] | None) -> list[Any]:
+        models = [m for m in (models or []) if m][:MAX_SIDES]
+        return ([gr.Column(visible=i < len(models)) for i in range(MAX_SIDES)]
+                + [f"**{'ABCD'[i]}: {_label(ctx, models[i])}**" if i < len(models) else "" for i in range(MAX_SIDES)]
+                + [[] for _ in range(MAX_SIDES)] + ["" for _ in range(MAX_SIDES)])
+
+    compare_picks.change(pick_sides, [compare_picks], [*side_columns, *side_heads, *side_chats, *side_lines],
+                         **quiet)
+
+    def compare_chats(message: str, models: list[str] | None, system_prompt: str, *rest: Any,
+                      request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
+        values, histories = rest[:len(ordered)], [list(h or []) for h in rest[len(ordered):]]
+        models = [m for m in (models or []) if m][:MAX_SIDES]
+        unchanged = [gr.skip()] * (2 * MAX_SIDES)
+        if len(models) < 2:
+            yield (gr.skip(), *unchanged, "⚠ Pick 2 to 4 models to compare.")
+            return
+        if not isinstance(message, str) or not message.strip():
+            yield (gr.skip(), *unchanged, "⚠ Type a message first.")
+            return
+        refused = first_refused(values)
+        if refused is not None:
+            yield (gr.skip(), *unchanged, f"⚠ {refused.message}")
+            return
+        params = dict(zip([p.name for p in declaration.params], values))
+        if params.get("seed") is None:
+            params["seed"] = secrets.randbelow(2**32)  # one seed for every side, so they differ by model only
+        try:
+            sequential = one_by_one(ctx, TASK, models)
+        except Exception as e:  # noqa: BLE001 - a typed id that is no id
+            yield (gr.skip(), *unchanged, f"⚠ {sentence_of(e)}")
+            return
+        for history in histories[:len(models)]:
+            history.append(said("user", message))
+        shown = [list(h) for h in histories]
+        lines = ["waiting…" if sequential and i else "loading…" for i in range(len(models))] + [""] * (
+            MAX_SIDES - len(models))
+        figures: list[dict[str, Any]] = [{} for _ in models]
+        updates: queue.Queue = queue.Queue()
+
+        def side(i: int, model: str) -> None:
+            conversation = conversation_of(histories[i])
+            inputs = with_system(conversation, system_prompt) if has_template(ctx, model) else conversation[-1]["content"]
+            try:
+                for update in generation(request, inputs, model, params):
+                    updates.put((i, update, None))
+            except Exception as e:  # noqa: BLE001 - this side's sentence; the others go on
+                updates.put((i, None, sentence_of(e)))
+            updates.put((i, None, ""))  # this side is done
+
+        def run_all() -> None:
+            threads = [threading.Thread(target=side, args=(i, m), daemon=True) for i, m in enumerate(models)]
+            for thread in threads:
+                thread.start()
+                if sequential:
+                    thread.join()
+
+        threading.Thread(target=run_all, daemon=True).start()
+        yield ("", *shown, *[gr.skip()] * (MAX_SIDES - len(models)), *lines[:MAX_SIDES],
+               "The models together pass the number kept loaded: the sides answer one after another."
+               if sequential else "")
+        done, last = 0, 0.0
+        while done < len(models):
+            i, update, error = updates.get()
+            if update is not None:
+                figures[i] = stats_of(update)
+                shown[i] = histories[i] + reply_messages(update)
+                lines[i] = describe(figures[i])
+            elif error:
+                lines[i] = f"⚠ {error}"
+            else:
+                done += 1
+            now = time.perf_counter()
+            if now - last >= YIELD_EVERY or done == len(models):
+                last = now
+                yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(models)), *lines[:MAX_SIDES], gr.skip())
+        yield (gr.skip(), *[gr.skip()] * MAX_SIDES, *lines[:MAX_SIDES], chat_summary(figures, lines))
+
+    compare_inputs = [compare_box, compare_picks, system, *ordered, *side_chats]
+    compare_outputs = [compare_box, *side_chats, *side_lines, compare_said]
+    gr.on([compare_send.click, compare_box.submit], compare_chats, compare_inputs, compare_outputs,
+          api_visibility="private", show_progress="hidden", **event_options(ctx))
 
     def export(kind: str) -> Any:
         def run(history: list[dict[str, Any]], system_prompt: str) -> str:

@@ -38,33 +38,36 @@ class Settings:
 
 @dataclass
 class StopSignals:
-    """One stop flag per browser session (or API client) and task, so Stop ends only that user's run."""
+    """Stop flags per browser session (or API client) and task, so Stop ends only that user's runs: all of
+    them (a comparison's sides are several runs at once)."""
 
-    _events: dict[tuple[str, str], threading.Event] = field(default_factory=dict)
+    _events: dict[tuple[str, str], list[threading.Event]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, session: str, task: str) -> threading.Event:
         with self._lock:
             event = threading.Event()
-            self._events[(session, task)] = event
+            self._events.setdefault((session, task), []).append(event)
             return event
 
     def stop(self, session: str, task: str) -> bool:
         with self._lock:
-            event = self._events.get((session, task))
-        if event is None:
-            return False
-        event.set()
-        return True
+            events = list(self._events.get((session, task), []))
+        for event in events:
+            event.set()
+        return bool(events)
 
     def finish(self, session: str, task: str, event: threading.Event) -> None:
         with self._lock:
-            if self._events.get((session, task)) is event:
-                del self._events[(session, task)]
+            events = self._events.get((session, task), [])
+            if event in events:
+                events.remove(event)
+            if not events:
+                self._events.pop((session, task), None)
 
     def running(self) -> int:
         with self._lock:
-            return len(self._events)
+            return sum(len(events) for events in self._events.values())
 
 
 @dataclass

@@ -285,3 +285,41 @@ def test_a_phone_chats_too(page: Any, app: Any) -> None:
         width = phone.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width} px wide on a 390 px phone"
         screenshot(phone, "chat-phone")
+
+
+def test_compare_sends_one_message_to_every_chat(page: Any) -> None:
+    panel = chat_tab(page)
+    pick(page, panel, "tiny chat (slowed)")
+    set_max_tokens(panel, 60)  # the reasoning model's reply is 44 tokens
+    seed_box(panel).fill("")
+    panel.get_by_role("button", name="Compare models").click()
+    picks = panel.get_by_label("Models to compare")
+    for label in ["tiny chat (slowed)", "tiny reasoning"]:
+        picks.click()
+        page.get_by_role("option", name=re.compile(f"^{re.escape(label)}")).first.click()
+    sides = panel.locator(".compare-chat")
+    expect(panel.get_by_text("A: tiny chat (slowed)")).to_be_visible()
+    expect(panel.get_by_text("B: tiny reasoning")).to_be_visible()
+    message = panel.get_by_placeholder("Type a message for all the chats above")
+    message.fill("Hi, who are you?")
+    message.press("Enter")
+    expect(sides.nth(0).locator('[data-testid="user"]')).to_have_text(["Hi, who are you?"])
+    expect(sides.nth(1).locator('[data-testid="user"]')).to_have_text(["Hi, who are you?"])
+    lines = panel.locator(".block.compare-figures")
+    expect(sides.nth(1).locator('[data-testid="bot"]').last).to_have_text(REASONING_ANSWER, timeout=RESULT_TIMEOUT)
+    for i in range(2):
+        expect(lines.nth(i)).to_contain_text("new tokens", timeout=RESULT_TIMEOUT)
+        expect(lines.nth(i)).not_to_contain_text("generating…", timeout=RESULT_TIMEOUT)
+    seeds = {re.search(r"seed (\d+)", lines.nth(i).inner_text()).group(1) for i in range(2)}
+    assert len(seeds) == 1  # the same seed on every side
+    expect(panel.locator(".block.compare-summary")).to_contain_text("B: its first token")
+
+    message.fill("Tell me more")  # each chat keeps its own history: two turns on each side now
+    message.press("Enter")
+    expect(sides.nth(0).locator('[data-testid="user"]')).to_have_count(2)
+    expect(sides.nth(0).locator('[data-testid="bot"]').first).not_to_have_text("", timeout=RESULT_TIMEOUT)
+    panel.get_by_role("button", name="Stop all").click()
+    expect(lines.nth(0)).to_contain_text(re.compile("stopped|reached max new tokens"), timeout=RESULT_TIMEOUT)
+    screenshot(page, "chat-compare")
+    set_max_tokens(panel, 128)
+    no_page_errors(page)
