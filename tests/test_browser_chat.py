@@ -241,7 +241,7 @@ def test_a_reasoning_models_thinking_is_folded_with_its_duration(page: Any) -> N
     expect(bot(panel)).to_have_count(2, timeout=RESULT_TIMEOUT)  # the thought, then the answer
     expect(bot(panel).last).to_have_text(REASONING_ANSWER, timeout=RESULT_TIMEOUT)
     thought = bot(panel).first
-    expect(thought).to_contain_text(re.compile(r"Thought\s*\(\d+(\.\d+)?s\)"))
+    expect(thought).to_contain_text(re.compile(r"Thought\s*\(\d+(\.\d+)?m?s\)"))  # Gradio: "(80.0ms)", "(1.2s)"
     expect(thought.get_by_text(REASONING_THOUGHT)).to_be_hidden()  # folded
     thought.get_by_text("Thought").click()
     expect(thought.get_by_text(REASONING_THOUGHT)).to_be_visible()
