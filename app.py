@@ -60,16 +60,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_auth(values: list[str]) -> list[tuple[str, str]] | None:
-    pairs: list[str] = []
+def entries_of(values: list[str]) -> list[str]:
+    """A repeatable flag's values: each a value, or the path of a file of one a line (blank lines and
+    # comments skipped)."""
+    entries: list[str] = []
     for value in values:
         if os.path.isfile(value):
             with open(value) as f:
-                pairs += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+                entries += [line.strip() for line in f if line.strip() and not line.startswith("#")]
         else:
-            pairs.append(value)
+            entries.append(value)
+    return entries
+
+
+def parse_auth(values: list[str]) -> list[tuple[str, str]] | None:
     users = []
-    for pair in pairs:
+    for pair in entries_of(values):
         user, sep, password = pair.partition(":")
         if not sep or not user or not password:
             raise InvalidInput("--auth takes USER:PASS (or a file of such lines); one entry has no ':' or an empty part.")
@@ -78,14 +84,8 @@ def parse_auth(values: list[str]) -> list[tuple[str, str]] | None:
 
 
 def parse_api_keys(values: list[str]) -> tuple[str, ...]:
-    """--api-key values: keys, or files of one key a line (blank lines and # comments skipped)."""
-    keys: list[str] = []
-    for value in values:
-        if os.path.isfile(value):
-            with open(value) as f:
-                keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
-        else:
-            keys.append(value.strip())
+    """--api-key values: keys, or files of one key a line."""
+    keys = [key.strip() for key in entries_of(values)]
     if any(not key or any(ch.isspace() or not ch.isprintable() for ch in key) for key in keys):
         raise InvalidInput("--api-key takes a key without spaces (or a file of such keys); one is empty or has spaces.")
     return tuple(keys)

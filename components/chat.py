@@ -26,8 +26,8 @@ from models.chat import check_messages, with_system
 from models.fitting import chat_template
 from models.tasks import task
 
-from .common import Context, event_options, model_picker, sentence_of, session_of
-from .compare import MAX_SIDES, one_by_one
+from .common import Context, base_url_of, event_options, model_picker, sentence_of, session_of
+from .compare import MAX_SIDES, label_of, one_by_one
 from .inputs import first_refused, param_control
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
@@ -202,13 +202,6 @@ def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]]
     )
 
 
-def base_url_of(request: gr.Request | None) -> str:
-    headers = getattr(request, "headers", None) or {}
-    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
-    scheme = headers.get("x-forwarded-proto") or ("https" if host.endswith(".hf.space") else "http")
-    return f"{scheme}://{host}/"
-
-
 def template_note(ctx: Context, model: str | None) -> tuple[str, str]:
     """(the line that says which chat template is applied, the template's text) for the picked model."""
     try:
@@ -249,13 +242,6 @@ def chat_summary(figures: list[dict[str, Any]], lines: list[str]) -> str:
                 words.append(f"{f['tokens_per_second'] / base['tokens_per_second']:.1f}x A's tokens/s")
             parts.append(f"{names[i]}: " + ", ".join(words))
     return "; ".join(parts) + "." if parts else ""
-
-
-def _label(ctx: Context, model: str) -> str:
-    try:
-        return ctx.manager.spec(TASK, model).name
-    except Exception:  # noqa: BLE001 - a typed id: as typed
-        return str(model)
 
 
 # -- the tab -------------------------------------------------------------------------------------------------
@@ -461,7 +447,7 @@ def build(ctx: Context) -> None:
     def pick_sides(models: list[str] | None) -> list[Any]:
         models = [m for m in (models or []) if m][:MAX_SIDES]
         return ([gr.Column(visible=i < len(models)) for i in range(MAX_SIDES)]
-                + [f"**{'ABCD'[i]}: {_label(ctx, models[i])}**" if i < len(models) else "" for i in range(MAX_SIDES)]
+                + [f"**{'ABCD'[i]}: {label_of(ctx, TASK, models[i])}**" if i < len(models) else "" for i in range(MAX_SIDES)]
                 + [[] for _ in range(MAX_SIDES)] + ["" for _ in range(MAX_SIDES)])
 
     compare_picks.change(pick_sides, [compare_picks], [*side_columns, *side_heads, *side_chats, *side_lines],

@@ -91,6 +91,14 @@ def session_of(request: gr.Request | None) -> str:
     return (getattr(request, "session_hash", None) or "no-session") if request is not None else "no-session"
 
 
+def base_url_of(request: gr.Request | None) -> str:
+    """The app's address as the visitor reached it (behind a proxy too), ending with a slash."""
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
+    scheme = headers.get("x-forwarded-proto") or ("https" if host.endswith(".hf.space") else "http")
+    return f"{scheme}://{host}/"
+
+
 def sentence_of(error: BaseException) -> str:
     """One plain sentence for the user, whatever was raised, starting with a capital unless it starts
     with a model id; unexpected errors are logged with their traceback and told as UNEXPECTED."""

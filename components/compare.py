@@ -23,7 +23,7 @@ import gradio as gr
 
 from models import InvalidInput, PlaygroundError
 
-from .common import Context, event_options, sentence_of
+from .common import Context, base_url_of, event_options, sentence_of
 
 MAX_SIDES = 4
 YIELD_EVERY = 0.05  # seconds between streamed updates of the sides
@@ -99,6 +99,14 @@ def one_by_one(ctx: Context, task: str, models: list[str | None]) -> bool:
 
 # -- running one side ----------------------------------------------------------------------------------
 
+def already_loaded(ctx: Context, task: str, model: str | None) -> bool:
+    """Whether the model is loaded now (a side's figures then say so instead of a load time)."""
+    try:
+        return ctx.manager.entry(task, ctx.manager.spec(task, model).model_id) is not None
+    except PlaygroundError:
+        return False
+
+
 def metrics_of(ctx: Context, task: str, model: str | None, seconds: float, loaded_before: bool,
                first: float | None) -> dict[str, Any]:
     figures: dict[str, Any] = {"latency_seconds": round(seconds, 4)}
@@ -125,12 +133,7 @@ async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Cont
     from gradio.state_holder import SessionState
 
     side: dict[str, Any] = {"model": model, "result": None, "metrics": {}, "error": None}
-    spec_id = None
-    try:
-        spec_id = ctx.manager.spec(endpoint.task, model).model_id
-    except PlaygroundError:
-        pass
-    loaded_before = spec_id is not None and ctx.manager.entry(endpoint.task, spec_id) is not None
+    loaded_before = already_loaded(ctx, endpoint.task, model)
     start, first = time.perf_counter(), None
     state = SessionState(demo)
 
@@ -271,7 +274,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         except PlaygroundError as e:
             raise gr.Error(sentence_of(e)) from None
         block_fn = functions[endpoint.name]
-        root = _root_url(request)
+        root = base_url_of(request).rstrip("/")
         sides: list[dict[str, Any]] = [{"model": m, "result": None, "metrics": {}, "error": None} for m in models]
         note = ("The models together pass the number kept loaded, so the sides ran one after another."
                 if sequential else None)
@@ -325,11 +328,6 @@ def _start(block: Any) -> Any:
     return None if callable(value) else value
 
 
-def _root_url(request: Any) -> str:
-    headers = getattr(request, "headers", None) or {}
-    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
-    scheme = headers.get("x-forwarded-proto") or "http"
-    return f"{scheme}://{host}"
 
 
 # -- each tab's Compare mode ----------------------------------------------------------------------------------
@@ -412,7 +410,7 @@ def sides(ctx: Context, view: Any, fn: Any, inputs: list[Any], outputs: Any,
         for i, column in enumerate(columns):
             updates[column] = gr.Column(visible=i < len(models))
             if i < len(models):
-                updates[heads[i]] = f"**{'ABCD'[i]}: {_label(ctx, view.task, models[i])}**"
+                updates[heads[i]] = f"**{'ABCD'[i]}: {label_of(ctx, view.task, models[i])}**"
                 updates[figures[i]] = "running…"
         yield updates
         try:
@@ -426,12 +424,7 @@ def sides(ctx: Context, view: Any, fn: Any, inputs: list[Any], outputs: Any,
         def one(i: int, model: str) -> None:
             call = list(values)
             call[model_at] = model
-            spec_id = None
-            try:
-                spec_id = ctx.manager.spec(view.task, model).model_id
-            except PlaygroundError:
-                pass
-            before = spec_id is not None and ctx.manager.entry(view.task, spec_id) is not None
+            before = already_loaded(ctx, view.task, model)
             start = time.perf_counter()
             value, error = None, None
             try:
@@ -479,7 +472,7 @@ def on_gpu_or_plain(ctx: Context, fn: Any) -> Any:
     return plain_errors(on_gpu(ctx, fn, 60))
 
 
-def _label(ctx: Context, task: str, model: str) -> str:
+def label_of(ctx: Context, task: str, model: str) -> str:
     try:
         return ctx.manager.spec(task, model).name
     except PlaygroundError:
