@@ -15,20 +15,13 @@ tokenizer: one streamed piece per token) with a plain-words chat template added 
 folder, same weights; /v1 refuses a model without a template); greedy (temperature 0), no end of
 text (the config has none), so every call makes exactly max_tokens tokens. The server is a fresh
 `python -m benchmarks.serve` (app.main as shipped: the /v1 routes mounted by app.launch_options)
-serving only this model, preloaded.
-
-Also a helper process for its own calls: python -m benchmarks.bench_chat KIND 'JSON ARGS'
-(benchmarks/worker.py's protocol and kinds, plus direct_chat and client_chat)."""
+serving only this model, preloaded. The direct calls and gradio_client run in helper processes
+(benchmarks/worker.py's direct_chat and client_chat)."""
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
-import sys
-import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -115,87 +108,6 @@ def rest_generate(rest: common.Rest, model: str, max_tokens: int) -> dict[str, A
             "prompt_tokens": int(prompt.group(1).replace(",", "")) - int(tokens.group(1)) if tokens and prompt else None}
 
 
-# -- helper processes (benchmarks/worker.py's protocol) -----------------------------------------------------
-
-def direct_chat(path: str, max_new_tokens: int) -> Callable[..., dict]:
-    """apply_chat_template + model.generate, greedy: call(messages, stream=True) reads a TextIteratorStreamer
-    on another thread (as the app does); stream=False generates, then decodes the new tokens."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path).eval()
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-    def call(messages: list[dict[str, str]], stream: bool = True) -> dict:
-        start = time.perf_counter()
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                      do_sample=False, num_beams=1, temperature=None, top_p=None, top_k=None, pad_token_id=pad)
-        if not stream:
-            with torch.inference_mode():
-                out = model.generate(**kwargs)
-            answer = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-            return {"seconds": time.perf_counter() - start, "tokens": int(out.shape[1] - ids.shape[1]),
-                    "prompt_tokens": int(ids.shape[1]), "text": answer}
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        out: list[Any] = []
-
-        def run() -> None:
-            with torch.inference_mode():
-                out.append(model.generate(**kwargs, streamer=streamer))
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        first, pieces, answer = None, 0, ""
-        for piece in streamer:
-            if piece:
-                pieces += 1
-                answer += piece
-                if first is None:
-                    first = time.perf_counter() - start
-        worker.join()
-        return {"seconds": time.perf_counter() - start, "first": first, "updates": pieces, "text": answer,
-                "tokens": int(out[0].shape[1] - ids.shape[1]), "prompt_tokens": int(ids.shape[1])}
-    return call
-
-
-def client_chat(url: str, kwargs: dict[str, Any]) -> Callable[[], dict]:
-    """gradio_client's submit of /chat, its updates read as they come."""
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
-
-    def call() -> dict:
-        start = time.perf_counter()
-        job = client.submit(**kwargs, api_name="/chat")
-        first, updates, reply = None, 0, ""
-        for reply, _ in job:
-            updates += 1
-            if first is None and reply:
-                first = time.perf_counter() - start
-        reply, stats = job.result()
-        return {"seconds": time.perf_counter() - start, "first": first, "updates": updates, "text": reply,
-                "tokens": stats.get("new_tokens"), "prompt_tokens": stats.get("prompt_tokens")}
-    return call
-
-
-KINDS = {"direct_chat": direct_chat, "client_chat": client_chat}
-
-
-class Helper(common.Worker):
-    """common.Worker running this module (benchmarks/worker.py's main with KINDS added)."""
-
-    def __init__(self, kind: str, workdir: Path, **args: Any) -> None:
-        self.log = workdir / f"worker-{kind}-{uuid.uuid4().hex[:6]}.log"
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_chat", kind, json.dumps(args)],
-                                         cwd=common.ROOT, env=common.merged_env(None), stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1,
-                                         start_new_session=True)
-        self._expect("READY")
-
-
 # -- the benchmark -------------------------------------------------------------------------------------------
 
 def plus(a: float | None, b: float | None, unit: str = "ms") -> str:
@@ -232,12 +144,13 @@ def run(ctx: Context) -> dict[str, Any]:
     if model not in listed:
         raise RuntimeError(f"GET /v1/models lists {listed}, not {model}")
     rest = common.Rest(server.url)
-    direct = Helper("direct_chat", ctx.workdir, path=model, max_new_tokens=max_tokens)
+    direct = common.Worker("direct_chat", ctx.workdir, path=model, max_new_tokens=max_tokens)
     client = None
     if not ctx.quick:
-        client = Helper("client_chat", ctx.workdir, url=server.url,
-                        kwargs={"messages": MESSAGES, "model": model, "system_prompt": "", "max_new_tokens": max_tokens,
-                                "temperature": 0.0, "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0, "seed": 1})
+        client = common.Worker("client_chat", ctx.workdir, url=server.url,
+                               kwargs={"messages": MESSAGES, "model": model, "system_prompt": "",
+                                       "max_new_tokens": max_tokens, "temperature": 0.0, "top_p": 1.0, "top_k": 0,
+                                       "repetition_penalty": 1.0, "seed": 1})
     try:
         variants: dict[str, Callable[[], Any]] = {"v1_stream": lambda: openai_stream(api, model, max_tokens)}
         if not ctx.quick:
@@ -294,10 +207,3 @@ def run(ctx: Context) -> dict[str, Any]:
     return {"rows": rows, "raw": {"runs": results, "summary": summary, "same_text_as_direct": same,
                                   "max_tokens": max_tokens, "messages": MESSAGES, "chat_template": CHAT_TEMPLATE,
                                   "model": model, "server_ready_seconds": server.ready_seconds}}
-
-
-if __name__ == "__main__":  # a helper process: python -m benchmarks.bench_chat KIND 'JSON ARGS'
-    from . import worker
-
-    worker.KINDS.update(KINDS)
-    worker.main()

@@ -5,6 +5,7 @@
     (offline adds 4 minutes, 3 with --quick: its baselines wait out huggingface_hub's retries)
     python -m benchmarks.run --only startup throughput
     python -m benchmarks.run --only chat        # the chat API paths against direct: about 1.5 minutes
+    python -m benchmarks.run --only compare     # /compare of two models against one after another
 
 Every figure is a median of runs that alternate with their baseline (order rotated each round),
 so a busy moment on a shared machine lands on both. Nothing here asserts a timing: the table
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "throughput": "benchmarks.bench_throughput",
     "streaming": "benchmarks.bench_streaming",
     "chat": "benchmarks.bench_chat",
+    "compare": "benchmarks.bench_compare",
     "switching": "benchmarks.bench_switching",
     "clip": "benchmarks.bench_clip",
     "diffusion": "benchmarks.bench_diffusion",

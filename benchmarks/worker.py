@@ -183,6 +183,69 @@ def adapter_stream(path: str, prompt: str, max_new_tokens: int, seed: int = 1) -
     return call
 
 
+def direct_chat(path: str, max_new_tokens: int) -> Callable[..., dict]:
+    """apply_chat_template + model.generate, greedy: call(messages, stream=True) reads a TextIteratorStreamer
+    on another thread (as the app does); stream=False generates, then decodes the new tokens."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def call(messages: list[dict[str, str]], stream: bool = True) -> dict:
+        start = time.perf_counter()
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                      do_sample=False, num_beams=1, temperature=None, top_p=None, top_k=None, pad_token_id=pad)
+        if not stream:
+            with torch.inference_mode():
+                out = model.generate(**kwargs)
+            answer = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+            return {"seconds": time.perf_counter() - start, "tokens": int(out.shape[1] - ids.shape[1]),
+                    "prompt_tokens": int(ids.shape[1]), "text": answer}
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        out: list[Any] = []
+
+        def run() -> None:
+            with torch.inference_mode():
+                out.append(model.generate(**kwargs, streamer=streamer))
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        first, pieces, answer = None, 0, ""
+        for piece in streamer:
+            if piece:
+                pieces += 1
+                answer += piece
+                if first is None:
+                    first = time.perf_counter() - start
+        worker.join()
+        return {"seconds": time.perf_counter() - start, "first": first, "updates": pieces, "text": answer,
+                "tokens": int(out[0].shape[1] - ids.shape[1]), "prompt_tokens": int(ids.shape[1])}
+    return call
+
+
+def client_chat(url: str, kwargs: dict[str, Any]) -> Callable[[], dict]:
+    """gradio_client's submit of /chat, its updates read as they come."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+
+    def call() -> dict:
+        start = time.perf_counter()
+        job = client.submit(**kwargs, api_name="/chat")
+        first, updates, reply = None, 0, ""
+        for reply, _ in job:
+            updates += 1
+            if first is None and reply:
+                first = time.perf_counter() - start
+        reply, stats = job.result()
+        return {"seconds": time.perf_counter() - start, "first": first, "updates": updates, "text": reply,
+                "tokens": stats.get("new_tokens"), "prompt_tokens": stats.get("prompt_tokens")}
+    return call
+
+
 def bare_diffusion(path: str, prompt: str, width: int, height: int, guidance_scale: float) -> Callable[[str], dict]:
     import torch
     from diffusers import AutoPipelineForText2Image
@@ -243,7 +306,7 @@ KINDS: dict[str, Callable[..., Callable[..., dict]]] = {
     "direct_sentiment": direct_sentiment, "direct_image": direct_image, "client_call": client_call,
     "client_stream": client_stream, "direct_generate": direct_generate, "app_adapter": app_adapter,
     "bare_diffusion": bare_diffusion, "adapter_stream": adapter_stream, "diffusion_pair": diffusion_pair,
-    "session_state": session_state,
+    "session_state": session_state, "direct_chat": direct_chat, "client_chat": client_chat,
 }
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import pprint
-import queue
 import secrets
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,13 +19,13 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from models import InvalidInput
+from models import InvalidInput, PlaygroundError
 from models.chat import check_messages, with_system
 from models.fitting import chat_template
 from models.tasks import task
 
 from .common import Context, base_url_of, event_options, model_picker, sentence_of, session_of
-from .compare import MAX_SIDES, label_of, one_by_one
+from .compare import MAX_SIDES, as_they_come, head_of, one_by_one, picker, plan
 from .inputs import first_refused, param_control
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
@@ -367,11 +365,9 @@ def build(ctx: Context) -> None:
         api_speed = gr.Textbox(label="Speed", visible=False)
 
     with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]):
-        compare_picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(TASK)],
-                                    multiselect=True, max_choices=MAX_SIDES, label="Models to compare",
-                                    info="Pick 2 to 4: one message goes to every chat, each keeps its own history; "
-                                         "the same seed on every side, with the parameters above.",
-                                    allow_custom_value=ctx.settings.allow_custom_models)
+        compare_picks = picker(ctx, TASK, button=None, measured=False,
+                               info="Pick 2 to 4: one message goes to every chat, each keeps its own history; "
+                                    "the same seed on every side, with the parameters above.")
         with gr.Row(equal_height=False):
             side_columns, side_heads, side_chats, side_lines = [], [], [], []
             for i in range(MAX_SIDES):
@@ -444,85 +440,76 @@ def build(ctx: Context) -> None:
     stop.click(stop_generation, None, None, queue=False, api_name="stop_generation")
     compare_stop.click(stop_generation, None, None, queue=False, api_visibility="private")
 
-    def pick_sides(models: list[str] | None) -> list[Any]:
-        models = [m for m in (models or []) if m][:MAX_SIDES]
-        return ([gr.Column(visible=i < len(models)) for i in range(MAX_SIDES)]
-                + [f"**{'ABCD'[i]}: {label_of(ctx, TASK, models[i])}**" if i < len(models) else "" for i in range(MAX_SIDES)]
+    def planned(models: list[str] | None, vary: str, values: str, current: str | None) -> list[tuple[Any, dict]]:
+        """The sides: 2 to 4 models, or one with a setting varied (compare.plan); the models alone while the
+        plan is not yet whole (a value still to type)."""
+        try:
+            return plan(ctx, TASK, models or [], current, vary, values)
+        except PlaygroundError:
+            return [(m, {}) for m in (models or []) if m][:MAX_SIDES]
+
+    def pick_sides(models: list[str] | None, vary: str, values: str, current: str | None) -> list[Any]:
+        sides = planned(models, vary, values, current)
+        return ([gr.Column(visible=i < len(sides)) for i in range(MAX_SIDES)]
+                + [head_of(ctx, TASK, i, *sides[i]) if i < len(sides) else "" for i in range(MAX_SIDES)]
                 + [[] for _ in range(MAX_SIDES)] + ["" for _ in range(MAX_SIDES)])
 
-    compare_picks.change(pick_sides, [compare_picks], [*side_columns, *side_heads, *side_chats, *side_lines],
-                         **quiet)
+    gr.on([compare_picks.models.change, compare_picks.vary.change, compare_picks.values.change], pick_sides,
+          [compare_picks.models, compare_picks.vary, compare_picks.values, model],
+          [*side_columns, *side_heads, *side_chats, *side_lines], **quiet)
 
-    def compare_chats(message: str, models: list[str] | None, system_prompt: str, *rest: Any,
-                      request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
+    def compare_chats(message: str, models: list[str] | None, vary: str, vary_values: str, current: str | None,
+                      system_prompt: str, *rest: Any, request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
         values, histories = rest[:len(ordered)], [list(h or []) for h in rest[len(ordered):]]
-        models = [m for m in (models or []) if m][:MAX_SIDES]
         unchanged = [gr.skip()] * (2 * MAX_SIDES)
-        if len(models) < 2:
-            yield (gr.skip(), *unchanged, "⚠ Pick 2 to 4 models to compare.")
-            return
-        if not isinstance(message, str) or not message.strip():
-            yield (gr.skip(), *unchanged, "⚠ Type a message first.")
-            return
-        refused = first_refused(values)
-        if refused is not None:
-            yield (gr.skip(), *unchanged, f"⚠ {refused.message}")
-            return
-        params = dict(zip([p.name for p in declaration.params], values))
-        if params.get("seed") is None:
-            params["seed"] = secrets.randbelow(2**32)  # one seed for every side, so they differ by model only
         try:
-            sequential = one_by_one(ctx, TASK, models)
-        except Exception as e:  # noqa: BLE001 - a typed id that is no id
+            sides = plan(ctx, TASK, models or [], current, vary, vary_values)
+            if not isinstance(message, str) or not message.strip():
+                raise InvalidInput("Type a message first.")
+            refused = first_refused(values)
+            if refused is not None:
+                raise InvalidInput(refused.message)
+            sequential = one_by_one(ctx, TASK, [m for m, _ in sides])
+        except PlaygroundError as e:
             yield (gr.skip(), *unchanged, f"⚠ {sentence_of(e)}")
             return
-        for history in histories[:len(models)]:
+        shared = dict(zip([p.name for p in declaration.params], values))
+        if shared.get("seed") is None:
+            shared["seed"] = secrets.randbelow(2**32)  # one seed for every side, so they differ by model only
+        for history in histories[:len(sides)]:
             history.append(said("user", message))
-        shown = [list(h) for h in histories]
-        lines = ["waiting…" if sequential and i else "loading…" for i in range(len(models))] + [""] * (
-            MAX_SIDES - len(models))
-        figures: list[dict[str, Any]] = [{} for _ in models]
-        updates: queue.Queue = queue.Queue()
+        shown = [list(h) for h in histories[:len(sides)]]
+        lines = ["waiting…" if sequential and i else "loading…" for i in range(len(sides))] + [""] * (
+            MAX_SIDES - len(sides))
+        figures: list[dict[str, Any]] = [{} for _ in sides]
 
-        def side(i: int, model: str) -> None:
+        def job(i: int, model: Any, setting: dict[str, Any]) -> Any:
             conversation = conversation_of(histories[i])
             inputs = with_system(conversation, system_prompt) if has_template(ctx, model) else conversation[-1]["content"]
-            try:
-                for update in generation(request, inputs, model, params):
-                    updates.put((i, update, None))
-            except Exception as e:  # noqa: BLE001 - this side's sentence; the others go on
-                updates.put((i, None, sentence_of(e)))
-            updates.put((i, None, ""))  # this side is done
+            return lambda: generation(request, inputs, model, {**shared, **setting})
 
-        def run_all() -> None:
-            threads = [threading.Thread(target=side, args=(i, m), daemon=True) for i, m in enumerate(models)]
-            for thread in threads:
-                thread.start()
-                if sequential:
-                    thread.join()
-
-        threading.Thread(target=run_all, daemon=True).start()
-        yield ("", *shown, *[gr.skip()] * (MAX_SIDES - len(models)), *lines[:MAX_SIDES],
+        yield ("", *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES],
                "The models together pass the number kept loaded: the sides answer one after another."
                if sequential else "")
-        done, last = 0, 0.0
-        while done < len(models):
-            i, update, error = updates.get()
-            if update is not None:
-                figures[i] = stats_of(update)
-                shown[i] = histories[i] + reply_messages(update)
+        last = 0.0
+        events = as_they_come([job(i, m, setting) for i, (m, setting) in enumerate(sides)], sequential)
+        for event in events:
+            i = event.index
+            if event.error is not None:
+                lines[i] = f"⚠ {event.error}"
+            elif not event.done:
+                figures[i] = stats_of(event.value)
+                shown[i] = histories[i] + reply_messages(event.value)
                 lines[i] = describe(figures[i])
-            elif error:
-                lines[i] = f"⚠ {error}"
-            else:
-                done += 1
             now = time.perf_counter()
-            if now - last >= YIELD_EVERY or done == len(models):
+            if now - last >= YIELD_EVERY:
                 last = now
-                yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(models)), *lines[:MAX_SIDES], gr.skip())
-        yield (gr.skip(), *[gr.skip()] * MAX_SIDES, *lines[:MAX_SIDES], chat_summary(figures, lines))
+                yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES], gr.skip())
+        yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES],
+               chat_summary(figures, lines))
 
-    compare_inputs = [compare_box, compare_picks, system, *ordered, *side_chats]
+    compare_inputs = [compare_box, compare_picks.models, compare_picks.vary, compare_picks.values, model, system,
+                      *ordered, *side_chats]
     compare_outputs = [compare_box, *side_chats, *side_lines, compare_said]
     gr.on([compare_send.click, compare_box.submit], compare_chats, compare_inputs, compare_outputs,
           api_visibility="private", show_progress="hidden", **event_options(ctx))

@@ -8,6 +8,7 @@ import gradio as gr
 
 from models.tasks import task
 
+from . import compare
 from .common import Context, model_picker
 from .inputs import ImageInput, param_control
 from .render import label_bars, percent
@@ -25,6 +26,10 @@ def as_paths(images: Any) -> list[str]:
     return [getattr(f, "name", f) if not isinstance(f, dict) else f.get("path") for f in images]
 
 
+def ranked_images() -> gr.Gallery:
+    return gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
+
+
 def build(ctx: Context) -> None:
     title(TASK, "Match images and texts with CLIP: label a photo with your own words, search a set of "
                 "images with a sentence, or rank captions for a photo.")
@@ -40,9 +45,11 @@ def build(ctx: Context) -> None:
                     with gr.Accordion("Parameters", open=False) as zs_parameters:
                         template = gr.Textbox(label="Prompt template ({} is the label)", value=DEFAULT_TEMPLATE)
                     zs_run = gr.Button("Classify", variant="primary")
+                    zs_compare = compare.picker(ctx, TASK, settings=[])
                     if examples:
                         gr.Examples(examples, inputs=[zs_image], label="Examples")
                 zs_out = label_bars("Scores")
+            zs_sides = compare.draw(lambda: [label_bars("Scores")])
         with gr.Tab("Text-to-image search"):
             with gr.Row():
                 with gr.Column():
@@ -52,8 +59,10 @@ def build(ctx: Context) -> None:
                     with gr.Accordion("Parameters", open=False) as search_parameters:
                         top_k = param_control(task(TASK).param("top_k"))
                     search_run = gr.Button("Search", variant="primary")
+                    search_compare = compare.picker(ctx, TASK)
                     gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
-                gallery = gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
+                gallery = ranked_images()
+            search_sides = compare.draw(lambda: [ranked_images()])
         with gr.Tab("Caption ranking"):
             with gr.Row():
                 with gr.Column():
@@ -61,9 +70,11 @@ def build(ctx: Context) -> None:
                     captions = gr.Textbox(label="Captions (one per line)", lines=5,
                                           value="a cat lying on a blanket\na cup of coffee\na rocket on its launch pad")
                     rank_run = gr.Button("Rank captions", variant="primary")
+                    rank_compare = compare.picker(ctx, TASK, settings=[])
                     if examples:
                         gr.Examples(examples, inputs=[rank_image], label="Examples")
                 rank_out = label_bars("Captions, best first", noun="captions")
+            rank_sides = compare.draw(lambda: [label_bars("Captions, best first", noun="captions")])
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
         ranked = ctx.manager.call(TASK, model, lambda p: p.zero_shot(image, labels, template=template))
@@ -91,4 +102,7 @@ def build(ctx: Context) -> None:
     wire_run(ctx, view, [rank_run.click], fn=clip_rank_captions, inputs=[rank_image, captions, model],
              summary="Rank captions for an image: the best caption first, each with its probability.",
              outputs=[rank_out], api_name="clip_rank_captions")
+    compare.wire(ctx, view, clip_zero_shot, [zs_image, labels, template, model], zs_sides, zs_compare)
+    compare.wire(ctx, view, clip_search, [query, images, model, top_k], search_sides, search_compare)
+    compare.wire(ctx, view, clip_rank_captions, [rank_image, captions, model], rank_sides, rank_compare)
     fit_on_pick(ctx, view)

@@ -16,12 +16,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import anyio
 import gradio as gr
 
 from models import InvalidInput, PlaygroundError
+from models.tasks import task
 
 from .common import Context, base_url_of, event_options, sentence_of
 
@@ -125,10 +126,24 @@ def metrics_of(ctx: Context, task: str, model: str | None, seconds: float, loade
     return figures
 
 
+async def side_args(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, model: str | None, values: dict[str, Any],
+                    request: Any, state: Any) -> list[Any]:
+    """A side's arguments to the endpoint's handler, as Gradio makes them from a client's payload: what a
+    program leaves out is the control's starting value (as gradio_client fills it in), then each input's
+    preprocessing and checks, then the request."""
+    from gradio.helpers import special_args
+
+    payloads = [values[name] if name in values else _start(block) for name, block in
+                zip(endpoint.params, block_fn.inputs)]
+    payloads[endpoint.model_at] = model
+    processed = await demo.preprocess_data(block_fn, payloads, state)
+    args, *_ = special_args(block_fn.fn, list(processed), request, None)
+    return args
+
+
 async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Context, model: str | None,
                    values: dict[str, Any], request: Any, root: str) -> AsyncIterator[dict[str, Any]]:
     """One side: {"model", "result", "metrics", "error"}, updated as a streaming endpoint streams."""
-    from gradio.helpers import special_args
     from gradio.processing_utils import add_root_url
     from gradio.state_holder import SessionState
 
@@ -143,12 +158,7 @@ async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Cont
         return data[0] if len(block_fn.outputs) == 1 else data
 
     try:
-        # what a program leaves out is the control's starting value, as gradio_client fills it in
-        payloads = [values[name] if name in values else _start(block) for name, block in
-                    zip(endpoint.params, block_fn.inputs)]
-        payloads[endpoint.model_at] = model
-        processed = await demo.preprocess_data(block_fn, payloads, state)
-        args, *_ = special_args(block_fn.fn, list(processed), request, None)
+        args = await side_args(demo, block_fn, endpoint, model, values, request, state)
         if endpoint.streams:
             iterator = block_fn.fn(*args)
             done = object()
@@ -212,12 +222,20 @@ def summary(task: str, sides: list[dict[str, Any]]) -> str:
             if p0 and p1 and p0 != p1:
                 ratio = p1 / p0
                 words.append(f"{_times(ratio)} larger" if ratio > 1 else f"{_times(1 / ratio)} smaller")
-            if words:
-                parts.append(f"{b} is {' and '.join(words)}")
+            q0, q1 = base["metrics"].get("throughput_per_second"), side["metrics"].get("throughput_per_second")
+            said = f"{b} is {' and '.join(words)}" if words else ""
+            if q0 and q1:
+                said = f"{said}, with {q1 / q0:.2g}x {a}'s throughput" if said else f"{b} has {q1 / q0:.2g}x {a}'s throughput"
+            if said:
+                parts.append(said)
         agreement = _agreement(task, [s for _, s in ok])
         if agreement:
             parts.append(agreement)
     return "; ".join(parts + failed) + "." if parts or failed else ""
+
+
+def _file_name(image: dict[str, Any]) -> str:
+    return str(image.get("orig_name") or str(image.get("path") or "").replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def _times(ratio: float) -> str:
@@ -246,6 +264,15 @@ def _agreement(task: str, sides: list[dict[str, Any]]) -> str:
         words = [set(a.lower().split()) for a in answers]
         shared = set.intersection(*words)
         return ("their answers overlap (" if shared else "their answers differ (") + " / ".join(answers) + ")"
+    if task == "clip" and all(isinstance(r, list) and r and all(isinstance(x, dict) and x.get("image") for x in r)
+                              for r in results):  # search: the images ranked
+        orders = [[_file_name(x["image"]) for x in r] for r in results]
+        firsts = [o[0] for o in orders]
+        if all(o == orders[0] for o in orders):
+            return f"they rank the images in the same order, {firsts[0]} first"
+        if len(set(firsts)) == 1:
+            return f"they put the same image first ({firsts[0]}), then rank the rest differently"
+        return "they put different images first: " + " vs ".join(firsts)
     shown = [json.dumps(r, sort_keys=True, default=str) for r in results]
     return "their results are the same" if len(set(shown)) == 1 else "their results differ"
 
@@ -257,7 +284,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
     functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
 
     async def compare(task: str, models: list[str], inputs: dict[str, Any] | None = None,
-                      settings: list[dict[str, Any]] | None = None,
+                      settings: list[dict[str, Any]] | None = None, measure: bool = False,
                       request: gr.Request = None) -> AsyncIterator[list[dict[str, Any]]]:
         """Compare models side by side on one task: the same input through the task's own endpoint once per
         model (or per setting), each side's result as that endpoint returns it, its figures and its error.
@@ -267,6 +294,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
             models: 2 to 4 models (ids, folders or catalog labels; empty for the default), or one model with 2 to 4 settings.
             inputs: That endpoint's parameters by name, as an object (images as uploaded files).
             settings: Optional: one object per side of parameters that override inputs on that side (two temperatures, two seeds).
+            measure: Also measure each side's throughput, one side at a time once all have answered: the same call sent again for 2 s (as many at once as a batch holds); metrics then hold throughput_per_second, throughput_calls, throughput_at_once and throughput_seconds.
         """
         try:
             endpoint, models, inputs, settings = check_request(ctx, task, models, inputs, settings)
@@ -282,33 +310,51 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         def answer() -> list[dict[str, Any]]:
             return [dict(s, **({"note": note} if note else {})) for s in sides]
 
+        def side(i: int) -> AsyncIterator[dict[str, Any]]:
+            return run_side(demo, block_fn, endpoint, ctx, models[i], {**inputs, **settings[i]}, request, root)
+
         if sequential:
-            for i, model in enumerate(models):
-                async for update in run_side(demo, block_fn, endpoint, ctx, model, {**inputs, **settings[i]},
-                                             request, root):
+            for i in range(len(models)):
+                async for update in side(i):
                     sides[i] = dict(update)
                     yield answer()
+        else:
+            send, receive = anyio.create_memory_object_stream(max_buffer_size=100)
+
+            async def one(i: int, out: Any) -> None:
+                async with out:
+                    async for update in side(i):
+                        await out.send((i, dict(update)))
+
+            async with anyio.create_task_group() as group:
+                async with send:  # each side its own clone: the stream ends when the last side does
+                    for i in range(len(models)):
+                        group.start_soon(one, i, send.clone())
+                async with receive:
+                    async for i, update in receive:
+                        sides[i] = update
+                        yield answer()
+        if measure is not True:
             return
-        send, receive = anyio.create_memory_object_stream(max_buffer_size=100)
+        for i, model in enumerate(models):  # one side at a time, so no side's figure counts another's work
+            if sides[i]["error"]:
+                continue
+            try:
+                from gradio.state_holder import SessionState
 
-        async def one(i: int, model: str | None, out: Any) -> None:
-            async with out:
-                async for update in run_side(demo, block_fn, endpoint, ctx, model, {**inputs, **settings[i]},
-                                             request, root):
-                    await out.send((i, dict(update)))
-
-        async with anyio.create_task_group() as group:
-            async with send:  # each side its own clone: the stream ends when the last side does
-                for i, model in enumerate(models):
-                    group.start_soon(one, i, model, send.clone())
-            async with receive:
-                async for i, update in receive:
-                    sides[i] = update
-                    yield answer()
+                args = await side_args(demo, block_fn, endpoint, model, {**inputs, **settings[i]}, request,
+                                       SessionState(demo))
+                figures = await anyio.to_thread.run_sync(
+                    lambda: throughput(lambda: last_of(block_fn.fn(*args)), at_once_for(ctx, endpoint.task)))
+                sides[i]["metrics"] = {**sides[i]["metrics"], **figures}
+            except Exception as e:  # noqa: BLE001 - the side's result stands; its measurement failed
+                sides[i]["metrics"] = {**sides[i]["metrics"], "throughput_error": sentence_of(e)}
+            yield answer()
 
     sides_out = gr.JSON(label="Sides", visible=False)
     gr.on([], compare, [gr.Textbox(label="Task", visible=False), gr.JSON(label="Models", visible=False),
-                        gr.JSON(label="Inputs", visible=False), gr.JSON(label="Settings", visible=False)],
+                        gr.JSON(label="Inputs", visible=False), gr.JSON(label="Settings", visible=False),
+                        gr.Checkbox(False, label="Measure", visible=False)],
           [sides_out], api_name="compare", **event_options(ctx))
 
 
@@ -330,6 +376,149 @@ def _start(block: Any) -> Any:
 
 
 
+# -- running sides, measuring one -------------------------------------------------------------------------
+
+@dataclass
+class SideEvent:
+    """What one side did: gave a value (a streamed update or its result), failed (its sentence), or ended."""
+
+    index: int
+    value: Any = None
+    error: str | None = None
+    done: bool = False
+
+
+def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: bool = False) -> Iterator[SideEvent]:
+    """Run each side's job (an iterable of its updates, or a one-item list of its result) on its own thread,
+    all at once or one after another, and give their events in the order they happen: every value, a
+    failure as its sentence, and each side's end. Shared by the tabs' Compare mode and the chat's."""
+    events: queue.Queue = queue.Queue()
+
+    def side(i: int, job: Callable[[], Iterable[Any]]) -> None:
+        try:
+            for value in job():
+                events.put(SideEvent(i, value=value))
+        except Exception as e:  # noqa: BLE001 - this side's sentence; the others go on
+            events.put(SideEvent(i, error=sentence_of(e)))
+        events.put(SideEvent(i, done=True))
+
+    def run_all() -> None:
+        for i, job in enumerate(jobs):
+            thread = threading.Thread(target=side, args=(i, job), daemon=True)
+            thread.start()
+            if one_after_another:
+                thread.join()
+
+    threading.Thread(target=run_all, daemon=True).start()
+    ended = 0
+    while ended < len(jobs):
+        event = events.get()
+        ended += event.done
+        yield event
+
+
+def last_of(value: Any) -> Any:
+    """A handler's result: its value, or a generator's last update."""
+    if inspect.isgenerator(value):
+        last = None
+        for last in value:
+            pass
+        return last
+    return value
+
+
+MEASURE_SECONDS = 2.0
+
+
+def throughput(call: Callable[[], Any], at_once: int, seconds: float = MEASURE_SECONDS) -> dict[str, Any]:
+    """The batching benchmark's method, short: a call to warm up (and load), then `at_once` callers each
+    sending the same call again as soon as the last is answered, for `seconds`; calls answered per second."""
+    call()
+    done = [0] * at_once
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def caller(i: int) -> None:
+        while time.perf_counter() < deadline:
+            call()
+            if time.perf_counter() <= deadline or not done[i]:
+                done[i] += 1
+
+    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(at_once)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    return {"throughput_per_second": round(sum(done) / elapsed, 3), "throughput_calls": sum(done),
+            "throughput_at_once": at_once, "throughput_seconds": round(elapsed, 3)}
+
+
+def at_once_for(ctx: Context, task_key: str) -> int:
+    """How many callers a measurement sends together: the batch size where the task batches, else one."""
+    batcher = ctx.manager.batcher
+    return batcher.max_batch_size if task(task_key).batches and batcher is not None else 1
+
+
+# -- one setting varied ----------------------------------------------------------------------------------------
+
+def variable(task_key: str) -> list[Any]:
+    """The declared parameters a comparison may vary: the numbers and switches."""
+    return [p for p in task(task_key).params if p.kind in ("number", "bool")]
+
+
+def varied(task_key: str, name: str | None, text: Any) -> list[dict[str, Any]]:
+    """Each side's setting when one is varied ("temperature", "0.2, 1.2" -> two sides), each checked as the
+    parameter's own control checks it; [] when none is."""
+    if not name:
+        return []
+    known = {p.name: p for p in variable(task_key)}
+    if name not in known:
+        raise InvalidInput(f"{name!r} is not a setting to vary; choose one of {', '.join(known)}.", field="vary")
+    param = known[name]
+    pieces = [p.strip() for p in str(text or "").replace("\n", ",").split(",") if p.strip()]
+    if not 2 <= len(pieces) <= MAX_SIDES:
+        raise InvalidInput(f"Give 2 to {MAX_SIDES} values of {param.shown}, separated by commas "
+                           f"(like 0.2, 1.0); {len(pieces)} were given.", field="values")
+    out = []
+    for piece in pieces:
+        if param.kind == "bool":
+            value: Any = {"true": True, "false": False, "on": True, "off": False}.get(piece.lower(), piece)
+        else:
+            try:
+                value = float(piece)
+            except ValueError:
+                raise InvalidInput(f"{piece[:40]!r} is not a number; give values of {param.shown} like "
+                                   f"{param.default}.", field="values") from None
+        with_field = param.check(value)
+        out.append({name: with_field})
+    return out
+
+
+def plan(ctx: Context, task_key: str, models: list[Any], current: Any, vary: str | None,
+         values: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """The sides as (model, its settings): 2 to 4 models with the same settings, or one model (the one
+    picked, else the tab's) with one setting varied."""
+    models = [m for m in (models or []) if m]
+    settings = varied(task_key, vary, values)
+    if settings:
+        if len(models) > 1:
+            raise InvalidInput("Vary a setting on one model (pick one, or none for the tab's model), or compare "
+                               "models with the same settings.", field="models")
+        model = models[0] if models else current
+        return [(model, s) for s in settings]
+    if not 2 <= len(models) <= MAX_SIDES:
+        raise InvalidInput(f"Pick 2 to {MAX_SIDES} models to compare, or one model and a setting to vary.",
+                           field="models")
+    return [(m, {}) for m in models]
+
+
+def head_of(ctx: Context, task_key: str, index: int, model: Any, setting: dict[str, Any]) -> str:
+    """A side's title: its letter, model and varied setting."""
+    said = "".join(f" · {task(task_key).param(k).shown} {v}" for k, v in setting.items())
+    return f"**{'ABCD'[index]}: {label_of(ctx, task_key, model)}{said}**"
+
+
 # -- each tab's Compare mode ----------------------------------------------------------------------------------
 
 def api_form(components: list[Any], values: Any) -> Any:
@@ -339,7 +528,7 @@ def api_form(components: list[Any], values: Any) -> Any:
     for component, value in zip(components, values):
         try:
             shaped = component.postprocess(value)
-            out.append(shaped.model_dump() if hasattr(shaped, "model_dump") else shaped)
+            out.append(_plain(shaped))
         except Exception:  # noqa: BLE001 - the summary then says less
             out.append(None)
     return out[0] if len(out) == 1 else out
@@ -359,111 +548,171 @@ def figures_line(metrics: dict[str, Any], error: str | None) -> str:
         parts.append("already loaded")
     elif metrics.get("load_seconds") is not None:
         parts.append(f"loaded in {metrics['load_seconds']:.1f} s")
+    if metrics.get("throughput_per_second") is not None:
+        parts.append(f"**{metrics['throughput_per_second']:.3g} calls/s** measured "
+                     f"({metrics['throughput_calls']} calls, {metrics['throughput_at_once']} at once)")
     return " · ".join(parts)
 
 
-def picker(ctx: Context, task: str) -> tuple[gr.Dropdown, gr.Button]:
-    """The tab's Compare mode, drawn where it is called (under Run): 2 to 4 models and a button."""
-    with gr.Accordion("Compare models", open=False):
-        picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(task)],
-                            multiselect=True, max_choices=MAX_SIDES, label="Models to compare",
-                            info="Pick 2 to 4: the same input goes to each, side by side below.",
+@dataclass
+class Picker:
+    """A Compare mode's controls: the models, or one setting and its values, whether to measure, the button."""
+
+    models: gr.Dropdown
+    vary: gr.Dropdown
+    values: gr.Textbox
+    measure: gr.Checkbox
+    button: gr.Button | None
+
+    @property
+    def inputs(self) -> list[Any]:
+        return [self.models, self.vary, self.values, self.measure]
+
+
+def picker(ctx: Context, task_key: str, info: str = "Pick 2 to 4: the same input goes to each, side by side below.",
+           button: str | None = "Compare", measured: bool = True, settings: list[str] | None = None) -> Picker:
+    """The tab's Compare mode, drawn where it is called (under Run): 2 to 4 models, or one model and a
+    setting with 2 to 4 values (the task's numbers and switches, or those named in `settings`); whether to
+    measure each side's throughput; a button (button=None: the controls alone, for a tab that draws its
+    own, as the chat)."""
+    def controls() -> Picker:
+        picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(task_key)],
+                            multiselect=True, max_choices=MAX_SIDES, label="Models to compare", info=info,
                             allow_custom_value=ctx.settings.allow_custom_models)
-        button = gr.Button("Compare", variant="secondary")
-    return picks, button
+        choices = [(p.shown, p.name) for p in variable(task_key) if settings is None or p.name in settings]
+        with gr.Row(visible=bool(choices)):
+            vary = gr.Dropdown([("none", "")] + choices, value="", label="Or vary one setting",
+                               info="On one model (the one picked, else the tab's): a side per value.")
+            values = gr.Textbox(label="Its values", placeholder="e.g. 0.2, 1.0", info="2 to 4, comma separated.")
+        measure = gr.Checkbox(False, label="Measure throughput", visible=measured,
+                              info=f"Each side then sends the same call again for {MEASURE_SECONDS:g} s "
+                                   "(as many at once as a batch holds): calls answered per second.")
+        run = gr.Button(button, variant="secondary") if button else None
+        return Picker(models=picks, vary=vary, values=values, measure=measure, button=run)
+
+    if button is None:
+        return controls()
+    with gr.Accordion("Compare models", open=False, elem_classes=["compare-picker"]):
+        return controls()
 
 
-def sides(ctx: Context, view: Any, fn: Any, inputs: list[Any], outputs: Any,
-          compare: tuple[gr.Dropdown, gr.Button]) -> None:
-    """The sides of a comparison, drawn where it is called (a full row under the tab), each in the task's
-    own outputs (`outputs()` draws them again) with its figures, and the summary in words above them."""
-    picks, button = compare
+@dataclass
+class Sides:
+    """A comparison's place on the page: the summary, and per side a column with its title, the task's own
+    outputs and its figures."""
+
+    area: gr.Column
+    said: gr.Markdown
+    columns: list[gr.Column]
+    heads: list[gr.Markdown]
+    shown: list[list[Any]]
+    figures: list[gr.Markdown]
+
+    @property
+    def components(self) -> list[Any]:
+        return [self.area, self.said, *self.columns, *self.heads, *self.figures,
+                *[c for made in self.shown for c in made]]
+
+
+def sides(ctx: Context, view: Any, fn: Any, inputs: list[Any], outputs: Any, compare: Picker) -> None:
+    """The sides of a comparison, drawn where it is called (a full row under the tab), and wired."""
+    wire(ctx, view, fn, inputs, draw(outputs), compare)
+
+
+def draw(outputs: Callable[[], list[Any]]) -> Sides:
+    """A comparison's sides, drawn where it is called, each in the task's own outputs (`outputs()` draws them
+    again) with its figures, and the summary in words above them; hidden until a comparison runs."""
     with gr.Column(visible=False, elem_classes=["comparison"]) as area:
         gr.Markdown("### Side by side")
         said = gr.Markdown(elem_classes=["compare-summary"])
         columns, heads, shown, figures = [], [], [], []
         with gr.Row(equal_height=False):
-            for i in range(MAX_SIDES):
+            for _ in range(MAX_SIDES):
                 with gr.Column(visible=False, min_width=260) as column:
                     heads.append(gr.Markdown())
-                    made = outputs()
-                    shown.append(made)
+                    shown.append(outputs())
                     figures.append(gr.Markdown(elem_classes=["compare-figures"]))
                 columns.append(column)
+    return Sides(area=area, said=said, columns=columns, heads=heads, shown=shown, figures=figures)
+
+
+def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, compare: Picker) -> None:
+    """The Compare button: the tab's handler `fn` (the page's own, taking `inputs`) once per side, the sides
+    at once or one after another, each side shown as it ends, then the summary (and the measurements)."""
+    area, said, columns, heads, shown, figures = (drawn.area, drawn.said, drawn.columns, drawn.heads,
+                                                  drawn.shown, drawn.figures)
     model_at = inputs.index(view.model)
+    param_at = {name: inputs.index(c) for name, c in view.fields.params.items() if c in inputs}
     run = on_gpu_or_plain(ctx, fn)
     single_outputs = shown[0]
 
     def compare_on_page(*args: Any) -> Iterator[dict[Any, Any]]:
-        *values, models = args
-        models = [m for m in (models or []) if m]
-        if not 2 <= len(models) <= MAX_SIDES:
-            yield {said: "⚠ Pick 2 to 4 models to compare.", area: gr.Column(visible=True)}
-            return
+        *values, models, vary, vary_values, measure = args
         from .inputs import first_refused
 
-        refused = first_refused(values)
-        if refused is not None:
-            yield {said: f"⚠ {refused.message}", area: gr.Column(visible=True)}
+        try:
+            sides_planned = plan(ctx, view.task, models, values[model_at], vary, vary_values)
+            refused = first_refused(values)
+            if refused is not None:
+                raise InvalidInput(refused.message)
+            sequential = one_by_one(ctx, view.task, [m for m, _ in sides_planned])
+        except PlaygroundError as e:
+            yield {said: f"⚠ {sentence_of(e)}", area: gr.Column(visible=True)}
             return
         updates: dict[Any, Any] = {area: gr.Column(visible=True), said: "Comparing…"}
         for i, column in enumerate(columns):
-            updates[column] = gr.Column(visible=i < len(models))
-            if i < len(models):
-                updates[heads[i]] = f"**{'ABCD'[i]}: {label_of(ctx, view.task, models[i])}**"
-                updates[figures[i]] = "running…"
+            updates[column] = gr.Column(visible=i < len(sides_planned))
+            if i < len(sides_planned):
+                updates[heads[i]] = head_of(ctx, view.task, i, *sides_planned[i])
+                updates[figures[i]] = "waiting…" if sequential and i else "running…"
         yield updates
-        try:
-            sequential = one_by_one(ctx, view.task, models)
-        except PlaygroundError as e:
-            yield {said: f"⚠ {sentence_of(e)}"}
-            return
-        sides: list[dict[str, Any]] = [{"error": None, "metrics": {}, "result": None} for _ in models]
-        results: queue.Queue = queue.Queue()
 
-        def one(i: int, model: str) -> None:
+        def call_of(model: Any, setting: dict[str, Any]) -> Callable[[], Any]:
             call = list(values)
             call[model_at] = model
-            before = already_loaded(ctx, view.task, model)
-            start = time.perf_counter()
-            value, error = None, None
-            try:
-                value = run(*call)
-                if inspect.isgenerator(value):
-                    last = None
-                    for last in value:
-                        pass
-                    value = last
-            except Exception as e:  # noqa: BLE001 - this side's sentence
-                error = sentence_of(e)
-            results.put((i, value, error, metrics_of(ctx, view.task, model, time.perf_counter() - start,
-                                                    before, None)))
+            for name, value in setting.items():
+                call[param_at[name]] = value
+            return lambda: last_of(run(*call))
 
-        threads = [threading.Thread(target=one, args=(i, m), daemon=True) for i, m in enumerate(models)]
-        if sequential:
-            for thread in threads:
-                thread.start()
-                thread.join()
-        else:
-            for thread in threads:
-                thread.start()
-        for _ in models:
-            i, value, error, metrics = results.get()
-            sides[i] = {"error": error, "metrics": metrics,
-                        "result": None if error else api_form(single_outputs, value)}
-            side_updates: dict[Any, Any] = {figures[i]: figures_line(metrics, error)}
-            if error is None:
+        def job(model: Any, setting: dict[str, Any]) -> Callable[[], list[Any]]:
+            def side() -> list[Any]:
+                before = already_loaded(ctx, view.task, model)
+                start = time.perf_counter()
+                value = call_of(model, setting)()
+                return [(value, metrics_of(ctx, view.task, model, time.perf_counter() - start, before, None))]
+            return side
+
+        results: list[dict[str, Any]] = [{"error": None, "metrics": {}, "result": None} for _ in sides_planned]
+        for event in as_they_come([job(m, s) for m, s in sides_planned], sequential):
+            i = event.index
+            if event.error is not None:
+                results[i] = {"error": event.error, "metrics": {"latency_seconds": 0.0}, "result": None}
+                yield {figures[i]: figures_line({}, event.error)}
+            elif not event.done:
+                value, metrics = event.value
+                results[i] = {"error": None, "metrics": metrics, "result": api_form(single_outputs, value)}
                 value = value if isinstance(value, tuple) else (value,)
-                side_updates.update(dict(zip(shown[i], value)))
-            yield side_updates
-        words = summary(view.task, sides)
+                yield {figures[i]: figures_line(metrics, None), **dict(zip(shown[i], value))}
+        words = summary(view.task, results)
         if sequential:
             words += " The models together pass the number kept loaded, so they ran one after another."
-        yield {said: words}
+        if not measure:
+            yield {said: words}
+            return
+        yield {said: words + " Measuring throughput, one side at a time…"}
+        for i, (model, setting) in enumerate(sides_planned):
+            if results[i]["error"]:
+                continue
+            try:
+                results[i]["metrics"].update(throughput(call_of(model, setting), at_once_for(ctx, view.task)))
+                yield {figures[i]: figures_line(results[i]["metrics"], None)}
+            except Exception as e:  # noqa: BLE001 - the side's result stays; its measurement failed
+                yield {figures[i]: figures_line(results[i]["metrics"], None) + f" · ⚠ not measured: {sentence_of(e)}"}
+        yield {said: summary(view.task, results) + (" The models together pass the number kept loaded, so they "
+                                                     "ran one after another." if sequential else "")}
 
-    page_outputs = [area, said, *columns, *heads, *figures, *[c for made in shown for c in made]]
-    gr.on([button.click], compare_on_page, [*inputs, picks], page_outputs, api_visibility="private",
-          show_progress_on=figures, **event_options(ctx))
+    gr.on([compare.button.click], compare_on_page, [*inputs, *compare.inputs], drawn.components,
+          api_visibility="private", show_progress_on=figures, **event_options(ctx))
 
 
 def on_gpu_or_plain(ctx: Context, fn: Any) -> Any:

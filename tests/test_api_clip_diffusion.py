@@ -72,6 +72,12 @@ def image_bytes(gallery: list[dict[str, Any]]) -> list[bytes]:
     return [Path(item["image"]).read_bytes() for item in gallery]
 
 
+def pixels(gallery: list[dict[str, Any]]) -> list[bytes]:
+    from PIL import Image
+
+    return [Image.open(item["image"]).convert("RGB").tobytes() for item in gallery]
+
+
 def seed_in(info: str) -> int:
     match = re.search(r"seed \*\*(\d+)\*\*", info)
     assert match, f"no seed in the info line {info!r}"
@@ -295,6 +301,66 @@ def test_stop_from_the_same_client_ends_the_run_early(app: Any, models: dict[str
     caller.predict(api_name="/stop_text_to_image")
     _, info = caller.predict(**t2i_kwargs(models["diffusion"], steps=3))
     assert "3/3 steps" in info and "stopped" not in info
+
+
+# -- compare -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def copies(models: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Each tiny model again in another folder: another id, the same weights."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("copies")
+    return {name: shutil.copytree(path, folder / f"{name}-copy").as_posix() for name, path in models.items()}
+
+
+@pytest.mark.parametrize("endpoint", ["clip_zero_shot", "clip_rank_captions"])
+def test_compare_clip_labels_gives_each_side_the_single_endpoints_result(
+        client: Client, models: dict[str, str], copies: dict[str, str], squares: dict[str, str], endpoint: str) -> None:
+    inputs = ({"image": handle_file(squares["red"]), "labels": "red, green, blue", "template": "a photo of a {}."}
+              if endpoint == "clip_zero_shot" else
+              {"image": handle_file(squares["red"]), "captions": "a red picture\na blue picture"})
+    sides = client.predict(task=endpoint, models=[models["clip"], copies["clip"]], inputs=inputs, settings=None,
+                           measure=False, api_name="/compare")
+    single = client.predict(**inputs, model=models["clip"], api_name=f"/{endpoint}")
+    assert [s["error"] for s in sides] == [None, None]
+    assert [s["result"] for s in sides] == [single, single]  # the same weights in two folders
+    assert sides[1]["metrics"]["parameters"] == sides[0]["metrics"]["parameters"] > 0
+
+
+def test_compare_clip_search_ranks_the_same_images_as_the_single_endpoint(
+        client: Client, models: dict[str, str], copies: dict[str, str], squares: dict[str, str]) -> None:
+    names = ["green", "blue", "red"]
+    inputs = {"query": "red", "images": [handle_file(squares[n]) for n in names], "top_k": 3}
+    sides = client.predict(task="clip_search", models=[models["clip"], copies["clip"]], inputs=inputs,
+                           settings=None, measure=False, api_name="/compare")
+    single = search(client, models["clip"], "red", [squares[n] for n in names], top_k=3)
+    for side in sides:
+        assert side["error"] is None
+        assert [Path(item["image"]).stem for item in side["result"]] == \
+            [Path(item["image"]).stem for item in single]
+        assert [item["caption"] for item in side["result"]] == [item["caption"] for item in single]
+
+
+def test_compare_text_to_image_two_models_and_one_model_with_two_seeds(
+        client: Client, models: dict[str, str], copies: dict[str, str]) -> None:
+    inputs = {k: v for k, v in t2i_kwargs(models["diffusion"]).items() if k not in ("model", "api_name")}
+    sides = client.predict(task="text_to_image", models=[models["diffusion"], copies["diffusion"]], inputs=inputs,
+                           settings=None, measure=False, api_name="/compare")
+    single_images, single_info = client.predict(**t2i_kwargs(models["diffusion"]))
+    for side in sides:
+        assert side["error"] is None
+        gallery, info = side["result"]
+        assert seed_in(info) == seed_in(single_info) == 7
+        # gradio_client downloads a side's files too; the pixels are equal (the PNG's text names the model)
+        assert pixels(gallery) == pixels(single_images)
+
+    seeds = client.predict(task="text_to_image", models=[models["diffusion"]], inputs=inputs,
+                           settings=[{"seed": 1}, {"seed": 2}], measure=False, api_name="/compare")
+    assert [seed_in(s["result"][1]) for s in seeds] == [1, 2]
+    one, two = (pixels(s["result"][0])[0] for s in seeds)
+    assert one != two
+    assert one == pixels(client.predict(**t2i_kwargs(models["diffusion"], seed=1))[0])[0]
 
 
 # -- errors -----------------------------------------------------------------------------------------

@@ -330,3 +330,28 @@ def test_compare_sends_one_message_to_every_chat(page: Any) -> None:
     screenshot(page, "chat-compare")
     set_max_tokens(panel, 128)
     no_page_errors(page)
+
+
+def test_compare_one_model_at_two_seeds(page: Any) -> None:
+    panel = chat_tab(page)
+    if not panel.get_by_label("Models to compare").is_visible():
+        panel.get_by_role("button", name="Compare models").click()
+    picks = panel.get_by_label("Models to compare")
+    panel.locator(".chat-compare .remove-all").click()  # the models the test before picked
+    expect(panel.locator(".chat-compare .token")).to_have_count(0)
+    picks.click()
+    page.get_by_role("option", name=re.compile("^tiny chat \\(slowed\\)")).first.click()
+    vary = panel.get_by_label("Or vary one setting")
+    vary.click()
+    page.get_by_role("option", name="Seed", exact=True).click()
+    panel.get_by_label("Its values").fill("1, 2")
+    expect(panel.get_by_text("A: tiny chat (slowed) · Seed 1", exact=True)).to_be_visible()
+    expect(panel.get_by_text("B: tiny chat (slowed) · Seed 2", exact=True)).to_be_visible()
+    message = panel.get_by_placeholder("Type a message for all the chats above")
+    message.fill("Hi")
+    message.press("Enter")
+    lines = panel.locator(".block.compare-figures")
+    for i, seed in enumerate((1, 2)):
+        expect(lines.nth(i)).to_contain_text(f"seed {seed} ·", timeout=RESULT_TIMEOUT)
+        expect(lines.nth(i)).not_to_contain_text("generating…", timeout=RESULT_TIMEOUT)
+    no_page_errors(page)

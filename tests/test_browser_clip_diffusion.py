@@ -184,3 +184,49 @@ def test_text_to_image_shows_an_image_and_its_seed(page: Any) -> None:
     expect(seed_box).to_have_value("")
     screenshot(page, "text-to-image")
     no_page_errors(page)
+
+
+# -- compare ------------------------------------------------------------------------------------------
+
+def test_clip_compare_two_models_on_one_image(page: Any, models: dict[str, str], tmp_path: Path) -> None:
+    import shutil
+
+    copy = shutil.copytree(models["clip"], tmp_path / "clip-copy")
+    page.get_by_role("tab", name="CLIP", exact=True).click()
+    panel = open_tab(page, "Zero-shot classification")
+    click_example_image(panel, page, "cat.jpg")
+    panel.get_by_role("button", name="Compare models").click()
+    picks = panel.get_by_label("Models to compare")
+    picks.click()
+    page.get_by_role("option", name=re.compile("^tiny clip")).first.click()
+    picks.fill(str(copy))  # a folder typed in, as the single picker allows
+    picks.press("Enter")
+    expect(panel.get_by_label("Or vary one setting")).to_be_hidden()  # zero-shot takes no number to vary
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    area = panel.locator(".comparison")
+    expect(area.locator(".block.compare-summary")).to_contain_text("they agree on the label", timeout=RESULT_TIMEOUT)
+    expect(area.get_by_text("A: tiny clip", exact=True)).to_be_visible()
+    expect(area.locator(".block.compare-figures").nth(1)).to_contain_text("s this call")
+    expect(area.get_by_test_id("label-output-value")).to_have_count(2)
+    tops = area.get_by_test_id("label-output-value").all_inner_texts()
+    assert tops[0] == tops[1] and tops[0].strip() in ["cat", "dog", "coffee", "rocket"]
+    no_page_errors(page)
+
+
+def test_text_to_image_one_model_two_seeds_side_by_side(page: Any) -> None:
+    panel = open_tab(page, "Text to image")
+    panel.get_by_label("Prompt", exact=True).fill("a red square on a blue table")
+    panel.get_by_role("button", name="Compare models").click()
+    vary = panel.get_by_label("Or vary one setting")
+    vary.click()
+    page.get_by_role("option", name="Seed", exact=True).click()
+    panel.get_by_label("Its values").fill("1, 2")
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    area = panel.locator(".comparison")
+    expect(area.locator(".block.compare-summary")).to_contain_text("their results differ", timeout=RESULT_TIMEOUT)
+    for side, seed in (("A", 1), ("B", 2)):
+        expect(area.get_by_text(f"{side}: tiny diffusion · Seed {seed}", exact=True)).to_be_visible()
+        expect(area.get_by_text(re.compile(rf"^seed {seed} · \d+/\d+ steps"))).to_be_visible()
+    expect(area.get_by_role("button", name="Thumbnail 1 of 1", exact=True)).to_have_count(2)
+    screenshot(page, "compare-seeds")
+    no_page_errors(page)

@@ -30,8 +30,14 @@ def page(app: Any, chromium: str) -> Iterator[Any]:
         yield page
 
 
+def open_compare(panel: Any) -> None:
+    """Unfold the tab's Compare models (a test before may have left it open)."""
+    if not panel.get_by_label("Models to compare").is_visible():
+        panel.get_by_role("button", name="Compare models").click()
+
+
 def compare(page: Any, panel: Any, labels: list[str]) -> Any:
-    panel.get_by_role("button", name="Compare models").click()
+    open_compare(panel)
     picks = panel.get_by_label("Models to compare")
     for label in labels:
         picks.click()
@@ -68,7 +74,7 @@ def test_a_failing_side_says_so_alone(page: Any, app: Any) -> None:
     panel = open_tab(page, "Question answering")
     panel.get_by_label("Question", exact=True).fill("Where does Ada live?")
     panel.get_by_label("Context", exact=True).fill("Ada lives in London.")
-    panel.get_by_role("button", name="Compare models").click()
+    open_compare(panel)
     picks = panel.get_by_label("Models to compare")
     picks.click()
     page.get_by_role("option", name=re.compile("^tiny qa$")).click()
@@ -81,3 +87,17 @@ def test_a_failing_side_says_so_alone(page: Any, app: Any) -> None:
     expect(figures.nth(0)).to_contain_text("s this call")
     expect(area.locator(".block.compare-summary")).to_contain_text("B failed")
     no_page_errors(page)
+
+
+def test_measure_shows_each_sides_calls_per_second(page: Any) -> None:
+    panel = open_tab(page, "Sentiment")
+    panel.get_by_label("Text", exact=True).fill("I love this film")
+    open_compare(panel)
+    panel.get_by_label("Measure throughput").check()
+    area = compare(page, panel, [])  # the two models the first test picked are still picked
+    figures = area.locator(".block.compare-figures")
+    for i in range(2):
+        expect(figures.nth(i)).to_contain_text(re.compile(r"[\d.]+ calls/s measured \(\d+ calls, 16 at once\)"),
+                                               timeout=RESULT_TIMEOUT)
+    expect(area.locator(".block.compare-summary")).to_contain_text("A's throughput")
+    panel.get_by_label("Measure throughput").uncheck()

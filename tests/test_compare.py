@@ -126,3 +126,56 @@ def test_past_the_cap_the_sides_run_one_after_another(tiny_models: Any, models: 
         assert all(s["error"] is None for s in sides)
         assert "one after another" in sides[0]["note"]
         assert sides[0]["result"] == sides[1]["result"]
+
+
+def test_measure_sends_the_call_again_and_counts_the_answers(client: Client, models: dict) -> None:
+    a, b = models["sentiment"]
+    sides = client.predict(task="sentiment", models=[a, b], inputs={"text": "I love this film"}, settings=None,
+                           measure=True, api_name="/compare")
+    for side in sides:
+        figures = side["metrics"]
+        assert side["error"] is None and "throughput_error" not in figures
+        assert figures["throughput_at_once"] == 16  # the batch a batched task fills (ModelManager's default)
+        assert figures["throughput_calls"] >= 16 and figures["throughput_seconds"] >= 2.0
+        assert figures["throughput_per_second"] == pytest.approx(
+            figures["throughput_calls"] / figures["throughput_seconds"], rel=0.01)
+    unbatched = client.predict(task="qa", models=list(models["question-answering"]),
+                               inputs={"question": "Where?", "context": "Ada lives in London."}, settings=None,
+                               measure=True, api_name="/compare")
+    assert [s["metrics"]["throughput_at_once"] for s in unbatched] == [1, 1]
+
+
+# -- one setting varied (the page's "Or vary one setting") ------------------------------------------
+
+def test_a_varied_setting_is_checked_as_its_control_checks_it() -> None:
+    from components.compare import varied
+
+    assert varied("text-generation", "temperature", "0.2, 1.2") == [{"temperature": 0.2}, {"temperature": 1.2}]
+    assert varied("text-to-image", "seed", "1,2\n3") == [{"seed": 1}, {"seed": 2}, {"seed": 3}]
+    assert varied("zero-shot-classification", "multi_label", "true, false") == [{"multi_label": True},
+                                                                               {"multi_label": False}]
+    assert varied("sentiment", "", "") == []
+    for name, values, says in [("temperature", "0.2", "Give 2 to 4 values"),
+                               ("temperature", "0.2, hot", "'hot' is not a number"),
+                               ("temperature", "0.2, 9", "Temperature"),
+                               ("top_k", "1.5, 2", "whole"),
+                               ("prompt", "a, b", "not a setting to vary")]:
+        with pytest.raises(Exception) as info:
+            varied("text-generation", name, values)
+        assert_plain_sentence(str(info.value))
+        assert says.lower() in str(info.value).lower(), str(info.value)
+
+
+def test_a_plan_is_models_or_one_model_and_a_setting() -> None:
+    from types import SimpleNamespace
+
+    from components.compare import plan
+
+    ctx = SimpleNamespace()
+    assert plan(ctx, "text-generation", ["a", "b"], "tab", "", "") == [("a", {}), ("b", {})]
+    assert plan(ctx, "text-generation", [], "tab", "seed", "1, 2") == [("tab", {"seed": 1}), ("tab", {"seed": 2})]
+    assert plan(ctx, "text-generation", ["a"], "tab", "seed", "1, 2") == [("a", {"seed": 1}), ("a", {"seed": 2})]
+    for models, vary, values, says in [(["a"], "", "", "Pick 2 to 4"), (["a", "b"], "seed", "1, 2", "on one model")]:
+        with pytest.raises(Exception) as info:
+            plan(ctx, "text-generation", models, "tab", vary, values)
+        assert says in str(info.value)

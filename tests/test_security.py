@@ -180,6 +180,20 @@ def test_hosted_app_refuses_a_model_outside_its_catalog(hosted: Any, models: dic
     assert client.predict(text="I love this film", api_name="/sentiment")["label"] == "POSITIVE"
 
 
+def test_hosted_compare_refuses_a_model_outside_its_catalog(hosted: Any, models: dict[str, str]) -> None:
+    client = Client(hosted.url, verbose=False)
+    loads_before = hosted.manager.load_count
+    with pytest.raises(AppError) as info:
+        client.predict(task="sentiment", models=[models["sentiment"], models["ner"]], inputs={"text": "hi"},
+                       settings=None, measure=False, api_name="/compare")
+    assert_plain_sentence(str(info.value))
+    assert "list" in str(info.value)
+    assert hosted.manager.load_count == loads_before, "a comparison loaded a model outside the catalog"
+    sides = client.predict(task="sentiment", models=[models["sentiment"]], inputs={"text": "I love this film"},
+                           settings=[{}, {}], measure=False, api_name="/compare")
+    assert [s["result"]["label"] for s in sides] == ["POSITIVE", "POSITIVE"]
+
+
 def test_hosted_manager_refuses_and_loads_nothing(models: dict[str, str]) -> None:
     """The same policy below the UI: ModelManager(allow_custom=False), as app.py --hosted builds it."""
     from models import ModelManager, ModelNotAllowed, parse_catalog
