@@ -535,11 +535,13 @@ def api_form(components: list[Any], values: Any) -> Any:
 
 
 def figures_line(metrics: dict[str, Any], error: str | None) -> str:
+    from .running import millions  # (running.py registers endpoints here)
+
     if error:
         return f"⚠ {error}"
     parts = [f"{metrics['latency_seconds']:.2f} s this call"]
     if metrics.get("parameters"):
-        parts.append(f"{metrics['parameters'] / 1e6:.3g}M parameters")
+        parts.append(f"{millions(metrics['parameters'])} parameters")
     if metrics.get("memory_bytes"):
         parts.append(f"{metrics['memory_bytes'] / 2**20:.1f} MB")
     if metrics.get("device"):
