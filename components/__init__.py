@@ -10,7 +10,7 @@ import gradio as gr
 
 from models import TASKS, Catalog, ModelManager
 
-from . import compare, openai_api, system
+from . import compare, explain, openai_api, system
 from .common import Context, Settings
 from .serving import patch_gradio
 
@@ -39,6 +39,7 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
             with gr.Tab("Models", id="models") as models_tab:
                 system.build(ctx, models_tab)
         compare.build(ctx, demo)  # /compare, on every endpoint the tabs made
+        explain.build(ctx, demo)  # /explain, on every endpoint that has an explanation
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)
     hide_start_values(demo)
     openai_api.attach(demo, ctx)  # the /v1 API, served by launch() (app.launch_options)

@@ -8,7 +8,7 @@ import gradio as gr
 
 from models.tasks import task
 
-from . import compare
+from . import compare, explain
 from .common import Context, model_picker
 from .inputs import ImageInput, param_control
 from .render import label_bars, percent
@@ -46,9 +46,12 @@ def build(ctx: Context) -> None:
                         template = gr.Textbox(label="Prompt template ({} is the label)", value=DEFAULT_TEMPLATE)
                     zs_run = gr.Button("Classify", variant="primary")
                     zs_compare = compare.picker(ctx, TASK, settings=[])
+                    zs_explain = explain.controls("clip_zero_shot")
                     if examples:
                         gr.Examples(examples, inputs=[zs_image], label="Examples")
-                zs_out = label_bars("Scores")
+                with gr.Column():
+                    zs_out = label_bars("Scores")
+                    zs_explained = explain.outputs("clip_zero_shot")
             zs_sides = compare.draw(lambda: [label_bars("Scores")])
         with gr.Tab("Text-to-image search"):
             with gr.Row():
@@ -71,9 +74,12 @@ def build(ctx: Context) -> None:
                                           value="a cat lying on a blanket\na cup of coffee\na rocket on its launch pad")
                     rank_run = gr.Button("Rank captions", variant="primary")
                     rank_compare = compare.picker(ctx, TASK, settings=[])
+                    rank_explain = explain.controls("clip_rank_captions")
                     if examples:
                         gr.Examples(examples, inputs=[rank_image], label="Examples")
-                rank_out = label_bars("Captions, best first", noun="captions")
+                with gr.Column():
+                    rank_out = label_bars("Captions, best first", noun="captions")
+                    rank_explained = explain.outputs("clip_rank_captions")
             rank_sides = compare.draw(lambda: [label_bars("Captions, best first", noun="captions")])
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
@@ -105,4 +111,6 @@ def build(ctx: Context) -> None:
     compare.wire(ctx, view, clip_zero_shot, [zs_image, labels, template, model], zs_sides, zs_compare)
     compare.wire(ctx, view, clip_search, [query, images, model, top_k], search_sides, search_compare)
     compare.wire(ctx, view, clip_rank_captions, [rank_image, captions, model], rank_sides, rank_compare)
+    explain.wire(ctx, view, "clip_zero_shot", [zs_image, labels, template, model], zs_explain, zs_explained)
+    explain.wire(ctx, view, "clip_rank_captions", [rank_image, captions, model], rank_explain, rank_explained)
     fit_on_pick(ctx, view)

@@ -12,7 +12,7 @@ import gradio as gr
 
 from models.tasks import task
 
-from . import compare
+from . import compare, explain
 from .common import Context, model_picker
 from .inputs import param_control
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
@@ -75,6 +75,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
                 run = gr.Button(run_label, variant="primary")
                 stop_button = gr.Button("Stop", variant="stop") if stop else None
             compare_picks = compare.picker(ctx, key)
+            explaining = explain.controls(declaration.endpoint) if declaration.endpoint in explain.ADAPTER_INPUT else None
             if examples:
                 filled = drawn + [params[p.name] for p in declaration.params if p.kind == "labels"]
                 one = not isinstance(examples[0], (list, tuple))  # plain values fill the first input only
@@ -82,6 +83,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
         with gr.Column():
             status, alert = state_panels()
             shown = outputs()
+            explained = explain.outputs(declaration.endpoint) if explaining else []
     ordered = [params[p.name] for p in declaration.params]
     api_inputs = drawn + (ordered + [model] if model_last else [model] + ordered) + extras
     folded = {id(c): accordion for c in [*(params[p.name] for p in tuned), *extras]}
@@ -93,5 +95,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
                      api_name=declaration.endpoint, batched=declaration.batches, **wire)
     fit_on_pick(ctx, view, extra=fit_extra)
     compare.sides(ctx, view, fn, api_inputs, outputs, compare_picks)
+    if explaining:
+        explain.wire(ctx, view, declaration.endpoint, api_inputs, explaining, explained)
     return TaskTab(model=model, inputs=drawn, params=params, run=run, stop=stop_button, status=status, alert=alert,
                    outputs=shown, event=event, view=view)

@@ -1,0 +1,242 @@
+"""Explain an answer: under each task's result, the words (or the image regions) that pushed the model
+toward it, from Captum (models/explain.py), and `/explain` for programs.
+
+An endpoint's parameters mean the same thing to its explanation as to its answer: `ADAPTER_INPUT` turns
+them (by name, as /compare and gradio_client name them) into the adapter's input and parameters, once
+per explainable endpoint. The page's Explain takes the tab's own inputs as they stand; /explain takes
+an endpoint's parameters as a JSON object and goes through that endpoint's own input checks (and
+uploads) first, as a side of /compare does."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import gradio as gr
+
+from models.explain import DEFAULT_STEPS, MAX_STEPS
+
+from .common import Context, event_options, sentence_of
+
+# endpoint -> its parameters by name -> (the adapter's input, its parameters)
+ADAPTER_INPUT: dict[str, Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]] = {
+    "sentiment": lambda v: (v["text"], {}),
+    "ner": lambda v: (v["text"], {}),
+    "qa": lambda v: ({"question": v["question"], "context": v["context"]},
+                     {"max_answer_tokens": v["max_answer_tokens"]}),
+    "fill_mask": lambda v: (v["text"], {"top_k": v["top_k"]}),
+    "zero_shot_classification": lambda v: (v["text"], {"labels": v["labels"], "multi_label": v["multi_label"],
+                                                       "hypothesis_template": v["hypothesis_template"]}),
+    "classify_image": lambda v: (v["image"], {}),
+    "clip_zero_shot": lambda v: ({"image": v["image"], "texts": v["labels"], "template": v["template"]}, {}),
+    "clip_rank_captions": lambda v: ({"image": v["image"], "texts": v["captions"]}, {}),
+}
+HEATMAPS = {"classify_image", "clip_zero_shot", "clip_rank_captions"}
+TARGETS = {  # what the target box takes, per endpoint
+    "sentiment": "A label (empty: the predicted one)",
+    "ner": "The entity's number: 0 for the first found (empty: 0)",
+    "qa": "start or end: the answer's first or last token (empty: start)",
+    "fill_mask": "A word to fill in (empty: the best one)",
+    "zero_shot_classification": "One of the labels (empty: the best one)",
+    "classify_image": "A class (empty: the predicted one)",
+    "clip_zero_shot": "One of the labels (empty: the best one)",
+    "clip_rank_captions": "One of the captions (empty: the best one)",
+}
+METHOD_CHOICES = [("Fast: gradient × input (one backward pass)", "fast"),
+                  ("Integrated Gradients (steps passes, batched)", "integrated_gradients")]
+TOP_WORDS = 10
+
+
+def explanation(ctx: Context, endpoint: str, task_key: str, model: str | None, values: dict[str, Any],
+                target: Any, method: Any, steps: Any) -> dict[str, Any]:
+    """The explanation of `endpoint`'s answer for these parameters, from the loaded model."""
+    from models.explain import explain
+
+    x, params = ADAPTER_INPUT[endpoint](values)
+    return ctx.manager.call(task_key, model, lambda p: explain(p, x, target=target, method=method, steps=steps,
+                                                               **params))
+
+
+# -- what a person sees ----------------------------------------------------------------------------------
+
+def shaded(found: dict[str, Any], sources: dict[str, str]) -> list[tuple[str, float | None]]:
+    """The text with each word's score scaled to -1..1 (Gradio's HighlightedText shades it: toward the
+    answer in one colour, against it in the other); the text between words unshaded; a pair's parts on
+    their own lines."""
+    words = found["words"]
+    peak = max((abs(w["score"]) for w in words), default=0.0) or 1.0
+    out: list[tuple[str, float | None]] = []
+    for part, text in sources.items():
+        if out:
+            out.append(("\n", None))
+        if len(sources) > 1:
+            out.append((f"{part}: ", None))
+        at = 0
+        for w in (w for w in words if w["part"] == part):
+            if w["start"] > at:
+                out.append((text[at:w["start"]], None))
+            out.append((text[w["start"]:w["end"]], round(w["score"] / peak, 4)))
+            at = max(at, w["end"])
+        if at < len(text):
+            out.append((text[at:], None))
+    return out
+
+
+def top_words(found: dict[str, Any]) -> Any:
+    """The words that moved the score most, as a bar chart's rows (a word seen twice keeps its place)."""
+    import pandas as pd
+
+    ranked = sorted(found["words"], key=lambda w: abs(w["score"]), reverse=True)[:TOP_WORDS]
+    names, seen = [], {}
+    for w in ranked:
+        seen[w["text"]] = seen.get(w["text"], 0) + 1
+        names.append(w["text"] if seen[w["text"]] == 1 else f"{w['text']} ({seen[w['text']]})")
+    return pd.DataFrame({"word": names, "score": [w["score"] for w in ranked],
+                         "effect": ["toward" if w["score"] >= 0 else "against" for w in ranked]})
+
+
+def said(found: dict[str, Any]) -> str:
+    """What was attributed, by which method, and how far the scores can be trusted, in words."""
+    method = ("Integrated Gradients, %d steps" % found["steps"] if found["method"] == "integrated_gradients"
+              else "gradient × input")
+    change = found["target_score"] - found["baseline_score"]
+    line = (f"**{found['target']}**: its {found['attributed']} {found['target_score']:.3g} against "
+            f"{found['baseline_score']:.3g} for the baseline ({found['baseline']}) · {method} · convergence "
+            f"delta {found['convergence_delta']:.3g}")
+    if abs(change) > 1e-6:
+        share = (change + found["convergence_delta"]) / change
+        line += f": the scores account for {share:.0%} of the change from the baseline"
+        if abs(share - 1) > 0.2:
+            line += (" — read them with care" + ("; Integrated Gradients with more steps would come closer"
+                                               if found["method"] == "fast" or found["steps"] < MAX_STEPS else ""))
+    return line + "."
+
+
+def sources_of(endpoint: str, values: dict[str, Any], found: dict[str, Any]) -> dict[str, str]:
+    if endpoint == "qa":
+        return {"question": str(values["question"]).strip(), "context": values["context"]}
+    if endpoint == "zero_shot_classification":
+        hypothesis = next((w for w in found["words"] if w["part"] == "hypothesis"), None)
+        text = {"text": values["text"]}
+        return text if hypothesis is None else {**text, "hypothesis": values["hypothesis_template"].replace(
+            "{}", found["target"])}
+    return {"text": values["text"]}
+
+
+@dataclasses.dataclass
+class Controls:
+    target: gr.Textbox
+    method: gr.Radio
+    steps: gr.Slider
+    button: gr.Button
+
+    @property
+    def inputs(self) -> list[Any]:
+        return [self.target, self.method, self.steps]
+
+
+def controls(endpoint: str) -> Controls:
+    """The Explain controls, drawn where they are called (under Run): target, method, steps, a button."""
+    with gr.Accordion("Explain", open=False, elem_classes=["explain-controls"]):
+        target = gr.Textbox(label="Explain", placeholder=TARGETS[endpoint], info=TARGETS[endpoint])
+        method = gr.Radio(METHOD_CHOICES, value="fast", label="Method")
+        steps = gr.Slider(2, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Integrated Gradients steps",
+                          info="More steps: closer to exact (the convergence delta shrinks), slower.")
+        button = gr.Button("Explain", variant="secondary")
+    return Controls(target=target, method=method, steps=steps, button=button)
+
+
+def outputs(endpoint: str) -> list[Any]:
+    """The explanation's place, drawn where it is called (under the tab's results)."""
+    with gr.Column(elem_classes=["explanation"]):
+        if endpoint in HEATMAPS:
+            drawn: list[Any] = [gr.Image(label="Where the model looked", type="pil", format="png",
+                                         interactive=False, visible=False)]
+        else:
+            drawn = [gr.HighlightedText(label="Words toward the answer (and against it)", show_legend=False,
+                                        combine_adjacent=False, visible=False),
+                     gr.BarPlot(x="word", y="score", color="effect", label="The words that moved it most",
+                                sort="-y", visible=False, height=260)]
+        drawn.append(gr.Markdown(elem_classes=["explain-said"]))
+    return drawn
+
+
+def wire(ctx: Context, view: Any, endpoint: str, inputs: list[Any], drawn: Controls, shown: list[Any]) -> None:
+    """The Explain button: the tab's inputs as they stand (`inputs`, in its endpoint's order) explained
+    on the page, with the model's load shown and errors beside their field (running.page_run)."""
+    from .running import Fields, page_run
+
+    names = ctx.endpoints[endpoint].params
+    task_key = ctx.endpoints[endpoint].task
+
+    def explain_on_page(*args: Any) -> tuple[Any, ...]:
+        *values, target, method, steps = args
+        by_name = dict(zip(names, values))
+        found = explanation(ctx, endpoint, task_key, by_name.get("model"), by_name, target, method, steps)
+        if endpoint in HEATMAPS:
+            return gr.Image(value=found["overlay"], visible=True), said(found)
+        return (gr.HighlightedText(value=shaded(found, sources_of(endpoint, by_name, found)), visible=True),
+                gr.BarPlot(value=top_words(found), visible=True), said(found))
+
+    fields = Fields(params={**view.fields.params, "target": drawn.target, "steps": drawn.steps},
+                    inputs=[*view.fields.inputs, drawn.target, drawn.method], folded=view.fields.folded)
+    explaining = dataclasses.replace(view, fields=fields, controls={})
+    page_run(ctx, explaining, [drawn.button.click], fn=explain_on_page, inputs=[*inputs, *drawn.inputs],
+             outputs=shown, gpu_seconds=60)
+
+
+# -- /explain --------------------------------------------------------------------------------------------
+
+def build(ctx: Context, demo: gr.Blocks) -> None:
+    """/explain, for every explainable endpoint the tabs made (called by build_demo once they are built)."""
+    from .compare import side_args
+
+    functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
+    explainable = sorted(name for name in ADAPTER_INPUT if name in ctx.endpoints)
+
+    async def explain(task: str, model: str | None = None, inputs: dict[str, Any] | None = None,
+                      target: str | None = None, method: str = "fast", steps: int = DEFAULT_STEPS,
+                      request: gr.Request = None) -> tuple[dict[str, Any], Any]:
+        """Explain a task's answer: which input words (or image regions) pushed the model toward it, from Captum.
+
+        Args:
+            task: The endpoint whose answer to explain, without the slash: sentiment, ner, qa, fill_mask, zero_shot_classification, classify_image, clip_zero_shot, clip_rank_captions.
+            model: The model (id, folder or catalog label); empty for the task's default.
+            inputs: That endpoint's parameters by name, as an object (images as uploaded files).
+            target: What to explain: a label (sentiment, zero-shot, image classes, CLIP labels or captions), an entity's number (ner, 0 first), start or end (qa), a word (fill_mask); empty for the model's answer.
+            method: fast (gradient x input, one backward pass) or integrated_gradients (with steps; its convergence delta says how close to exact).
+            steps: Integrated Gradients' steps, 2 to 256.
+        """
+        import anyio
+        from gradio.state_holder import SessionState
+
+        name = str(task or "").strip().lstrip("/")
+        if name not in explainable:
+            raise gr.Error(f"task must be one of the endpoints {', '.join(explainable)}, not {str(task)[:40]!r}.")
+        if inputs is not None and not isinstance(inputs, dict):
+            raise gr.Error("inputs must be an object of the endpoint's parameters by name.")
+        endpoint = ctx.endpoints[name]
+        unknown = [k for k in (inputs or {}) if k not in endpoint.params or k == "model"]
+        if unknown:
+            raise gr.Error(f"{name} has no parameter {unknown[0]!r}; its parameters are "
+                           f"{', '.join(p for p in endpoint.params if p != 'model')}.")
+        try:
+            args = await side_args(demo, functions[name], endpoint, model or None, inputs or {}, request,
+                                   SessionState(demo))
+            from .inputs import raise_refused
+
+            raise_refused(tuple(args), {})
+            values = dict(zip(endpoint.params, args))
+            found = await anyio.to_thread.run_sync(
+                lambda: explanation(ctx, name, endpoint.task, model or None, values, target, method, steps))
+        except Exception as e:  # noqa: BLE001 - every failure as one sentence
+            raise gr.Error(sentence_of(e)) from None
+        overlay = found.pop("overlay", None)
+        return found, overlay
+
+    gr.on([], explain, [gr.Textbox(label="Task", visible=False), gr.Textbox(label="Model", visible=False),
+                        gr.JSON(label="Inputs", visible=False), gr.Textbox(label="Target", visible=False),
+                        gr.Textbox("fast", label="Method", visible=False),
+                        gr.Number(DEFAULT_STEPS, label="Steps", visible=False)],
+          [gr.JSON(label="Explanation", visible=False),
+           gr.Image(label="Overlay", type="pil", format="png", visible=False)],
+          api_name="explain", **event_options(ctx))
