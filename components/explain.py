@@ -136,8 +136,8 @@ class Controls:
 
 def controls(endpoint: str) -> Controls:
     """The Explain controls, drawn where they are called (under Run): target, method, steps, a button."""
-    with gr.Accordion("Explain", open=False, elem_classes=["explain-controls"]):
-        target = gr.Textbox(label="Explain", placeholder=TARGETS[endpoint], info=TARGETS[endpoint])
+    with gr.Accordion("Explain the answer", open=False, elem_classes=["explain-controls"]):
+        target = gr.Textbox(label="What to explain", placeholder=TARGETS[endpoint], info=TARGETS[endpoint])
         method = gr.Radio(METHOD_CHOICES, value="fast", label="Method")
         steps = gr.Slider(2, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Integrated Gradients steps",
                           info="More steps: closer to exact (the convergence delta shrinks), slower.")
@@ -152,10 +152,11 @@ def outputs(endpoint: str) -> list[Any]:
             drawn: list[Any] = [gr.Image(label="Where the model looked", type="pil", format="png",
                                          interactive=False, visible=False)]
         else:
-            drawn = [gr.HighlightedText(label="Words toward the answer (and against it)", show_legend=False,
-                                        combine_adjacent=False, visible=False),
+            drawn = [gr.HighlightedText(label="Words toward the answer (red) and against it (blue)",
+                                        show_legend=False, combine_adjacent=False, visible=False),
                      gr.BarPlot(x="word", y="score", color="effect", label="The words that moved it most",
-                                sort="-y", visible=False, height=260)]
+                                color_map={"toward": "#e23c3c", "against": "#3c6ee2"}, sort="-y", visible=False,
+                                height=260, elem_classes=["explain-bars"])]
         drawn.append(gr.Markdown(elem_classes=["explain-said"]))
     return drawn
 

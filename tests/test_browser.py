@@ -269,3 +269,59 @@ def test_models_tab_lists_loads_and_unloads(page: Any, app: Any, models: dict[st
     assert app.manager.loaded() == []
     screenshot(page, "models-after-unload")
     no_page_errors(page)
+
+
+# -- explain ------------------------------------------------------------------------------------------
+
+def explain_on(page: Any, panel: Any, method: str | None = None) -> Any:
+    if not panel.get_by_role("button", name="Explain", exact=True).is_visible():
+        panel.get_by_role("button", name="Explain the answer").click()
+    if method:
+        panel.get_by_label(method).check()
+    panel.get_by_role("button", name="Explain", exact=True).click()
+    explanation = panel.locator(".explanation")
+    expect(explanation.locator(".block.explain-said")).to_contain_text("convergence delta", timeout=RESULT_TIMEOUT)
+    return explanation
+
+
+def test_explain_shades_the_words_that_made_the_answer(page: Any) -> None:
+    panel = open_tab(page, "Sentiment")
+    panel.get_by_label("Text", exact=True).fill("I love this movie")
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text("POSITIVE", timeout=RESULT_TIMEOUT)
+    explanation = explain_on(page, panel, "Integrated Gradients (steps passes, batched)")
+    said = explanation.locator(".block.explain-said")
+    expect(said).to_contain_text("POSITIVE: its logit")
+    expect(said).to_contain_text("Integrated Gradients, 64 steps")
+    expect(said).to_contain_text(re.compile(r"account for \d+% of the change"))
+    expect(explanation.get_by_text("love", exact=True)).to_be_visible()  # a shaded word
+    bars = explanation.locator(".explain-bars")
+    expect(bars.locator(".vega-embed")).to_be_visible()  # the bar chart of the top words, drawn
+    expect(bars.locator("svg g.mark-rect path, canvas").first).to_be_visible()
+    screenshot(page, "explain")
+    no_page_errors(page)
+
+
+def test_explain_an_image_draws_a_heatmap(page: Any) -> None:
+    panel = open_tab(page, "Image classification")
+    panel.get_by_role("button").filter(has=page.locator("img[src$='cat.jpg']")).click()
+    explanation = explain_on(page, panel)
+    expect(explanation.locator(".block.explain-said")).to_contain_text("gradient × input")
+    image = explanation.locator("img").first
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+    screenshot(page, "explain-image")
+    no_page_errors(page)
+
+
+def test_a_bad_target_is_said_beside_its_box(page: Any) -> None:
+    panel = open_tab(page, "Sentiment")
+    panel.get_by_label("Text", exact=True).fill("I love this movie")
+    if not panel.get_by_role("button", name="Explain", exact=True).is_visible():
+        panel.get_by_role("button", name="Explain the answer").click()
+    panel.get_by_label("What to explain", exact=True).fill("MAYBE")
+    panel.get_by_role("button", name="Explain", exact=True).click()
+    expect(panel.get_by_text(re.compile("'MAYBE' is not one of the model's labels")).first).to_be_visible(
+        timeout=RESULT_TIMEOUT)
+    panel.get_by_label("What to explain", exact=True).fill("")
+    no_page_errors(page)
