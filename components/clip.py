@@ -63,8 +63,11 @@ def build(ctx: Context) -> None:
                         top_k = param_control(task(TASK).param("top_k"))
                     search_run = gr.Button("Search", variant="primary")
                     search_compare = compare.picker(ctx, TASK)
+                    search_explain = explain.controls("clip_search")
                     gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
-                gallery = ranked_images()
+                with gr.Column():
+                    gallery = ranked_images()
+                    search_explained = explain.outputs("clip_search")
             search_sides = compare.draw(lambda: [ranked_images()])
         with gr.Tab("Caption ranking"):
             with gr.Row():
@@ -112,5 +115,6 @@ def build(ctx: Context) -> None:
     compare.wire(ctx, view, clip_search, [query, images, model, top_k], search_sides, search_compare)
     compare.wire(ctx, view, clip_rank_captions, [rank_image, captions, model], rank_sides, rank_compare)
     explain.wire(ctx, view, "clip_zero_shot", [zs_image, labels, template, model], zs_explain, zs_explained)
+    explain.wire(ctx, view, "clip_search", [query, images, model, top_k], search_explain, search_explained)
     explain.wire(ctx, view, "clip_rank_captions", [rank_image, captions, model], rank_explain, rank_explained)
     fit_on_pick(ctx, view)

@@ -29,8 +29,9 @@ ADAPTER_INPUT: dict[str, Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]]
     "classify_image": lambda v: (v["image"], {}),
     "clip_zero_shot": lambda v: ({"image": v["image"], "texts": v["labels"], "template": v["template"]}, {}),
     "clip_rank_captions": lambda v: ({"image": v["image"], "texts": v["captions"]}, {}),
+    "clip_search": lambda v: ({"query": v["query"], "images": v["images"]}, {}),
 }
-HEATMAPS = {"classify_image", "clip_zero_shot", "clip_rank_captions"}
+HEATMAPS = {"classify_image", "clip_zero_shot", "clip_rank_captions", "clip_search"}
 TARGETS = {  # what the target box takes, per endpoint
     "sentiment": "A label (empty: the predicted one)",
     "ner": "The entity's number: 0 for the first found (empty: 0)",
@@ -40,6 +41,7 @@ TARGETS = {  # what the target box takes, per endpoint
     "classify_image": "A class (empty: the predicted one)",
     "clip_zero_shot": "One of the labels (empty: the best one)",
     "clip_rank_captions": "One of the captions (empty: the best one)",
+    "clip_search": "An image's number among those searched, 0 first (empty: the best match)",
 }
 METHOD_CHOICES = [("Fast: gradient × input (one backward pass)", "fast"),
                   ("Integrated Gradients (steps passes, batched)", "integrated_gradients")]
@@ -200,10 +202,10 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         """Explain a task's answer: which input words (or image regions) pushed the model toward it, from Captum.
 
         Args:
-            task: The endpoint whose answer to explain, without the slash: sentiment, ner, qa, fill_mask, zero_shot_classification, classify_image, clip_zero_shot, clip_rank_captions.
+            task: The endpoint whose answer to explain, without the slash: sentiment, ner, qa, fill_mask, zero_shot_classification, classify_image, clip_zero_shot, clip_rank_captions, clip_search.
             model: The model (id, folder or catalog label); empty for the task's default.
             inputs: That endpoint's parameters by name, as an object (images as uploaded files).
-            target: What to explain: a label (sentiment, zero-shot, image classes, CLIP labels or captions), an entity's number (ner, 0 first), start or end (qa), a word (fill_mask); empty for the model's answer.
+            target: What to explain: a label (sentiment, zero-shot, image classes, CLIP labels or captions), an entity's number (ner, 0 first), start or end (qa), a word (fill_mask), an image's number (clip_search, 0 first); empty for the model's answer.
             method: fast (gradient x input, one backward pass) or integrated_gradients (with steps; its convergence delta says how close to exact).
             steps: Integrated Gradients' steps, 2 to 256.
         """

@@ -346,14 +346,11 @@ def _image_classification(pipeline: Any, image: Any, target: Any, method: str, s
 
 def _clip(pipeline: Any, item: Any, target: Any, method: str, steps: int, params: dict) -> dict[str, Any]:
     """item: {"image", "texts": the labels (with "template") or captions}; the target a label or caption
-    (the best one when empty)."""
-    import torch
-
-    from .images import open_image
-
-    model, tokenizer, preprocess = pipeline._require_loaded("model", "tokenizer", "preprocess")
+    (the best one when empty); or {"query", "images"}, the target an image's number."""
     item = item if isinstance(item, dict) else {}
     template = item.get("template")
+    if "query" in item:  # search: where the query matches in one of the images (the best match by default)
+        return _clip_search(pipeline, item, target, method, steps)
     if template is not None:
         ranked = sorted(pipeline.zero_shot(item.get("image"), item.get("texts"), template=template),
                         key=lambda r: r["score"], reverse=True)
@@ -367,11 +364,42 @@ def _clip(pipeline: Any, item: Any, target: Any, method: str, steps: int, params
     from .clip import check_template
 
     text = check_template(template).replace("{}", chosen) if template is not None else chosen
+    found = _clip_heatmap(pipeline, item.get("image"), text, method, steps)
+    return {**found, "text": text, **_answer(found, chosen, method, steps, IMAGE_BASELINE)}
+
+
+def _clip_search(pipeline: Any, item: dict[str, Any], target: Any, method: str, steps: int) -> dict[str, Any]:
+    from .base import check_text
+    from .clip import MAX_QUERY_CHARS, check_images
+
+    query = check_text(item.get("query"), "search text", max_chars=MAX_QUERY_CHARS).strip()
+    images = check_images(item.get("images"))
+    best = pipeline.search(query, images, top_k=1)[0]["index"]
+    with about("target"):
+        try:
+            index = best if target in (None, "") else int(str(target).strip())
+        except ValueError:
+            index = -1
+        if not 0 <= index < len(images):
+            raise InvalidInput(f"target must be an image's number among those searched, from 0 to {len(images) - 1} "
+                               f"(empty: the best match, {best}).")
+    found = _clip_heatmap(pipeline, images[index], query, method, steps)
+    return {**found, "text": query, "image_index": index,
+            **_answer(found, f"{query!r} in image {index}", method, steps, IMAGE_BASELINE)}
+
+
+def _clip_heatmap(pipeline: Any, image: Any, text: str, method: str, steps: int) -> dict[str, Any]:
+    """Where in the image the text matches: the image-text logit attributed to the pixels."""
+    import torch
+
+    from .images import open_image
+
+    model, tokenizer, preprocess = pipeline._require_loaded("model", "tokenizer", "preprocess")
     with torch.no_grad():
         tokens = pipeline.tokenize(tokenizer, [text]).to(pipeline.device)
         text_embedding = model.encode_text(tokens, normalize=True)
     scale = model.logit_scale.detach().exp().reshape(-1)[0]
-    pixels = preprocess(open_image(item.get("image")))[None].to(pipeline.device, pipeline.dtype)
+    pixels = preprocess(open_image(image))[None].to(pipeline.device, pipeline.dtype)
 
     def forward(p: Any) -> Any:
         return (model.encode_image(p, normalize=True) @ text_embedding.T)[:, 0] * scale
@@ -379,7 +407,8 @@ def _clip(pipeline: Any, item: Any, target: Any, method: str, steps: int, params
     found = attribute(forward, pixels, torch.zeros_like(pixels), method, steps)
     normalize = next((t for t in getattr(preprocess, "transforms", []) if type(t).__name__ == "Normalize"), None)
     seen = _seen(pixels, getattr(normalize, "mean", None), getattr(normalize, "std", None))
-    return {**heatmap(found["attributions"], seen), "text": text, **_answer(found, chosen, method, steps, IMAGE_BASELINE)}
+    scores = {k: v for k, v in found.items() if k != "attributions"}
+    return {**scores, **heatmap(found["attributions"], seen)}
 
 
 EXPLAINERS: dict[str, Callable[..., dict[str, Any]]] = {

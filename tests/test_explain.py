@@ -220,6 +220,10 @@ def test_explain_endpoint_heatmaps(client: Client) -> None:
     found, overlay = client.predict(task="clip_zero_shot", model="", inputs={"image": handle_file(CAT),
                                     "labels": "cat, dog"}, target="dog", method="fast", steps=16, api_name="/explain")
     assert found["target"] == "dog" and found["text"] == "a photo of a dog." and overlay.endswith(".png")
+    images = [str(ASSETS / "images" / name) for name in ("coffee.jpg", "cat.jpg")]
+    found, overlay = client.predict(task="clip_search", model="", inputs={"query": "a cat", "images": [
+        handle_file(p) for p in images]}, target="1", method="fast", steps=16, api_name="/explain")
+    assert found["image_index"] == 1 and found["text"] == "a cat" and overlay.endswith(".png")
 
 
 @pytest.mark.parametrize("kwargs, says", [
