@@ -151,8 +151,8 @@ def outputs(endpoint: str) -> list[Any]:
     """The explanation's place, drawn where it is called (under the tab's results)."""
     with gr.Column(elem_classes=["explanation"]):
         if endpoint in HEATMAPS:
-            drawn: list[Any] = [gr.Image(label="Where the model looked", type="pil", format="png",
-                                         interactive=False, visible=False)]
+            drawn: list[Any] = [gr.Image(label="Where the model looked (bright: toward the answer)", type="pil",
+                                         format="png", interactive=False, visible=False, height=320)]
         else:
             drawn = [gr.HighlightedText(label="Words toward the answer (red) and against it (blue)",
                                         show_legend=False, combine_adjacent=False, visible=False),

@@ -33,6 +33,7 @@ DEFAULT_STEPS = 64
 MAX_STEPS = 256
 ROWS_PER_PASS = 64  # Integrated Gradients' steps per forward/backward pass
 HEATMAP_SIDE = 32   # the raw grid returned, pooled to at most this many cells a side
+OVERLAY_SIDE = 224  # the overlay's shorter side at least (a tiny model sees 32 x 32 pixels)
 
 
 def check_method(method: Any, steps: Any) -> tuple[str, int]:
@@ -299,21 +300,38 @@ IMAGE_BASELINE = "the all-zero input after the model's normalisation (the mean c
 
 def heatmap(attributions: Any, seen: Any) -> dict[str, Any]:
     """Per-pixel attributions (1, C, H, W) summed over the channels: the raw grid pooled to at most
-    HEATMAP_SIDE cells a side, and an overlay of its positive part (red, its strength as opacity) on the
-    picture the model saw (`seen`, a PIL image of the model's input)."""
+    HEATMAP_SIDE cells a side, and a spotlight of the grid's positive part on the picture the model saw
+    (bright where the pixels pushed toward the answer, dimmed elsewhere) (`seen`, a PIL image of the model's input), enlarged to OVERLAY_SIDE when smaller."""
     import torch
     from PIL import Image
 
     grid = attributions.sum(1)[0]  # (H, W)
     side = (min(HEATMAP_SIDE, grid.shape[0]), min(HEATMAP_SIDE, grid.shape[1]))
     pooled = torch.nn.functional.adaptive_avg_pool2d(grid[None, None], side)[0, 0]
-    positive = grid.clamp(min=0)
-    peak = float(positive.max())
-    strength = (positive / peak) if peak > 0 else positive
-    alpha = Image.fromarray((strength.numpy() * 200).astype("uint8"), mode="L").resize(seen.size, Image.BILINEAR)
-    red = Image.new("RGB", seen.size, (230, 30, 30))
-    overlay = Image.composite(red, seen.convert("RGB"), alpha)
+    # a spotlight, smoothed (single pixels' gradients are noise to the eye): what pushed toward the answer
+    # stays bright, the rest is dimmed to a third
+    light = positive_smoothed(grid, seen.size)
+    top = float(light.quantile(0.99))
+    light = (light / top).clamp(0, 1) if top > 0 else light.clamp(0, 0)
+    mask = Image.fromarray((light.numpy() * 255).astype("uint8"), mode="L")
+    dim = Image.eval(seen.convert("RGB"), lambda v: v // 3)
+    overlay = Image.composite(seen.convert("RGB"), dim, mask)
+    if min(overlay.size) < OVERLAY_SIDE:  # a small model's view, drawn large enough to see
+        scale = OVERLAY_SIDE / min(overlay.size)
+        overlay = overlay.resize((round(overlay.size[0] * scale), round(overlay.size[1] * scale)), Image.BILINEAR)
     return {"heatmap": pooled.tolist(), "heatmap_size": list(side), "overlay": overlay}
+
+
+def positive_smoothed(grid: Any, size: tuple[int, int]) -> Any:
+    """The grid's positive part at `size` (width, height), blurred over about a twelfth of the picture."""
+    import torch
+
+    x = torch.nn.functional.interpolate(grid.clamp(min=0)[None, None].float(), size=(size[1], size[0]),
+                                        mode="bilinear", align_corners=False)
+    k = max(3, (max(size) // 12) | 1)
+    for _ in range(2):  # two box blurs: close to a Gaussian
+        x = torch.nn.functional.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
+    return x[0, 0]
 
 
 def _seen(pixels: Any, mean: Any, std: Any) -> Any:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -160,10 +161,40 @@ def test_an_image_heatmap_is_a_grid_and_an_overlay_of_the_models_view(manager: A
     assert len(found["heatmap"]) == rows and all(len(r) == columns for r in found["heatmap"])
     assert rows <= 32 and columns <= 32
     pixels = manager.get("image-classification").preprocess([CAT])["model_inputs"]["pixel_values"]
-    assert found["overlay"].size == (pixels.shape[3], pixels.shape[2])  # the picture the model saw
-    total = sum(sum(r) for r in found["heatmap"]) * (found["overlay"].size[0] * found["overlay"].size[1]) / (rows * columns)
+    width, height = found["overlay"].size  # the picture the model saw, enlarged to 224 at least
+    assert min(width, height) == max(224, min(pixels.shape[2:])) and width / height == pixels.shape[3] / pixels.shape[2]
+    total = sum(sum(r) for r in found["heatmap"]) * (pixels.shape[2] * pixels.shape[3]) / (rows * columns)
     assert total == pytest.approx(found["target_score"] - found["baseline_score"] + found["convergence_delta"],
                                   rel=0.05, abs=1e-3)
+
+
+REAL_IMAGE_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "efficientnet_lite0"
+
+
+@pytest.mark.skipif(not REAL_IMAGE_MODEL.exists(), reason="no ../shared/models/efficientnet_lite0 in this checkout")
+def test_real_weights_look_at_the_cat_for_a_cat_and_at_the_cup_for_espresso() -> None:
+    """EfficientNet-Lite0 (ImageNet) on a cat photo beside a coffee cup: the cat class's heatmap holds more of
+    its mass on the cat's half than the espresso class's does, and the espresso's on the cup's half."""
+    from PIL import Image
+
+    from models import ModelManager, parse_catalog
+
+    manager = ModelManager(parse_catalog({"image-classification": [{"id": str(REAL_IMAGE_MODEL)}]}), device="cpu")
+    pipeline = manager.get("image-classification")
+    cat = Image.open(CAT).convert("RGB").resize((224, 224))
+    cup = Image.open(ASSETS / "images" / "coffee.jpg").convert("RGB").resize((224, 224))
+    both = Image.new("RGB", (448, 224))
+    both.paste(cat, (0, 0))
+    both.paste(cup, (224, 0))
+    assert "cat" in pipeline.predict(both, top_k=1)[0]["label"]
+    halves = {}
+    for target in (None, "espresso"):
+        found = explain(manager, "image-classification", both, target=target, method="integrated_gradients", steps=32)
+        grid = found["heatmap"]
+        half = len(grid[0]) // 2
+        halves[target] = (sum(max(v, 0) for r in grid for v in r[:half]), sum(max(v, 0) for r in grid for v in r[half:]))
+    assert halves[None][0] > halves[None][1] and halves["espresso"][1] > halves["espresso"][0], halves
+    manager.unload_all()
 
 
 def test_a_clip_heatmap_for_each_label(manager: Any) -> None:
