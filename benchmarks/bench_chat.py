@@ -90,8 +90,9 @@ def openai_whole(client: Any, model: str, max_tokens: int) -> dict[str, Any]:
 
 
 def rest_chat(rest: common.Rest, model: str, max_tokens: int) -> dict[str, Any]:
-    # chat(messages, model, system_prompt, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed)
-    call = rest.call("chat", [MESSAGES, model, "", max_tokens, 0.0, 1.0, 0, 1.0, 1], keep_events=True)
+    # chat(messages, model, system_prompt, max_new_tokens, temperature, top_p, top_k, repetition_penalty, seed,
+    #      logprobs, top_logprobs)
+    call = rest.call("chat", [MESSAGES, model, "", max_tokens, 0.0, 1.0, 0, 1.0, 1, False, 0], keep_events=True)
     stats = call.data[1] or {}
     return {"seconds": call.seconds, "first": call.first(lambda data: bool(data and data[0])),
             "updates": sum(1 for _, event, _ in call.events if event == "generating"), "text": call.data[0],

@@ -2,13 +2,17 @@
 undo, edit an earlier message, clear; Stop keeps what was written; a reasoning model's thinking folded
 apart with its duration; per reply the speed, the context used and a notice when old turns were left
 out; export (JSON in OpenAI's messages format, Markdown), import, and the same request as code.
-A model without a chat template continues the text of each message instead.
+A model without a chat template continues the text of each message instead. "Explain: token
+probabilities" shows the last reply's tokens coloured by how likely the model found each, its top
+alternatives, the reply's log-probability and perplexity.
 
 Endpoints: /chat (messages in, the reply and its statistics out, streamed), /generate (one prompt, as
-before the chat), /stop_generation. The OpenAI-compatible API (openai_api.py) calls the same model."""
+before the chat), /stop_generation; /chat takes OpenAI's logprobs and top_logprobs last.
+The OpenAI-compatible API (openai_api.py) calls the same model."""
 from __future__ import annotations
 
 import json
+import math
 import pprint
 import secrets
 import tempfile
@@ -20,13 +24,13 @@ from typing import Any, Iterator
 import gradio as gr
 
 from models import InvalidInput, PlaygroundError
-from models.chat import check_messages, with_system
+from models.chat import MAX_TOP_LOGPROBS, check_messages, with_system
 from models.fitting import chat_template
 from models.tasks import task
 
 from .common import Context, base_url_of, event_options, model_picker, sentence_of, session_of
 from .compare import MAX_SIDES, as_they_come, head_of, one_by_one, picker, plan
-from .inputs import first_refused, param_control
+from .inputs import NumberField, first_refused, param_control
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
 
@@ -38,6 +42,9 @@ EXAMPLES = [
     "Give three tips for learning a new language.",
 ]
 EXPORTS = Path(tempfile.gettempdir()) / "playground-chats"  # Gradio copies a returned file into its cache
+EXPLAIN_TOP = 5  # the alternatives per token the page's Explain shows
+EXPLAIN_HINT = ("Each reply written while this is on shows its tokens here, coloured by how likely the model "
+                "found each one.")
 
 
 # -- the conversation as the chatbot holds it, and as OpenAI's messages -----------------------------------
@@ -92,17 +99,21 @@ def reply_messages(update: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def stats_of(update: dict[str, Any]) -> dict[str, Any]:
-    """A reply's statistics, for programs (/chat) and the line under the chat."""
+    """A reply's statistics, for programs (/chat) and the line under the chat; with logprobs asked for, the
+    last update's also hold them (OpenAI's {"content": [...]}), the reply's log-probability and perplexity."""
     seconds = update.get("seconds") or 0.0
     first = update.get("first_token_seconds")
     after_first = seconds - (first or 0.0)
     rate = (update["new_tokens"] - 1) / after_first if update["new_tokens"] > 1 and after_first > 0 else None
-    return {"seed": update.get("seed"), "new_tokens": update.get("new_tokens"),
-            "first_token_seconds": first, "seconds": seconds, "tokens_per_second": rate,
-            "prompt_tokens": update.get("prompt_tokens"), "window": update.get("window"),
-            "dropped_turns": update.get("dropped_turns", 0), "thinking": update.get("thinking"),
-            "thinking_seconds": update.get("thinking_seconds"), "finish_reason": update.get("finish_reason"),
-            "stopped": bool(update.get("stopped")), "done": bool(update.get("done"))}
+    stats = {"seed": update.get("seed"), "new_tokens": update.get("new_tokens"),
+             "first_token_seconds": first, "seconds": seconds, "tokens_per_second": rate,
+             "prompt_tokens": update.get("prompt_tokens"), "window": update.get("window"),
+             "dropped_turns": update.get("dropped_turns", 0), "thinking": update.get("thinking"),
+             "thinking_seconds": update.get("thinking_seconds"), "finish_reason": update.get("finish_reason"),
+             "stopped": bool(update.get("stopped")), "done": bool(update.get("done"))}
+    if update.get("done") and "logprobs" in update:
+        stats.update(logprobs=update["logprobs"], logprob=update.get("logprob"), perplexity=update.get("perplexity"))
+    return stats
 
 
 def describe(stats: dict[str, Any]) -> str:
@@ -116,6 +127,10 @@ def describe(stats: dict[str, Any]) -> str:
     if stats["prompt_tokens"] is not None:
         used = stats["prompt_tokens"] + (stats["new_tokens"] or 0)
         parts.append(f"context {used:,} of {stats['window']:,} tokens")
+    if stats.get("logprob") is not None:
+        parts.append(f"log-probability {stats['logprob']:.2f}")
+    if stats.get("perplexity") is not None:
+        parts.append(f"perplexity {stats['perplexity']:.2f}")
     if not stats["done"]:
         parts.append("generating…")
     elif stats["stopped"]:
@@ -129,6 +144,63 @@ def describe(stats: dict[str, Any]) -> str:
         line += (f"\n\n⚠ {turns} left out so that it fits the model's window of {stats['window']:,} tokens; "
                  f"the model did not read {'them' if dropped > 1 else 'it'}.")
     return line
+
+
+# -- Explain: the reply's tokens and how likely each was ---------------------------------------------------
+
+def _shown_token(text: str, raw: list[int]) -> str:
+    """A token as the table shows it: quoted, so spaces and line breaks show; part of a character as its bytes."""
+    if "\ufffd" in text and bytes(raw).decode("utf-8", errors="ignore") != text:
+        return "bytes " + " ".join(f"{b:02x}" for b in raw)
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _utf8_state(raw: bytes) -> bool | None:
+    """True: whole UTF-8 characters; None: they end with the start of one; False: not UTF-8."""
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError as e:
+        return None if e.reason == "unexpected end of data" and e.start >= len(raw) - 3 else False
+
+
+def explained(stats: dict[str, Any]) -> tuple[str, list[tuple[str, float | None]], list[list[Any]]]:
+    """(the summary, gr.HighlightedText's value, the table's rows) for a reply's logprobs: each piece of
+    text shaded by how unlikely it was (1 - its probability: the redder, the less the model expected it),
+    the tokens that make one character together drawn as that character (with their joint probability);
+    one row per token with its probability, log-probability and top alternatives."""
+    found = stats.get("logprobs") or {}
+    tokens = [*found.get("reasoning_content", []), *found.get("content", [])]
+    if not tokens:
+        return "The reply has no tokens to show.", [], []
+    pieces: list[tuple[str, float | None]] = []
+    pending, logprob = b"", 0.0
+
+    def put(raw: bytes, joint: float) -> None:
+        pieces.append((raw.decode("utf-8", errors="replace"), round(1 - math.exp(joint), 4)))
+
+    for token in tokens:
+        raw = bytes(token["bytes"])
+        if pending and _utf8_state(pending + raw) is False:  # what waits can never be a character: as it is
+            put(pending, logprob)
+            pending, logprob = b"", 0.0
+        pending, logprob = pending + raw, logprob + token["logprob"]
+        if _utf8_state(pending) is not None:  # whole characters (or bytes that are none): drawn now
+            put(pending, logprob)
+            pending, logprob = b"", 0.0
+    if pending:
+        put(pending, logprob)
+    rows = [[i, _shown_token(t["token"], t["bytes"]), round(math.exp(t["logprob"]), 4), round(t["logprob"], 4),
+             "  ·  ".join(f"{_shown_token(a['token'], a['bytes'])} {math.exp(a['logprob']):.3f}"
+                          for a in t["top_logprobs"])]
+            for i, t in enumerate(tokens, 1)]
+    thinking = found.get("reasoning_content")
+    count = f"{len(tokens)} tokens" + (f" ({len(thinking)} of them thinking)" if thinking else "")
+    perplexity = "too large to tell" if stats.get("perplexity") is None else f"{stats['perplexity']:.3f}"
+    summary = (f"**Log-probability** {stats['logprob']:.3f} over {count} · **perplexity** {perplexity}. "
+               "The redder a token, the less likely the model found it: each is the model's own probability "
+               "at that step (temperature 1), before temperature, top-k, top-p and the repetition penalty.")
+    return summary, pieces, rows
 
 
 # -- export, import, and the same request as code ----------------------------------------------------------
@@ -272,12 +344,20 @@ def build(ctx: Context) -> None:
         finally:
             ctx.stops.finish(session, TASK, stop_event)
 
+    def with_logprobs(params: dict[str, Any], logprobs: Any, top_logprobs: Any) -> dict[str, Any]:
+        """The parameters, with logprobs and top_logprobs only when they are asked for (the adapter checks
+        them): the default path records nothing."""
+        if logprobs is False and top_logprobs in (None, 0):
+            return params
+        return {**params, "logprobs": logprobs, "top_logprobs": top_logprobs}
+
     def chat(messages: Any, model: str | None = None, system_prompt: str | None = "",
              max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
              top_p: float = d["top_p"], top_k: int = d["top_k"], repetition_penalty: float = d["repetition_penalty"],
-             seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-                      repetition_penalty=repetition_penalty, seed=seed)
+             seed: int | None = None, logprobs: bool = False, top_logprobs: int | None = 0,
+             request: gr.Request = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        params = with_logprobs(dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                                    repetition_penalty=repetition_penalty, seed=seed), logprobs, top_logprobs)
         if not isinstance(system_prompt, (str, type(None))):
             raise InvalidInput(f"system_prompt must be a string, not {type(system_prompt).__name__}.",
                                field="system_prompt")
@@ -297,7 +377,8 @@ def build(ctx: Context) -> None:
     def on_page(history: list[dict[str, Any]], model: str | None, system_prompt: str,
                 max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
                 top_p: float = d["top_p"], top_k: int = d["top_k"], repetition_penalty: float = d["repetition_penalty"],
-                seed: int | None = None, request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
+                seed: int | None = None, explain: bool = False,
+                request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
         history = history or []
         if not history or history[-1].get("role") != "user":  # Send with an empty box
             raise InvalidInput("Type a message first.", field="message")
@@ -307,20 +388,25 @@ def build(ctx: Context) -> None:
         chatting = has_template(ctx, model)
         inputs = with_system(conversation, system_prompt) if chatting else conversation[-1]["content"]
         stats: dict[str, Any] = {}
+        unchanged = [gr.skip()] * 3  # the Explain panel's summary, tokens and table
+        cleared = ["Writing the reply…" if explain else EXPLAIN_HINT, None, None]  # the last reply's goes
         try:
-            for update in generation(request, inputs, model, params):
+            asked = {**params, "logprobs": True, "top_logprobs": EXPLAIN_TOP} if explain else params
+            for update in generation(request, inputs, model, asked):
+                explaining = unchanged if stats else cleared
                 stats = stats_of(update)
-                yield history + reply_messages(update), describe(stats), *[gr.skip()] * 4
+                yield history + reply_messages(update), describe(stats), *[gr.skip()] * 4, *explaining
         except Exception as e:
             if isinstance(e, InvalidInput) and e.field in ("messages", "prompt"):  # said under the message box
                 e.field = "message"
             if not stats:  # refused before a word: the message goes back into the box, to change and send again
-                yield history[:-1], gr.skip(), gr.skip(), gr.skip(), gr.skip(), conversation[-1]["content"]
+                yield history[:-1], gr.skip(), gr.skip(), gr.skip(), gr.skip(), conversation[-1]["content"], *unchanged
             raise
         code = as_code(base_url_of(request), model, conversation, system_prompt,
                        {**params, "seed": stats.get("seed", seed)})
         line, text = template_note(ctx, model)  # a Hub model's files are here now that it has loaded
-        yield gr.skip(), gr.skip(), code, line, text, gr.skip()
+        shown = explained(stats) if explain and "logprobs" in stats else unchanged
+        yield gr.skip(), gr.skip(), code, line, text, gr.skip(), *shown
 
     title(TASK, "Hold a conversation: the model's chat template is applied to the system prompt and every "
                 "message. Retry, undo or edit a message, Stop at any time; export the chat or see it as code.")
@@ -354,6 +440,20 @@ def build(ctx: Context) -> None:
                 send = gr.Button("Send", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             stats_line = gr.Markdown(elem_classes=["reply-stats"])
+            explain = gr.Checkbox(label="Explain: token probabilities", value=False, elem_classes=["explain-tokens"],
+                                  info="Replies written while this is on show each token coloured by its "
+                                       "probability, its top alternatives, the log-probability and perplexity.")
+            with gr.Column(visible=False) as explain_panel:
+                explain_summary = gr.Markdown(EXPLAIN_HINT, elem_classes=["token-summary"])
+                explain_tokens = gr.HighlightedText(label="The last reply's tokens: the redder, the less likely",
+                                                    show_legend=False, combine_adjacent=False,
+                                                    elem_classes=["token-probabilities"])
+                explain_table = gr.Dataframe(
+                    headers=["#", "Token", "Probability", "Log-prob", f"Top {EXPLAIN_TOP} alternatives (probability)"],
+                    datatype=["number", "str", "number", "number", "str"], interactive=False, wrap=True,
+                    column_widths=["7%", "16%", "13%", "13%", "51%"], max_height=360,
+                    label="Each token and the model's likeliest alternatives at that step",
+                    elem_classes=["token-table"])
             gr.Examples(EXAMPLES, inputs=[box], label="Examples")
         # what programs call (/chat, /generate): not drawn, the page keeps its chat
         api_messages = gr.JSON(label="messages: the chat so far, a list of {role, content} objects (roles system, "
@@ -363,6 +463,14 @@ def build(ctx: Context) -> None:
         api_stats = gr.JSON(label="Statistics", visible=False)
         api_text = gr.Textbox(label="Output", visible=False)
         api_speed = gr.Textbox(label="Speed", visible=False)
+        api_logprobs = gr.Checkbox(label="logprobs", value=False, visible=False,
+                                   info="True or false (default): the statistics at the end of the stream also hold "
+                                        "logprobs, each generated token's log-probability with its top alternatives "
+                                        "in OpenAI's shape, and the reply's logprob and perplexity")
+        api_top_logprobs = NumberField(label="top_logprobs", value=0, precision=0, minimum=0,
+                                       maximum=MAX_TOP_LOGPROBS, visible=False,
+                                       info=f"With logprobs, how many of the likeliest tokens to give at each step: "
+                                            f"0 (default) to {MAX_TOP_LOGPROBS}")
 
     with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]):
         compare_picks = picker(ctx, TASK, button=None, measured=False,
@@ -390,10 +498,14 @@ def build(ctx: Context) -> None:
                    fields=Fields(params=params, inputs=[box, model, system],
                                  folded={**{id(c): accordion for c in ordered}, id(system): system_fold}))
     gpu = lambda *args, max_new_tokens=d["max_new_tokens"], **_: 15 + float(max_new_tokens) / 10  # noqa: E731
-    api_endpoint(ctx, view, fn=chat, inputs=[api_messages, model, system, *ordered], outputs=[api_reply, api_stats],
+    # logprobs on /chat only: /generate keeps its inputs and outputs (raw HTTP callers send its 8 values by
+    # position, and Gradio refuses fewer values than inputs; its 2 outputs are a text and a line)
+    api_endpoint(ctx, view, fn=chat, inputs=[api_messages, model, system, *ordered, api_logprobs, api_top_logprobs],
+                 outputs=[api_reply, api_stats],
                  api_name="chat", summary="Chat with a text-generation model: the model's chat template applied "
                  "to the system prompt and the messages, the reply streamed, then its statistics (seed, tokens, "
-                 "tokens/s, time to first token, the context used of the window, turns dropped to fit it).",
+                 "tokens/s, time to first token, the context used of the window, turns dropped to fit it; with "
+                 "logprobs, each token's log-probability, the reply's log-probability and perplexity).",
                  gpu_seconds=gpu)
     api_endpoint(ctx, view, fn=generate, inputs=[api_prompt, model, *ordered], outputs=[api_text, api_speed],
                  api_name=declaration.endpoint, summary="Generate text from one prompt, streamed (an instruct "
@@ -425,13 +537,15 @@ def build(ctx: Context) -> None:
     steps = [gr.on([send.click, box.submit], add_message, [box, chatbot], held, **quiet),
              chatbot.retry(retry, [chatbot], held, **quiet),
              chatbot.edit(edit, [chatbot], held, **quiet)]
-    runs = page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered],
-                    outputs=[chatbot, stats_line, code, note, template, box], progress_on=[chatbot], gpu_seconds=gpu,
-                    after=steps)
+    explained_outputs = [explain_summary, explain_tokens, explain_table]
+    runs = page_run(ctx, view, [], fn=on_page, inputs=[chatbot, model, system, *ordered, explain],
+                    outputs=[chatbot, stats_line, code, note, template, box, *explained_outputs],
+                    progress_on=[chatbot], gpu_seconds=gpu, after=steps)
     for run in runs:
         run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
-    chatbot.clear(lambda: ("", ""), None, [stats_line, code], **quiet)
+    chatbot.clear(lambda: ("", "", EXPLAIN_HINT, None, None), None, [stats_line, code, *explained_outputs], **quiet)
+    explain.change(lambda on: gr.Column(visible=bool(on)), [explain], [explain_panel], **quiet)
 
     def stop_generation(request: gr.Request) -> None:
         """Stop this client's running generation at once; what was generated so far is its result."""

@@ -2,7 +2,8 @@
 huggingface_hub's InferenceClient and anything else that speaks OpenAI's chat API:
 
     GET  /v1/models             the chat models: the catalog's (without known base models) and any loaded one
-    POST /v1/chat/completions   a chat answered by a text-generation model, whole or streamed (SSE)
+    POST /v1/chat/completions   a chat answered by a text-generation model, whole or streamed (SSE), with
+                                each token's logprobs when asked (logprobs, top_logprobs)
 
 How it is served: Gradio 6.31 drops routes added to its app before launch and takes no middleware
 after it, so build_demo attaches the context here (`attach`) and app.launch_options passes
@@ -32,7 +33,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from models import InvalidInput, ModelNotAllowed, ModelNotFound, PlaygroundError, WrongModelKind
-from models.chat import check_messages, check_stop_strings
+from models.chat import check_logprobs, check_messages, check_stop_strings
 from models.fitting import chat_template
 from models.errors import about
 from models.tasks import task
@@ -125,10 +126,11 @@ class Call:
     model: str | None      # None: the catalog's default
     model_id: str          # as the answer names it
     messages: list[dict[str, str]]
-    params: dict[str, Any]  # for manager.stream: the declared parameters, do_sample and stop_strings
+    params: dict[str, Any]  # for manager.stream: the declared parameters, do_sample, stop_strings (and logprobs)
     names: dict[str, str]   # declared name -> the request's name for it (max_tokens or max_completion_tokens)
     stream: bool
     include_usage: bool
+    logprobs: bool = False  # each token's log-probability asked for (top_logprobs: how many alternatives)
 
 
 async def read_json(request: Request) -> Any:
@@ -209,8 +211,12 @@ def read_call(ctx: Context, body: Any) -> Call:
         raise api_error(e, names) from None
     params["do_sample"] = params["temperature"] > 0  # temperature 0 is greedy, as on the page
     params["stop_strings"] = check_stop_strings(body.get("stop"))
+    logprobs, top_logprobs = check_logprobs(_field(body, "logprobs", False, "boolean"),
+                                            _field(body, "top_logprobs", None, "integer"))
+    if logprobs:  # asked for only: the adapter records nothing otherwise
+        params.update(logprobs=True, top_logprobs=top_logprobs)
     return Call(model=model, model_id=spec.model_id, messages=messages, params=params, names=names,
-                stream=stream, include_usage=include_usage)
+                stream=stream, include_usage=include_usage, logprobs=logprobs)
 
 
 # -- a generation holding its turn ---------------------------------------------------------------------
@@ -308,8 +314,18 @@ def _usage(update: dict[str, Any]) -> dict[str, int]:
 
 
 def _extras(update: dict[str, Any]) -> dict[str, Any]:
-    """What the playground adds to an answer (clients ignore fields they do not know)."""
-    return {key: update.get(key) for key in ("seed", "dropped_turns", "window", "first_token_seconds", "seconds")}
+    """What the playground adds to an answer (clients ignore fields they do not know): with logprobs, the
+    reply's total log-probability and its perplexity too."""
+    extras = {key: update.get(key) for key in ("seed", "dropped_turns", "window", "first_token_seconds", "seconds")}
+    return {**extras, **{key: update[key] for key in ("logprob", "perplexity") if key in update}}
+
+
+def _logprobs(update: dict[str, Any]) -> dict[str, Any]:
+    """A choice's `logprobs` as OpenAI gives them: {"content": [...], "refusal": None}, and, for a reasoning
+    model, the thinking's tokens as "reasoning_content" (as the message's own reasoning_content)."""
+    found = update.get("logprobs") or {}
+    return {"content": found.get("content", []), "refusal": None,
+            **({"reasoning_content": found["reasoning_content"]} if "reasoning_content" in found else {})}
 
 
 def routes(ctx: Context) -> list[Route]:
@@ -350,31 +366,49 @@ def routes(ctx: Context) -> list[Route]:
             message["reasoning_content"] = last["thinking"]
         return JSONResponse({
             "id": answer_id, "object": "chat.completion", "created": created, "model": call.model_id,
-            "choices": [{"index": 0, "message": message, "finish_reason": last.get("finish_reason", "stop")}],
+            "choices": [{"index": 0, "message": message, "logprobs": _logprobs(last) if call.logprobs else None,
+                         "finish_reason": last.get("finish_reason", "stop")}],
             "usage": _usage(last), "playground": _extras(last)})
 
     async def events(run: Run, call: Call, answer_id: str, created: int) -> AsyncIterator[str]:
         """The answer as chat.completion.chunk events: the role, the new text of each update (reasoning
-        apart), why it ended, the usage if asked, then [DONE]; a failure midway is one error event."""
-        def event(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> str:
+        apart), why it ended, the usage if asked, then [DONE]; a failure midway is one error event. With
+        logprobs, as OpenAI does, each chunk's choice carries the log-probabilities of the tokens it brings
+        (any not yet sent, the last chunk's), so that the chunks' lists put together are the whole answer's."""
+        def event(delta: dict[str, Any] | None, finish: str | None = None, logprobs: Any = None, **extra: Any) -> str:
+            choice = {"index": 0, "delta": delta, **({"logprobs": logprobs} if call.logprobs else {}),
+                      "finish_reason": finish}
             chunk = {"id": answer_id, "object": "chat.completion.chunk", "created": created, "model": call.model_id,
-                     "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
-                     **extra}
+                     "choices": [] if delta is None else [choice], **extra}
             return f"data: {json.dumps(chunk)}\n\n"
 
+        def unsent(update: dict[str, Any], key: str) -> dict[str, Any] | None:
+            """The log-probabilities of the tokens of `key` (content, reasoning_content) not yet sent."""
+            if not call.logprobs:
+                return None
+            found = _logprobs(update)
+            tokens = found.get(key, [])
+            new, tokens_sent[key] = tokens[tokens_sent[key]:], len(tokens)
+            return {"content": new if key == "content" else [], "refusal": None,
+                    **({"reasoning_content": new} if key == "reasoning_content" else {})}
+
         try:
-            yield event({"role": "assistant", "content": ""})
+            yield event({"role": "assistant", "content": ""}, logprobs={"content": [], "refusal": None})
             sent = {"content": "", "reasoning_content": ""}
+            tokens_sent = {"content": 0, "reasoning_content": 0}
             update = run.first
             while True:
                 for key, text in (("reasoning_content", update.get("thinking") or ""), ("content", update["answer"])):
                     if len(text) > len(sent[key]) and text.startswith(sent[key]):
-                        yield event({key: text[len(sent[key]):]})
+                        yield event({key: text[len(sent[key]):]}, logprobs=unsent(update, key))
                         sent[key] = text
                 if update["done"]:
                     break
                 update = await anyio.to_thread.run_sync(run.next) or {**update, "done": True}
-            yield event({}, update.get("finish_reason", "stop"))
+            rest = unsent(update, "content")  # the last chunk: any tokens not sent yet
+            if rest is not None and "reasoning_content" in _logprobs(update):
+                rest["reasoning_content"] = unsent(update, "reasoning_content")["reasoning_content"]
+            yield event({}, update.get("finish_reason", "stop"), logprobs=rest)
             if call.include_usage:
                 yield event(None, usage=_usage(update), playground=_extras(update))
         except Exception as e:  # noqa: BLE001 - the status is sent already: the error is an event

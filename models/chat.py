@@ -3,6 +3,7 @@ oldest turns dropped to fit a window, a reasoning model's thinking told apart fr
 strings cut from a streamed reply. Used by the generation adapter (models/text.py); no torch here."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable
 
 from .base import check_unicode
@@ -13,6 +14,7 @@ MAX_MESSAGES = 1_000  # a longer chat is refused with a sentence (the window dro
 MAX_MESSAGE_CHARS = 100_000  # per message, as the other text inputs
 MAX_CHAT_CHARS = 400_000  # all messages together
 MAX_STOP_STRINGS, MAX_STOP_CHARS = 4, 100  # as OpenAI's API
+MAX_TOP_LOGPROBS = 20  # alternatives per token, as OpenAI's API
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
@@ -165,3 +167,31 @@ def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, bool, int]:
                 held = n
                 break
     return text, False, held
+
+
+def check_logprobs(logprobs: Any, top_logprobs: Any) -> tuple[bool, int]:
+    """OpenAI's `logprobs` (true or false) and `top_logprobs` (a whole number from 0 to 20, or none: 0);
+    alternatives are given only with the logprobs, so top_logprobs above 0 without them is refused."""
+    if logprobs is None:
+        logprobs = False
+    if not isinstance(logprobs, bool):
+        shown = repr(logprobs) if len(repr(logprobs)) <= 40 else repr(logprobs)[:40] + "…"
+        raise InvalidInput(f"logprobs must be true or false, not {shown}.", field="logprobs")
+    if top_logprobs is None:
+        return logprobs, 0
+    whole = isinstance(top_logprobs, int) or (isinstance(top_logprobs, float) and top_logprobs.is_integer())
+    if isinstance(top_logprobs, bool) or not whole or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
+        shown = repr(top_logprobs) if len(repr(top_logprobs)) <= 40 else repr(top_logprobs)[:40] + "…"
+        raise InvalidInput(f"top_logprobs must be a whole number from 0 to {MAX_TOP_LOGPROBS}, not {shown}.",
+                           field="top_logprobs")
+    if top_logprobs and not logprobs:
+        raise InvalidInput("top_logprobs needs logprobs set to true.", field="top_logprobs")
+    return logprobs, int(top_logprobs)
+
+
+def logprob_totals(entries: list[dict[str, Any]]) -> dict[str, float | None]:
+    """{"logprob": the sum of the tokens' log-probabilities (the reply's log-likelihood), "perplexity":
+    exp of their mean negative log-probability (None without tokens, or past what a float holds)}."""
+    total = math.fsum(e["logprob"] for e in entries)
+    mean = -total / len(entries) if entries else None
+    return {"logprob": total, "perplexity": math.exp(mean) if mean is not None and mean < 700 else None}

@@ -71,6 +71,9 @@ class Generation(TypedDict, total=False):
     answer: str  # the reply without its thinking
     thinking_seconds: float | None  # how long it thought, once it ended
     finish_reason: str  # at the end: "stop" (the model ended, a stop string, Stop) or "length"
+    logprobs: dict[str, Any]  # when asked: OpenAI's {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}
+    logprob: float  # at the end, when asked: the reply's log-probability (the sum of its tokens')
+    perplexity: float  # at the end, when asked: exp of the mean negative log-probability per token
 
 
 class Images(TypedDict, total=False):

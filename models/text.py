@@ -1,17 +1,24 @@
 """Text adapters on transformers: generation (streamed), sentiment and named entities."""
 from __future__ import annotations
 
+import codecs
+import json
+import math
+import re
 import secrets
 import threading
 import time
-from typing import Any, Iterator
+from bisect import bisect_left
+from typing import Any, Callable, Iterator
 
 import torch
-from transformers import (LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList,
-                          TemperatureLogitsWarper, TextIteratorStreamer, TopKLogitsWarper, TopPLogitsWarper)
+from transformers import (LogitsProcessor, LogitsProcessorList, RepetitionPenaltyLogitsProcessor, StoppingCriteria,
+                          StoppingCriteriaList, TemperatureLogitsWarper, TextIteratorStreamer, TopKLogitsWarper,
+                          TopPLogitsWarper)
 
 from .base import Pipeline, check_text
-from .chat import THINK_OPEN, check_messages, check_stop_strings, cut_at_stop, fit_window, split_thinking
+from .chat import (THINK_OPEN, check_logprobs, check_messages, check_stop_strings, cut_at_stop, fit_window,
+                   logprob_totals, split_thinking)
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, probabilities
 from .results import Entities, Generation, Labels, MaskFill
@@ -84,16 +91,24 @@ class TextGeneration(Pipeline):
         return ids_of(text), {"dropped_turns": dropped, "thinking_opened": text.rstrip().endswith(THINK_OPEN)}
 
     def stream(self, inputs: Any, *, stop: threading.Event | None = None, stop_strings: Any = None,
-               **params: Any) -> Iterator[Generation]:
+               logprobs: Any = False, top_logprobs: Any = None, **params: Any) -> Iterator[Generation]:
         """Yield {"text", "new_tokens", "seed", "done", "first_token_seconds", "seconds", ...} as tokens arrive
         (models/results.py Generation: also the prompt's tokens, the window, the turns dropped to fit it, a
         reasoning model's thinking apart from its answer, and at the end why it ended).
 
         stop: ends this request at the next token (Stop, a closed tab); stop_strings: end the reply where
-        one of them appears, which is then cut from it and never shown."""
+        one of them appears, which is then cut from it and never shown.
+
+        logprobs: each update also holds "logprobs", OpenAI's {"content": [{"token", "logprob", "bytes",
+        "top_logprobs"}...]} for the tokens of the text shown so far (and "reasoning_content" for a
+        reasoning model's thinking), with `top_logprobs` (0 to 20) alternatives per token; the last update
+        also "logprob" (their sum) and "perplexity". Each is the model's own distribution at that step:
+        log_softmax of its logits at temperature 1, before temperature, top-k, top-p and the repetition
+        penalty change them for sampling (_LogprobRecorder)."""
         model, tokenizer = self._require_loaded("model", "tokenizer")
         p = self.check_params(**params)
         stops = check_stop_strings(stop_strings)
+        logprobs, top_logprobs = check_logprobs(logprobs, top_logprobs)
         limit = context_length(model, tokenizer)
         input_ids, fitted = self.encode(inputs, room=limit - p["max_new_tokens"])
         input_ids = input_ids.to(model.device)
@@ -108,24 +123,30 @@ class TextGeneration(Pipeline):
                                f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.",
                                field="max_new_tokens")
         stop = stop or threading.Event()
-        counter = _TokenCounter(input_ids.shape[1], stop)
+        recorder = _LogprobRecorder(top_logprobs) if logprobs else None
+        counter = _TokenCounter(input_ids.shape[1], stop, recorder)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        processors = LogitsProcessorList()
+        # the recorder first, so it reads the model's logits before anything changes them for sampling
+        processors = LogitsProcessorList([recorder] if recorder else [])
+        if p["repetition_penalty"] != 1.0:  # here rather than generate's own, to come after the recorder
+            processors.append(RepetitionPenaltyLogitsProcessor(float(p["repetition_penalty"])))
         if p["do_sample"]:
             processors.append(_SeededSampler(p["temperature"], p["top_k"], p["top_p"], p["seed"], model.device))
         kwargs = dict(
             input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
             max_new_tokens=p["max_new_tokens"], do_sample=False, num_beams=1,
             temperature=None, top_p=None, top_k=None,  # sampling is _SeededSampler's job
-            repetition_penalty=p["repetition_penalty"], logits_processor=processors,
+            repetition_penalty=1.0, logits_processor=processors,  # 1.0, not None: None takes the model's own
             stopping_criteria=StoppingCriteriaList([counter]), pad_token_id=tokenizer.pad_token_id,
         )
         failure: list[BaseException] = []
+        generated: list[int] = []  # the tokens generate() returned (a deferred stop check may record one more)
 
         def run() -> None:
             try:
                 with torch.inference_mode():
-                    model.generate(**kwargs)
+                    sequences = model.generate(**kwargs)
+                generated.append(int(sequences.shape[1]) - int(input_ids.shape[1]))
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 failure.append(e)
                 streamer.end()
@@ -137,15 +158,28 @@ class TextGeneration(Pipeline):
         worker.start()
         text, first, thought_for, hit_stop = "", None, None, False
         opened = fitted["thinking_opened"]
+        tokens = _TokenLogprobs(self, tokenizer) if recorder else None
 
-        def update(shown: str, done: bool) -> Generation:
+        def update(shown: str, done: bool, whole: bool = False) -> Generation:
             nonlocal thought_for
             thinking, answer, ended = split_thinking(shown, opened)
             if thinking is not None and ended and thought_for is None:
                 thought_for = time.perf_counter() - start
-            return {"text": shown, "new_tokens": counter.new_tokens, "done": done, "first_token_seconds": first,
-                    "seconds": time.perf_counter() - start, "thinking": thinking, "answer": answer,
-                    "thinking_seconds": thought_for if thinking is not None and ended else None, **fixed}
+            out: Generation = {
+                "text": shown, "new_tokens": counter.new_tokens, "done": done, "first_token_seconds": first,
+                "seconds": time.perf_counter() - start, "thinking": thinking, "answer": answer,
+                "thinking_seconds": thought_for if thinking is not None and ended else None, **fixed}
+            if tokens is not None:
+                tokens.add(recorder.steps)
+                # the thinking's tokens (with its tags) are those before the answer starts
+                answer_at = len(shown) if not ended else len(shown) - len(answer) if thinking is not None else 0
+                reasoning, content = tokens.shown(None if whole else len(shown), answer_at,
+                                                  generated[0] if generated else None)
+                out["logprobs"] = {"content": content, **({"reasoning_content": reasoning}
+                                                          if thinking is not None else {})}
+                if done:
+                    out.update(logprob_totals(reasoning + content))
+            return out
 
         try:
             for piece in streamer:
@@ -166,19 +200,176 @@ class TextGeneration(Pipeline):
             raise failure[0]
         stopped = counter.stopped and not hit_stop
         length = not hit_stop and not stopped and counter.new_tokens >= p["max_new_tokens"]
-        yield {**update(text, True), "stopped": stopped, "finish_reason": "length" if length else "stop"}
+        # whole: every token generated is in the text, unless a stop string cut it (or Stop left some unread)
+        yield {**update(text, True, whole=not hit_stop and not counter.stopped), "stopped": stopped,
+               "finish_reason": "length" if length else "stop"}
 
 
 class _TokenCounter(StoppingCriteria):
-    """A stopping criterion that counts new tokens and ends generation when its request stops."""
+    """A stopping criterion that counts new tokens and ends generation when its request stops; it tells the
+    logprob recorder, if any, which token was picked (it runs once per step, right after the pick, before
+    the streamer is given the token)."""
 
-    def __init__(self, prompt_tokens: int, stop: threading.Event) -> None:
+    def __init__(self, prompt_tokens: int, stop: threading.Event, recorder: _LogprobRecorder | None = None) -> None:
         self.prompt_tokens, self.stop, self.new_tokens, self.stopped = prompt_tokens, stop, 0, False
+        self.recorder = recorder
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        if self.recorder is not None:
+            self.recorder.picked(input_ids)
         self.new_tokens = input_ids.shape[1] - self.prompt_tokens
         self.stopped = self.stop.is_set()
         return torch.full((input_ids.shape[0],), self.stopped, dtype=torch.bool, device=input_ids.device)
+
+
+class _LogprobRecorder(LogitsProcessor):
+    """Each step's log-probabilities as the model gives them: first in the processor list, it takes the
+    logits generate() read from the model (float32) before the repetition penalty, temperature, top-k and
+    top-p change them, and keeps their log_softmax until the step's token is known (`picked`, from the
+    stopping criterion); then (token id, its logprob, the top ids, their logprobs) is one step.
+
+    Nothing is computed again afterwards: the figures are those of the very forward pass that chose the
+    token, at the cost of a log_softmax and a top-k over the vocabulary per step. It changes no score.
+    """
+
+    def __init__(self, top: int) -> None:
+        self.top, self.pending = top, None
+        self.steps: list[tuple[int, float, list[int], list[float]]] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        self.pending = scores[0].float().log_softmax(-1)
+        return scores
+
+    def picked(self, input_ids: Any) -> None:
+        row, self.pending = self.pending, None
+        if row is None:
+            return
+        token = int(input_ids[0, -1])
+        if self.top:
+            values, ids = row.topk(min(self.top, row.shape[-1]))
+            figures, top_ids = torch.cat([row[token:token + 1], values]).tolist(), ids.tolist()
+        else:
+            figures, top_ids = [float(row[token])], []
+        self.steps.append((token, figures[0], top_ids, figures[1:]))
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's map of the 256 bytes to printable characters, in which byte-level BPE vocabularies are written."""
+    kept = [*range(33, 127), *range(161, 173), *range(174, 256)]  # printable: themselves
+    moved = [b for b in range(256) if b not in kept]  # the others: 256 on
+    return {**{b: chr(b) for b in kept}, **{b: chr(256 + n) for n, b in enumerate(moved)}}
+
+
+_BYTE_OF = {c: b for b, c in _bytes_to_unicode().items()}
+_BYTE_TOKEN = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")  # SentencePiece's byte fallback
+_SPACE = "\u2581"  # SentencePiece's space
+
+
+def _decoder_parts(tokenizer: Any) -> list[dict[str, Any]]:
+    """The fast tokenizer's decoder as its parts' settings ({"type": "ByteLevel"}...); [] when unknown."""
+    decoder = getattr(getattr(tokenizer, "backend_tokenizer", None), "decoder", None)
+    try:
+        state = json.loads(decoder.__getstate__())
+    except Exception:  # noqa: BLE001 - no fast tokenizer, or a decoder that does not say
+        return []
+    if not isinstance(state, dict):
+        return []
+    return state.get("decoders") or [state]  # a Sequence's parts, or the one decoder
+
+
+def token_bytes(tokenizer: Any) -> Callable[[list[int]], list[bytes]]:
+    """A function from token ids to each token's own bytes (OpenAI's `bytes`): their concatenation is the
+    UTF-8 of the text they decode to, and a token that holds part of a character has that part's raw bytes.
+
+    Byte-level BPE (GPT-2, Llama 3, Qwen, SmolLM) writes each byte as one character of its vocabulary, so a
+    token's bytes are read back through that map; SentencePiece writes a space as "\u2581" and a byte it has
+    no token for as "<0xAB>"; added tokens (the chat template's markers) are their own text. Other
+    tokenizers (WordPiece) decode the token alone."""
+    parts = _decoder_parts(tokenizer)
+    kinds = {part.get("type") for part in parts}
+    byte_level = "ByteLevel" in kinds
+    sentencepiece = bool(kinds & {"Metaspace", "ByteFallback"}) or any(
+        _SPACE in json.dumps(part, ensure_ascii=False) for part in parts if part.get("type") == "Replace")
+    added = {i: t.content for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()}
+
+    def one(token_id: int, piece: str | None) -> bytes:
+        if token_id in added:
+            return added[token_id].encode("utf-8")
+        if piece is not None and byte_level and all(c in _BYTE_OF for c in piece):
+            return bytes(_BYTE_OF[c] for c in piece)
+        if piece is not None and sentencepiece:
+            found = _BYTE_TOKEN.match(piece)
+            return bytes([int(found.group(1), 16)]) if found else piece.replace(_SPACE, " ").encode("utf-8")
+        return tokenizer.decode([token_id]).encode("utf-8")
+
+    def of(ids: list[int]) -> list[bytes]:
+        return [one(i, piece) for i, piece in zip(ids, tokenizer.convert_ids_to_tokens(ids))]
+
+    return of
+
+
+class _TokenLogprobs:
+    """The recorded steps as OpenAI's entries ({"token", "logprob", "bytes", "top_logprobs"}), each made once,
+    with where each token starts in the reply's text, so that an update gives the tokens of the text it
+    shows: the special tokens left out (the text skips them), a stop string's tokens left out, and a reasoning
+    model's thinking apart from its answer.
+
+    Where a token starts is counted in characters of its bytes and those before it, decoded as the streamer
+    decodes them (UTF-8, a broken sequence as U+FFFD): exact for byte-level BPE; a tokenizer whose decoding
+    also drops or adds spaces (SentencePiece's first space, clean_up_tokenization_spaces) may put a token
+    at a stop string's or a thinking's edge on the other side."""
+
+    def __init__(self, pipeline: Pipeline, tokenizer: Any) -> None:
+        self.pipeline, self.tokenizer = pipeline, tokenizer
+        self.bytes_of = token_bytes(tokenizer)
+        self.special = set(tokenizer.all_special_ids)
+        self.known: dict[int, tuple[str, list[int]]] = {}  # token id -> (its text, its bytes)
+        self.entries: list[dict[str, Any]] = []  # the tokens in the text, in order
+        self.starts: list[int] = []  # where each begins in the text (characters)
+        self.step_of: list[int] = []  # the generation step of each
+        self.read = 0  # steps read
+        self.chars = 0  # characters of the text so far
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def describe(self, ids: list[int]) -> None:
+        new = list(dict.fromkeys(i for i in ids if i not in self.known))
+        if new:
+            for token_id, raw in zip(new, self.pipeline.tokenize(self.bytes_of, new)):
+                self.known[token_id] = (raw.decode("utf-8", errors="replace"), list(raw))
+
+    def add(self, steps: list[tuple[int, float, list[int], list[float]]]) -> None:
+        fresh = steps[self.read:]
+        if not fresh:
+            return
+        first, self.read = self.read, len(steps)
+        self.describe([i for step in fresh for i in (step[0], *step[2])])
+        for step, (token_id, logprob, top_ids, top_values) in enumerate(fresh, first):
+            if token_id in self.special:
+                continue
+            text, raw = self.known[token_id]
+            self.starts.append(self.chars)
+            self.step_of.append(step)
+            self.chars += len(self.decoder.decode(bytes(raw)))
+            self.entries.append({"token": text, "logprob": _finite(logprob), "bytes": raw, "top_logprobs": [
+                {"token": self.known[i][0], "logprob": _finite(v), "bytes": self.known[i][1]}
+                for i, v in zip(top_ids, top_values)]})
+
+    def shown(self, length: int | None, answer_at: int,
+              steps: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(the thinking's tokens, the answer's tokens) among those that begin within the first `length`
+        characters (None: all of the first `steps` generated; None: all), the answer's being those from
+        character `answer_at` on."""
+        if length is not None:
+            count = bisect_left(self.starts, length)
+        else:
+            count = len(self.entries) if steps is None else bisect_left(self.step_of, steps)
+        split = min(bisect_left(self.starts, answer_at), count)
+        return self.entries[:split], self.entries[split:count]
+
+
+def _finite(logprob: float) -> float:
+    """A log-probability JSON can carry: a token the model rules out (-inf) as OpenAI writes it, -9999."""
+    return logprob if math.isfinite(logprob) else -9999.0
 
 
 class _SeededSampler(LogitsProcessor):

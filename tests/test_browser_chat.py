@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser import (RESULT_TIMEOUT, expect, no_page_errors, open_page, open_phone, open_tab, screenshot,
                            set_number)
+from models.tasks import task
 from tests.builders.text import REASONING_ANSWER, REASONING_THOUGHT
 from tests.launch import running_app, slow_chat_copy, slow_down
 
@@ -277,6 +278,49 @@ def test_the_request_is_shown_as_code(page: Any) -> None:
     expect(code).to_contain_text('api_name="/chat"')
     expect(code).to_contain_text("max_tokens=8")
     set_max_tokens(panel, 128)
+    no_page_errors(page)
+
+
+def test_explain_colours_each_token_by_its_probability(page: Any, app: Any) -> None:
+    """Explain on: the reply's tokens drawn in red as deep as the model found them unlikely, a table of each
+    token with its top alternatives, and the reply's log-probability and perplexity, also in the line under
+    the chat; the figures are those the adapter gives for the same request."""
+    panel = chat_tab(page)
+    clear(panel)
+    set_max_tokens(panel, 12)
+    seed_box(panel).fill("5")
+    summary = panel.locator(".block.token-summary")
+    expect(summary).to_be_hidden()  # off: nothing of it on the page
+    panel.get_by_label("Explain: token probabilities").check()
+    expect(summary).to_contain_text("coloured by how likely")
+    send(panel, "Explain yourself")
+    line = wait_done(panel)
+    d = {p.name: p.default for p in task("text-generation").params}
+    system = panel.get_by_placeholder("How the assistant should behave").input_value()  # as an earlier test left it
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": "Explain yourself"})
+    expected = list(app.manager.stream("text-generation", None, messages,
+                                       **{**d, "max_new_tokens": 12, "seed": 5}, do_sample=True, logprobs=True,
+                                       top_logprobs=5))[-1]
+    assert f"log-probability {expected['logprob']:.2f} · perplexity {expected['perplexity']:.2f}" in line, line
+    expect(summary).to_contain_text(f"Log-probability {expected['logprob']:.3f} over 12 tokens · perplexity "
+                                    f"{expected['perplexity']:.3f}", timeout=RESULT_TIMEOUT)
+    tokens = panel.locator(".block.token-probabilities").locator(".token")
+    expect(tokens.first).to_be_visible()
+    assert 0 < tokens.count() <= 12  # a character split over tokens is drawn whole
+    shades = tokens.evaluate_all("spans => spans.map(s => getComputedStyle(s).backgroundColor)")
+    assert all(re.fullmatch(r"rgba?\(239, 68, 60(, [\d.]+)?\)", shade) for shade in shades), shades
+    first = expected["logprobs"]["content"][0]
+    table = panel.get_by_role("grid", name="Each token and the model's likeliest alternatives at that step")
+    expect(table.get_by_role("row")).to_have_count(13)  # the header, then one row per token
+    cells = table.get_by_role("row").nth(1).get_by_role("gridcell")
+    expect(cells.nth(3)).to_have_text(str(round(first["logprob"], 4)))
+    expect(cells.nth(4)).to_contain_text(" · ")  # the alternatives, each with its probability
+    screenshot(page, "chat-explain")
+    panel.get_by_label("Explain: token probabilities").uncheck()
+    expect(summary).to_be_hidden()
+    set_max_tokens(panel, 128)
+    seed_box(panel).fill("")
     no_page_errors(page)
 
 

@@ -4,6 +4,7 @@ gradio_client. The reference is transformers itself: `model.generate` on `apply_
 same messages (greedy), on the tiny chat model and the tiny reasoning model (tests/builders/text.py)."""
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from models.chat import check_messages, cut_at_stop, fit_window, split_thinking, with_system
 from models.errors import InvalidInput
 from tests.builders.text import REASONING_ANSWER, REASONING_THOUGHT
-from tests.launch import assert_plain_sentence, running_app
+from tests.launch import assert_plain_sentence, call_raw, running_app
 
 GREEDY = dict(max_new_tokens=20, temperature=0, top_p=1.0, top_k=0, repetition_penalty=1.0, seed=1)
 
@@ -181,6 +182,45 @@ def test_a_reasoning_model_thinks_apart_from_its_answer(manager: Any, tiny_model
     assert reference(folder, messages, 60)[0] == f"<think>{REASONING_THOUGHT}</think>{REASONING_ANSWER}"
 
 
+def joined(tokens: list[dict[str, Any]]) -> str:
+    """The text of OpenAI-shaped logprob entries: their bytes put together."""
+    return b"".join(bytes(t["bytes"]) for t in tokens).decode("utf-8", errors="replace")
+
+
+def test_a_reasoning_models_logprobs_tell_its_thinking_from_its_answer(manager: Any, tiny_models: Any) -> None:
+    """The answer's tokens are "content" (as the message's content), the thinking's, tags included,
+    "reasoning_content"; the end-of-text token is in neither (the text skips it); the totals cover both."""
+    folder = tiny_models["reasoning-gpt2"]
+    updates = list(manager.stream("text-generation", folder, [{"role": "user", "content": "Hi there, how are you?"}],
+                                  do_sample=False, logprobs=True, top_logprobs=2, **{**GREEDY, "max_new_tokens": 60}))
+    result = updates[-1]
+    found = result["logprobs"]
+    assert joined(found["content"]) == REASONING_ANSWER
+    assert joined(found["reasoning_content"]) == f"<think>{REASONING_THOUGHT}</think>"
+    assert len(found["content"]) + len(found["reasoning_content"]) == result["new_tokens"] - 1  # the eos
+    every = found["reasoning_content"] + found["content"]
+    assert result["logprob"] == pytest.approx(math.fsum(t["logprob"] for t in every), abs=1e-9)
+    assert result["perplexity"] == pytest.approx(math.exp(-result["logprob"] / len(every)))
+    assert all(len(t["top_logprobs"]) == 2 and t["logprob"] <= 0 for t in every)
+    for update in updates:  # as it streams: the tokens of the text shown, thinking and answer apart
+        assert joined(update["logprobs"]["content"]).startswith(update["answer"])
+        assert update["logprobs"]["content"] == found["content"][:len(update["logprobs"]["content"])]
+
+
+def test_a_stop_strings_tokens_are_left_out_of_the_logprobs(manager: Any, tiny_models: Any) -> None:
+    folder = tiny_models["chat-gpt2"]
+    messages = [{"role": "user", "content": "the cat sat"}]
+    text, _, _ = reference(folder, messages, max_new_tokens=30)
+    stop = text.strip()[6:9]
+    result = last(manager.stream("text-generation", folder, messages, do_sample=False, stop_strings=[stop],
+                                 logprobs=True, **{**GREEDY, "max_new_tokens": 30}))
+    tokens = result["logprobs"]["content"]
+    assert result["answer"] == text[:text.index(stop)]
+    assert joined(tokens).startswith(result["answer"])  # every character of the answer is in a token
+    assert not joined(tokens[:-1]).startswith(result["answer"])  # and no token more
+    assert len(tokens) < result["new_tokens"]
+
+
 # -- /chat through gradio_client -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -224,6 +264,29 @@ def test_generate_still_answers_one_prompt(client: Any, tiny_models: Any) -> Non
     assert "seed 1" in speed and "20 new tokens" in speed
 
 
+def test_chat_gives_logprobs_at_the_end_and_generate_is_unchanged(app: Any, client: Any, tiny_models: Any) -> None:
+    """logprobs and top_logprobs come last: /chat's statistics hold OpenAI's logprobs, the log-probability
+    and the perplexity at the end of the stream only; without them, nothing of logprobs. /generate keeps its
+    8 inputs, which raw HTTP callers send by position (Gradio refuses fewer values than inputs)."""
+    folder = tiny_models["chat-gpt2"]
+    messages = [{"role": "user", "content": "the cat sat"}]
+    job = client.submit(**chat_args(messages, folder, logprobs=True, top_logprobs=3), api_name="/chat")
+    reply, stats = job.result()
+    tokens = stats["logprobs"]["content"]
+    assert len(tokens) == stats["new_tokens"] == 20 and joined(tokens) == reply
+    assert all(set(t) == {"token", "logprob", "bytes", "top_logprobs"} and len(t["top_logprobs"]) == 3
+               for t in tokens)
+    assert all(set(a) == {"token", "logprob", "bytes"} for t in tokens for a in t["top_logprobs"])
+    assert stats["logprob"] == pytest.approx(math.fsum(t["logprob"] for t in tokens))
+    assert stats["perplexity"] == pytest.approx(math.exp(-stats["logprob"] / 20))
+    outputs = job.outputs()
+    assert len(outputs) >= 2 and all("logprobs" not in s for _, s in outputs[:-1])  # the last update only
+    _, plain = client.predict(**chat_args(messages, folder), api_name="/chat")
+    assert not {"logprobs", "logprob", "perplexity"} & set(plain)
+    kind, (text, speed) = call_raw(app.url, "/generate", ["the cat sat", folder, 20, 0, 1.0, 0, 1.0, 1])
+    assert kind == "complete" and text == reply and "perplexity" not in speed
+
+
 @pytest.mark.parametrize("change, says", [
     ({"messages": []}, "empty"),
     ({"messages": [{"content": "hi"}]}, "no role"),
@@ -243,6 +306,10 @@ def test_generate_still_answers_one_prompt(client: Any, tiny_models: Any) -> Non
     ({"repetition_penalty": None}, "Repetition penalty"),
     ({"seed": "x"}, "Seed"),
     ({"model": 5}, "model"),
+    ({"logprobs": True, "top_logprobs": 25}, "top_logprobs must be between 0 and 20"),
+    ({"logprobs": True, "top_logprobs": "many"}, "top_logprobs"),
+    ({"top_logprobs": 3}, "top_logprobs needs logprobs"),
+    ({"logprobs": "yes"}, "logprobs must be true or false"),
 ])
 def test_a_bad_chat_call_gets_one_sentence_and_the_app_serves_on(client: Any, tiny_models: Any, change: dict,
                                                                says: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import math
 import time
 from typing import Any, Iterator
 
@@ -155,6 +156,43 @@ def test_a_reasoning_models_thinking_is_reasoning_content(client: Any, tiny_mode
     assert folder in [m.id for m in client.models.list().data]  # a loaded model outside the catalog is listed
 
 
+def test_logprobs_in_openai_shape_as_the_chat_endpoint_gives_them(app: Any, client: Any, tiny_models: Any) -> None:
+    """logprobs=True, top_logprobs=3: each answer token's {token, logprob, bytes, top_logprobs}, the same as
+    /chat gives for the same greedy request; streamed, each chunk carries its tokens' and together they
+    are the whole answer's; not asked, there are none."""
+    from gradio_client import Client
+
+    asked = dict(model="tiny chat", messages=CHAT, temperature=0, max_tokens=20, logprobs=True, top_logprobs=3)
+    whole = client.chat.completions.create(**asked)
+    choice = whole.choices[0]
+    tokens = choice.logprobs.content
+    assert len(tokens) == whole.usage.completion_tokens == 20
+    assert b"".join(bytes(t.bytes) for t in tokens).decode("utf-8", errors="replace") == choice.message.content
+    for t in tokens:
+        assert isinstance(t.token, str) and t.logprob <= 0 and len(t.top_logprobs) == 3
+        assert t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob >= t.top_logprobs[2].logprob
+        assert t.top_logprobs[0].token == t.token  # greedy: the likeliest token was taken
+    figures = whole.model_extra["playground"]
+    assert figures["logprob"] == pytest.approx(sum(t.logprob for t in tokens))
+    assert figures["perplexity"] == pytest.approx(math.exp(-figures["logprob"] / 20))
+
+    gradio = Client(app.url, verbose=False)
+    _, stats = gradio.predict(messages=CHAT, model=tiny_models["chat-gpt2"], system_prompt="", max_new_tokens=20,
+                              temperature=0, top_p=1.0, top_k=0, repetition_penalty=1.0, seed=1, logprobs=True,
+                              top_logprobs=3, api_name="/chat")
+    assert [t.model_dump() for t in tokens] == stats["logprobs"]["content"]
+
+    chunks = [c for c in client.chat.completions.create(**asked, stream=True) if c.choices]
+    streamed = [t for c in chunks for t in (c.choices[0].logprobs.content or [])]
+    assert [t.model_dump() for t in streamed] == [t.model_dump() for t in tokens]
+    with_text = [c for c in chunks if c.choices[0].delta.content]
+    assert len(with_text) > 1 and all(c.choices[0].logprobs.content for c in with_text)  # as they come
+    plain = client.chat.completions.create(model="tiny chat", messages=CHAT, temperature=0, max_tokens=5)
+    assert plain.choices[0].logprobs is None and "logprob" not in plain.model_extra["playground"]
+    assert all(c.choices[0].logprobs is None for c in client.chat.completions.create(
+        model="tiny chat", messages=CHAT, temperature=0, max_tokens=5, stream=True) if c.choices)
+
+
 def test_huggingface_inference_client(app: Any, tiny_models: Any, monkeypatch: Any) -> None:
     """InferenceClient(base_url=...) sends model "tgi": the catalog's default model answers."""
     import huggingface_hub.constants
@@ -203,6 +241,11 @@ BAD = {  # name: (body, status, param); a str body is sent as it is
     "temperature 5": ({"messages": USER, "temperature": 5}, 422, "temperature"),
     "NaN top_p": ('{"messages": [{"role": "user", "content": "hi"}], "top_p": NaN}', 422, "top_p"),
     "stream_options 1": ({"messages": USER, "stream": True, "stream_options": 1}, 422, "stream_options"),
+    "top_logprobs 21": ({"messages": USER, "logprobs": True, "top_logprobs": 21}, 422, "top_logprobs"),
+    "top_logprobs -1": ({"messages": USER, "logprobs": True, "top_logprobs": -1}, 422, "top_logprobs"),
+    "top_logprobs 'three'": ({"messages": USER, "logprobs": True, "top_logprobs": "three"}, 422, "top_logprobs"),
+    "top_logprobs without logprobs": ({"messages": USER, "top_logprobs": 2}, 422, "top_logprobs"),
+    "logprobs 'yes'": ({"messages": USER, "logprobs": "yes"}, 422, "logprobs"),
     "an unknown model": ({"model": "nobody/no-such-model", "messages": USER}, 404, "model"),
     "a missing folder": ({"model": "/no/such/folder", "messages": USER}, 404, "model"),
 }

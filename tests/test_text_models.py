@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from models import InvalidInput, ModelManager, parse_catalog
-from tests.launch import tokenizer_paused
+from tests.launch import assert_plain_sentence, tokenizer_paused
 
 
 @pytest.fixture(scope="module")
@@ -601,6 +601,147 @@ def test_generation_rejects_empty_prompt(gpt2):
 def test_generation_does_not_stream_for_other_tasks(sentiment):
     with pytest.raises(InvalidInput, match="does not stream"):
         next(iter(sentiment.stream("I love this film")))
+
+
+# -- generation logprobs ----------------------------------------------------------------------------------
+
+def vocabulary_by_bytes(pipeline) -> dict[bytes, int]:
+    """Every token of the pipeline's vocabulary by its bytes (models/text.py token_bytes): a reported
+    token's bytes name its id."""
+    from models.text import token_bytes
+
+    ids = list(range(len(pipeline.tokenizer)))
+    found = dict(zip(token_bytes(pipeline.tokenizer)(ids), ids))
+    assert len(found) == len(ids), "two tokens with the same bytes"
+    return found
+
+
+def model_log_softmax(folder: str, prompt_ids: list[int], reply_ids: list[int]):
+    """Computed here, apart from the app: the model loaded afresh, one forward pass over prompt + reply, and
+    torch.log_softmax of its logits; row j is the distribution that reply token j was drawn from."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    with torch.inference_mode():
+        logits = model(torch.tensor([prompt_ids + reply_ids])).logits[0].float()
+    return torch.log_softmax(logits, dim=-1)[len(prompt_ids) - 1:-1]
+
+
+def prompt_ids_of(folder: str, inputs) -> list[int]:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if isinstance(inputs, str):
+        return tokenizer(inputs)["input_ids"]
+    return tokenizer.apply_chat_template(inputs, add_generation_prompt=True, return_dict=True)["input_ids"]
+
+
+LOGPROB_CASES = {  # name: (tiny model, input, generation parameters)
+    "greedy prompt": ("gpt2", "The weather was", dict(do_sample=False, temperature=0, repetition_penalty=1.0)),
+    "sampled with penalty": ("gpt2", "I love this film", dict(do_sample=True, temperature=0.7, top_k=20, top_p=0.9,
+                                                              repetition_penalty=1.3, seed=4)),
+    "sampled chat": ("chat-gpt2", [{"role": "user", "content": "the cat sat"}],
+                     dict(do_sample=True, temperature=1.5, top_k=0, top_p=1.0, repetition_penalty=1.1, seed=9)),
+}
+
+
+@pytest.mark.parametrize("case", LOGPROB_CASES)
+def test_generation_logprobs_are_the_models_own_log_softmax(manager, tiny_models, case):
+    """Each generated token's logprob and its top alternatives equal torch.log_softmax of the model's own
+    logits at that step (computed here with a forward pass on the same ids), within 1e-4, whatever the
+    sampling settings (temperature, top-k, top-p, repetition penalty only change the draw); their sum is the
+    reply's log-likelihood, and the perplexity exp of its mean negative."""
+    import torch
+
+    name, inputs, params = LOGPROB_CASES[case]
+    folder = tiny_models[name]
+    pipeline = manager.get("text-generation", folder)
+    result = pipeline.predict(inputs, max_new_tokens=24, logprobs=True, top_logprobs=5, **params)
+    assert set(result["logprobs"]) == {"content"}  # no thinking on these models
+    entries = result["logprobs"]["content"]
+    assert len(entries) == result["new_tokens"] - (result["finish_reason"] == "stop")  # an eos is not text
+    assert b"".join(bytes(e["bytes"]) for e in entries).decode("utf-8", errors="replace") == result["text"]
+    vocabulary = vocabulary_by_bytes(pipeline)
+    reply_ids = [vocabulary[bytes(e["bytes"])] for e in entries]
+    prompt_ids = prompt_ids_of(folder, inputs)
+    assert len(prompt_ids) == result["prompt_tokens"]
+    rows = model_log_softmax(folder, prompt_ids, reply_ids)
+    for j, (entry, token) in enumerate(zip(entries, reply_ids)):
+        assert entry["logprob"] == pytest.approx(float(rows[j, token]), abs=1e-4), j
+        top = entry["top_logprobs"]
+        assert len(top) == 5
+        assert [a["logprob"] for a in top] == pytest.approx(rows[j].topk(5).values.tolist(), abs=1e-4)
+        for alternative in top:  # each alternative is the token it names (ties may swap two of them)
+            assert alternative["logprob"] == pytest.approx(float(rows[j, vocabulary[bytes(alternative["bytes"])]]),
+                                                           abs=1e-4)
+        if not params["do_sample"]:
+            assert top[0]["bytes"] == entry["bytes"]  # greedy: the likeliest was taken
+    likelihood = float(rows[torch.arange(len(reply_ids)), torch.tensor(reply_ids)].double().sum())
+    assert math.fsum(e["logprob"] for e in entries) == pytest.approx(likelihood, abs=1e-3)
+    assert result["logprob"] == pytest.approx(likelihood, abs=1e-3)
+    assert result["perplexity"] == pytest.approx(math.exp(-likelihood / len(reply_ids)), rel=1e-3)
+
+
+def test_generation_logprobs_change_nothing_and_cost_nothing_unless_asked(gpt2):
+    params = dict(max_new_tokens=30, do_sample=True, temperature=0.9, repetition_penalty=1.2, seed=21)
+    plain = gpt2.predict("I love this film", **params)
+    assert not {"logprobs", "logprob", "perplexity"} & set(plain)
+    asked = gpt2.predict("I love this film", logprobs=True, **params)
+    assert asked["text"] == plain["text"]  # the recorder reads the logits, it changes none
+    assert all(e["top_logprobs"] == [] for e in asked["logprobs"]["content"])  # top_logprobs 0: none
+    updates = list(gpt2.stream("I love this film", logprobs=True, top_logprobs=1, **params))
+    for before, after in zip(updates, updates[1:]):  # each update: the tokens of the text it shows, growing
+        assert after["logprobs"]["content"][:len(before["logprobs"]["content"])] == before["logprobs"]["content"]
+    assert "logprob" in updates[-1] and "logprob" not in updates[0]
+
+
+MULTIBYTE = "Zoë 猫 🐱 café"
+
+
+def test_a_tokens_bytes_are_its_own_even_within_a_character(gpt2):
+    """Byte-level BPE splits a character's UTF-8 over several tokens: each gets its own bytes (OpenAI's
+    `bytes`), which put together are the text, and its text is the tokenizer's own decoding of it alone."""
+    from models.text import token_bytes
+
+    tokenizer = gpt2.tokenizer
+    ids = tokenizer(MULTIBYTE)["input_ids"]
+    pieces = token_bytes(tokenizer)(ids)
+    assert b"".join(pieces) == MULTIBYTE.encode("utf-8")
+    partial = [p for p in pieces if "\ufffd" in p.decode("utf-8", errors="replace")]
+    assert partial, "the tiny tokenizer should split some character here"
+    for token_id, piece in zip(ids, pieces):
+        token = tokenizer.convert_ids_to_tokens(token_id)
+        assert piece.decode("utf-8", errors="replace") == tokenizer.convert_tokens_to_string([token])
+
+
+def test_a_replys_tokens_are_those_of_the_text_shown(gpt2):
+    """An update gives the tokens that begin in the text it shows: every shown character is covered,
+    and no token more (a character split over tokens comes with all of them)."""
+    from models.text import _TokenLogprobs
+
+    ids = gpt2.tokenizer(MULTIBYTE)["input_ids"]
+    tokens = _TokenLogprobs(gpt2, gpt2.tokenizer)
+    tokens.add([(i, -1.0, [i], [-1.0]) for i in ids])
+    assert tokens.shown(None, 0) == ([], tokens.entries) and len(tokens.entries) == len(ids)
+    for k in range(1, len(MULTIBYTE) + 1):
+        content = tokens.shown(k, 0)[1]
+        text = b"".join(bytes(e["bytes"]) for e in content).decode("utf-8", errors="replace")
+        fewer = b"".join(bytes(e["bytes"]) for e in content[:-1]).decode("utf-8", errors="replace")
+        assert text.startswith(MULTIBYTE[:k]) and not fewer.startswith(MULTIBYTE[:k]), k
+    thinking, answer = tokens.shown(None, MULTIBYTE.index("猫"))
+    assert b"".join(bytes(e["bytes"]) for e in answer).decode().lstrip() == MULTIBYTE[MULTIBYTE.index("猫"):]
+
+
+@pytest.mark.parametrize("params, field", [
+    *[({"logprobs": True, "top_logprobs": bad}, "top_logprobs") for bad in (21, -1, 1.5, "3", True)],
+    ({"top_logprobs": 3}, "top_logprobs"), ({"logprobs": "yes"}, "logprobs"), ({"logprobs": 1}, "logprobs"),
+])
+def test_generation_refuses_bad_logprobs_with_a_sentence(gpt2, params, field):
+    with pytest.raises(InvalidInput) as info:
+        gpt2.predict("I love this film", max_new_tokens=2, **params)
+    assert_plain_sentence(str(info.value))
+    assert info.value.field == field and field in str(info.value)
 
 
 # -- image classification --------------------------------------------------------------------------------
