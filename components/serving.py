@@ -213,7 +213,38 @@ def private_login_page() -> bool:
 
 
 # Each patch, and what the app loses where it cannot be applied.
+def _validate_inputs() -> Callable[..., Any]:
+    from gradio.blocks import Blocks
+
+    original = Blocks.validate_inputs
+
+    def validate_inputs(self: Any, block_fn: Any, inputs: list[Any]) -> Any:
+        # A public endpoint called with fewer values than it has inputs (a raw HTTP client written before a
+        # parameter was added last): the missing trailing ones take their control's starting value, as
+        # gradio_client fills in what a keyword call leaves out. The page's own events keep Gradio's check.
+        if getattr(block_fn, "api_name", None) and isinstance(inputs, list) and len(inputs) < len(block_fn.inputs):
+            for block in block_fn.inputs[len(inputs):]:
+                value = getattr(block, "value", None)
+                inputs.append(None if callable(value) else value)
+        return original(self, block_fn, inputs)
+
+    return validate_inputs
+
+
+_KNOWN_VALIDATE_INPUTS = "a03995ce616e"
+
+
+@_false_when_missing
+def trailing_defaults() -> bool:
+    """Raw API calls may leave out parameters added last; True when applied, False on an unknown Gradio."""
+    from gradio.blocks import Blocks
+
+    return _replace(Blocks, "validate_inputs", _validate_inputs, _KNOWN_VALIDATE_INPUTS)
+
+
 GRADIO_PATCHES: list[tuple[Callable[[], bool], str]] = [
+    (trailing_defaults, "a raw HTTP call that leaves out parameters added last (logprobs on /generate) is "
+                        "refused instead of taking their defaults"),
     (lighter_sessions, "each API session keeps ~260 KB more memory (session configs rendered up front)"),
     (atomic_image_cache, "two requests returning the same image can race on Gradio's image cache "
                          "(a download may get an empty file)"),

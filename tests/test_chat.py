@@ -267,7 +267,9 @@ def test_generate_still_answers_one_prompt(client: Any, tiny_models: Any) -> Non
 def test_chat_gives_logprobs_at_the_end_and_generate_is_unchanged(app: Any, client: Any, tiny_models: Any) -> None:
     """logprobs and top_logprobs come last: /chat's statistics hold OpenAI's logprobs, the log-probability
     and the perplexity at the end of the stream only; without them, nothing of logprobs. /generate keeps its
-    8 inputs, which raw HTTP callers send by position (Gradio refuses fewer values than inputs)."""
+    8 inputs and 2 outputs (its callers unpack text and speed; /chat with the prompt as one message gives its
+    logprobs). A raw HTTP caller written before logprobs existed still calls /chat with 9 values: the
+    parameters added last take their defaults (components/serving.py trailing_defaults)."""
     folder = tiny_models["chat-gpt2"]
     messages = [{"role": "user", "content": "the cat sat"}]
     job = client.submit(**chat_args(messages, folder, logprobs=True, top_logprobs=3), api_name="/chat")
@@ -285,6 +287,8 @@ def test_chat_gives_logprobs_at_the_end_and_generate_is_unchanged(app: Any, clie
     assert not {"logprobs", "logprob", "perplexity"} & set(plain)
     kind, (text, speed) = call_raw(app.url, "/generate", ["the cat sat", folder, 20, 0, 1.0, 0, 1.0, 1])
     assert kind == "complete" and text == reply and "perplexity" not in speed
+    kind, (old_reply, old_stats) = call_raw(app.url, "/chat", [messages, folder, "", 20, 0, 1.0, 0, 1.0, 1])
+    assert kind == "complete" and old_reply == reply and "logprobs" not in old_stats
 
 
 @pytest.mark.parametrize("change, says", [
