@@ -241,5 +241,5 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
                         gr.Textbox("fast", label="Method", visible=False),
                         gr.Number(DEFAULT_STEPS, label="Steps", visible=False)],
           [gr.JSON(label="Explanation", visible=False),
-           gr.Image(label="Overlay", type="pil", format="png", visible=False)],
+           gr.Image(label="Overlay", type="pil", format="png", visible=False, interactive=False)],
           api_name="explain", **event_options(ctx))
