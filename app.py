@@ -45,6 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "Hugging Face cache for offline use, then exit")
     parser.add_argument("--hosted", action="store_true", default=bool(os.environ.get("SPACE_ID")),
                         help="public hosting: only the catalog's models can be picked (on by default on Spaces)")
+    parser.add_argument("--allow-training", action="store_true",
+                        help="offer the Fine-tune tab and /fine_tune when --hosted (always offered otherwise)")
+    parser.add_argument("--data-dir", metavar="PATH",
+                        default=os.environ.get("PLAYGROUND_DATA_DIR", "~/.cache/model-playground"),
+                        help="where fine-tuned models are saved (in fine-tuned/); default %(default)s")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load weights stored as pickle (.bin), which can run code; off by default")
     parser.add_argument("--concurrency", type=int, default=2, metavar="N",
@@ -137,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         console.warning("The MCP server is off: behind --auth it needs --api-key KEY (agents send it as "
                         "Authorization: Bearer KEY).")
     settings = Settings(allow_custom_models=allow_custom, concurrency_limit=args.concurrency, hosted=args.hosted,
-                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp, api_keys=api_keys)
+                        zero_gpu=on_zero_gpu, mcp_server=not args.no_mcp, api_keys=api_keys,
+                        allow_training=not args.hosted or args.allow_training, data_dir=args.data_dir)
     demo = build_demo(catalog, manager, settings, availability)
     availability.start()  # in the background: says in the console what the server can get
     start(demo, settings, auth, server_name=args.host, server_port=args.port, share=args.share)

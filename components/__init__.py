@@ -10,7 +10,7 @@ import gradio as gr
 
 from models import TASKS, Catalog, ModelManager
 
-from . import compare, explain, openai_api, system
+from . import compare, explain, fine_tune, openai_api, system
 from .common import Context, Settings
 from .serving import patch_gradio
 
@@ -36,6 +36,9 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
                     continue
                 with gr.Tab(task.title, id=task.key):
                     importlib.import_module(f"{__name__}.{task.tab}").build(ctx)
+            if ctx.settings.allow_training and any(catalog.models(t) for t in ("sentiment", "ner", "text-generation")):
+                with gr.Tab("Fine-tune", id="fine-tune"):
+                    fine_tune.build(ctx)
             with gr.Tab("Models", id="models") as models_tab:
                 system.build(ctx, models_tab)
         compare.build(ctx, demo)  # /compare, on every endpoint the tabs made

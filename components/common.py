@@ -34,6 +34,9 @@ class Settings:
     mcp_server: bool = True           # every public endpoint also an MCP tool (app.py --no-mcp turns it off)
     api_keys: tuple[str, ...] = ()    # --api-key: the /v1 API (components/openai_api.py) needs one of them
     login_required: bool = False      # --auth: the page asks for a login; /v1 then needs an API key
+    allow_training: bool = True       # the Fine-tune tab and /fine_tune (off when hosted, unless --allow-training)
+    data_dir: str = "~/.cache/model-playground"  # --data-dir: fine-tuned models (fine-tuned/<name>)
+    training_seconds: float = 3600.0  # the longest a fine-tuning may run; then it stops and keeps what it learned
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Context:
     availability: Any = None  # models/availability.py: the Hub and the cache, as checked at startup
     turns: Turns | None = None  # the line generations wait in, the page's and the /v1 API's (turns.py)
     endpoints: dict[str, Any] = field(default_factory=dict)  # every tab's endpoint, by name (compare.py)
+    training_line: Any = None  # one fine-tuning at a time (fine_tune.py TrainingLine)
 
     def __post_init__(self) -> None:
         if self.turns is None:

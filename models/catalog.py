@@ -37,6 +37,12 @@ class Catalog:
                 return spec
         return None
 
+    def with_model(self, spec: ModelSpec) -> "Catalog":
+        """This catalog with one more model for its task (last, so the default stays), replacing an entry of
+        the same id: how a fine-tuned model joins the pickers."""
+        kept = tuple(s for s in self.models(spec.task) if s.model_id != spec.model_id)
+        return Catalog(entries={**self.entries, spec.task: (*kept, spec)}, source=self.source)
+
     def spec(self, task: str, model_id: str | None) -> ModelSpec:
         """The catalog's entry for model_id, or a bare spec for a custom id (None: the default)."""
         task = canonical_task(task)

@@ -36,6 +36,7 @@ BUILDERS = {
     "vit": "tests.builders.vision:build_vit",
     "clip": "tests.builders.clip:build_clip",
     "diffusion": "tests.builders.diffusion:build_diffusion",
+    "random-bert": "tests.builders.training:build_random_bert",
 }
 
 

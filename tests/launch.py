@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import urllib.request
@@ -75,7 +76,8 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     from models import Availability, ModelManager, parse_catalog
 
     catalog = parse_catalog(catalog_data, source="tests")
-    settings = settings or Settings(examples_dir=str(ASSETS))
+    # fine-tuned models go to a folder of this app's own (never the user's cache)
+    settings = settings or Settings(examples_dir=str(ASSETS), data_dir=tempfile.mkdtemp(prefix="playground-data-"))
     if allow_custom is None:
         allow_custom = settings.allow_custom_models
     settings.allow_custom_models = allow_custom
