@@ -594,8 +594,12 @@ def picker(ctx: Context, task_key: str, info: str = "Pick 2 to 4: the same input
 
     if button is None:
         return controls()
-    with gr.Accordion("Compare models", open=False, elem_classes=["compare-picker"]):
-        return controls()
+    with gr.Accordion("Compare models", open=False, elem_classes=["compare-picker"]) as fold:
+        drawn = controls()
+    # the catalog grows while the app runs (a fine-tuned model): the choices as they are when unfolded
+    fold.expand(lambda: gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(task_key)]), None,
+                [drawn.models], queue=False, api_visibility="private", show_progress="hidden")
+    return drawn
 
 
 @dataclass

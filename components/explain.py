@@ -193,8 +193,11 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
     """/explain, for every explainable endpoint the tabs made (called by build_demo once they are built)."""
     from .compare import side_args
 
+    from .common import on_gpu
+
     functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
     explainable = sorted(name for name in ADAPTER_INPUT if name in ctx.endpoints)
+    explain_on_gpu = on_gpu(ctx, explanation, 60)  # on ZeroGPU, inside spaces.GPU as every model call
 
     async def explain(task: str, model: str | None = None, inputs: dict[str, Any] | None = None,
                       target: str | None = None, method: str = "fast", steps: int = DEFAULT_STEPS,
@@ -230,7 +233,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
             raise_refused(tuple(args), {})
             values = dict(zip(endpoint.params, args))
             found = await anyio.to_thread.run_sync(
-                lambda: explanation(ctx, name, endpoint.task, model or None, values, target, method, steps))
+                lambda: explain_on_gpu(ctx, name, endpoint.task, model or None, values, target, method, steps))
         except Exception as e:  # noqa: BLE001 - every failure as one sentence
             raise gr.Error(sentence_of(e)) from None
         overlay = found.pop("overlay", None)

@@ -209,7 +209,8 @@ def progress_line(message: dict[str, Any]) -> str:
 
 def metrics_text(metrics: dict[str, Any]) -> str:
     shown = {k: v for k, v in (metrics or {}).items() if k not in ("runtime", "samples_per_second",
-                                                                    "steps_per_second", "epoch")}
+                                                                    "steps_per_second", "epoch",
+                                                                    "model_preparation_time")}
     return " · ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in shown.items())
 
 
@@ -314,7 +315,8 @@ def build(ctx: Context) -> None:
                     curve_points.append({"step": message["step"], "loss": message["loss"], "split": "train"})
                 if message.get("eval"):
                     curve_points.append({"step": message["step"], "loss": message["eval"].get("loss"), "split": "eval"})
-                    per_epoch.append(f"epoch {message.get('epoch', 0):.0f}: {metrics_text(message['eval'])}")
+                    when = f"epoch {message['epoch']:.2g}" if message.get("epoch") else "before training"
+                    per_epoch.append(f"{when}: {metrics_text(message['eval'])}")
                 if message.get("done") and message.get("model"):
                     archive = shutil.make_archive(str(Path(tempfile.mkdtemp(prefix="fine-tuned-")) /
                                                       Path(message["model"]).name), "zip", message["model"])

@@ -25,6 +25,9 @@ from .errors import InvalidInput, PlaygroundError
 from .training import MARK, Settings
 
 
+TIMINGS = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")  # not metrics
+
+
 def main(job_file: str) -> None:
     """The worker's entry (models/training.py Job): the job's settings and rows from its file, progress as
     JSON lines on standard output, every failure as one sentence."""
@@ -91,7 +94,8 @@ def train(settings: Settings, rows: list[dict[str, Any]], eval_rows: list[dict[s
                 report({**update, "loss": float(logs["loss"])})
             if "eval_loss" in logs:
                 curve.append({"step": state.global_step, "loss": float(logs["eval_loss"]), "split": "eval"})
-                report({**update, "eval": {k[5:]: float(v) for k, v in logs.items() if k.startswith("eval_")}})
+                report({**update, "eval": {k[5:]: float(v) for k, v in logs.items()
+                                           if k.startswith("eval_") and k[5:] not in TIMINGS}})
 
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     args = transformers.TrainingArguments(
@@ -112,7 +116,7 @@ def train(settings: Settings, rows: list[dict[str, Any]], eval_rows: list[dict[s
                   if "eval_loss" in entry and entry.get("step") == trainer.state.global_step), None)
     if final is None:  # stopped between evaluations: evaluate what it learned
         final = trainer.evaluate()
-    metrics = {k[5:]: float(v) for k, v in final.items() if k.startswith("eval_")}
+    metrics = {k[5:]: float(v) for k, v in final.items() if k.startswith("eval_") and k[5:] not in TIMINGS}
     if "loss" in metrics and settings.task == "text-generation":
         metrics["perplexity"] = math.exp(min(metrics["loss"], 50))
     report({"phase": "saving", "step": trainer.state.global_step})

@@ -294,7 +294,7 @@ def test_explain_shades_the_words_that_made_the_answer(page: Any) -> None:
     expect(said).to_contain_text("POSITIVE: its logit")
     expect(said).to_contain_text("Integrated Gradients, 64 steps")
     expect(said).to_contain_text(re.compile(r"account for \d+% of the change"))
-    expect(explanation.get_by_text("love", exact=True)).to_be_visible()  # a shaded word
+    expect(explanation.get_by_test_id("highlighted-text:textfield").get_by_text("love", exact=True)).to_be_visible()
     bars = explanation.locator(".explain-bars")
     expect(bars.locator(".vega-embed")).to_be_visible()  # the bar chart of the top words, drawn
     expect(bars.locator("svg g.mark-rect path, canvas").first).to_be_visible()
@@ -319,9 +319,9 @@ def test_a_bad_target_is_said_beside_its_box(page: Any) -> None:
     panel.get_by_label("Text", exact=True).fill("I love this movie")
     if not panel.get_by_role("button", name="Explain", exact=True).is_visible():
         panel.get_by_role("button", name="Explain the answer").click()
-    panel.get_by_label("What to explain", exact=True).fill("MAYBE")
+    panel.get_by_role("textbox", name=re.compile("^What to explain")).fill("MAYBE")
     panel.get_by_role("button", name="Explain", exact=True).click()
     expect(panel.get_by_text(re.compile("'MAYBE' is not one of the model's labels")).first).to_be_visible(
         timeout=RESULT_TIMEOUT)
-    panel.get_by_label("What to explain", exact=True).fill("")
+    panel.get_by_role("textbox", name=re.compile("^What to explain")).fill("")
     no_page_errors(page)

@@ -108,8 +108,8 @@ def test_zero_gpu_wraps_every_model_call_and_never_touches_cuda(
                                                      examples_dir=str(ROOT / "assets")))
     try:
         # the model calls, not the loaders: each endpoint's function (wrapped for the API and for the page),
-        # and the chat's page run (on_page: the chatbot's messages in)
-        assert set(fake.wrapped) == {"chat", "generate", "on_page", "sentiment"}
+        # and the chat's page run (on_page: the chatbot's messages in), and explanations (the page's, /explain's)
+        assert set(fake.wrapped) == {"chat", "generate", "on_page", "sentiment", "explain_on_page", "explanation"}
         client = Client(launched.url, verbose=False)
         label = client.predict(text="I love this film", api_name="/sentiment")
         assert label["label"] == "POSITIVE"
@@ -134,7 +134,7 @@ def test_zero_gpu_wraps_every_public_model_endpoint(monkeypatch: pytest.MonkeyPa
     build_demo(catalog, ModelManager(catalog), Settings(zero_gpu=True))
     assert set(fake.wrapped) == {"chat", "on_page", "generate", "sentiment", "ner", "qa", "fill_mask",
                                  "zero_shot_classification", "classify_image", "clip_zero_shot", "clip_search",
-                                 "clip_rank_captions", "text_to_image"}
+                                 "clip_rank_captions", "text_to_image", "explain_on_page", "explanation"}
 
 
 def test_without_zero_gpu_nothing_is_wrapped(monkeypatch: pytest.MonkeyPatch, tiny_models) -> None:
