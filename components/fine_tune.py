@@ -191,7 +191,15 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
 def curve_frame(curve: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
-    return pd.DataFrame(curve or [], columns=["step", "loss", "split"])
+    frame = pd.DataFrame([p for p in curve or [] if p.get("loss") is not None], columns=["step", "loss", "split"])
+    return frame.astype({"step": "int64", "loss": "float64", "split": "object"})  # numbers, so the axes are scales
+
+
+def plotted(curve: list[dict[str, Any]]) -> Any:
+    """The loss curve as it stands, captioned with its last step (a new caption redraws the chart whole)."""
+    last = max((p["step"] for p in curve), default=0)
+    return gr.LinePlot(curve_frame(curve), visible=bool(curve),
+                       caption=f"training loss per logged step, evaluation loss per epoch · step {last}")
 
 
 def progress_line(message: dict[str, Any]) -> str:
@@ -254,9 +262,11 @@ def build(ctx: Context) -> None:
             checked = gr.Markdown(elem_classes=["training-data"])
             preview = gr.Dataframe(label="The first rows", interactive=False, visible=False, wrap=True)
             state_line = gr.Markdown(elem_classes=["training-progress"])
-            curve = gr.LinePlot(curve_frame([]), x="step", y="loss", color="split", label="Loss",
-                                color_map={"train": "#3c6ee2", "eval": "#e23c3c"}, height=260,
-                                elem_classes=["loss-curve"])
+            # hidden until a training reports; each update sets the caption, which makes the page draw the
+            # chart anew (Gradio 6.31 takes the colours' domain when it draws: a series first seen in a later
+            # update would have no stroke)
+            curve = gr.LinePlot(curve_frame([]), x="step", y="loss", color="split", label="Loss", height=260,
+                                visible=False, color_map={"train": "#3c6ee2", "eval": "#e23c3c"}, elem_classes=["loss-curve"])
             metrics = gr.Markdown(elem_classes=["training-metrics"])
             result = gr.Markdown(elem_classes=["training-result"])
             download = gr.File(label="The model as a zip", visible=False, interactive=False)
@@ -306,7 +316,7 @@ def build(ctx: Context) -> None:
                       mapped: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         curve_points: list[dict[str, Any]] = []
         per_epoch: list[str] = []
-        yield "Checking the data…", curve_frame([]), "", "", gr.File(visible=False), None
+        yield "Checking the data…", gr.skip(), "", "", gr.File(visible=False), None
         try:
             for message in run_training(ctx, key, base_model, file, evaluation_file, how, n_epochs, rate,
                                         int(batch), int(seed_value or 0), int(rank), int(alpha), targets, mapped,
@@ -324,12 +334,12 @@ def build(ctx: Context) -> None:
                              f"{[k for k, v in TASK_CHOICES if v == key][0].split(' (')[0]} tab or its Compare models "
                              f"(reload the page if it is not listed yet)."
                              + "".join(f"\n\n{n}" for n in message.get("notes") or []))
-                    yield (progress_line(message), curve_frame(message.get("loss_curve") or curve_points),
+                    yield (progress_line(message), plotted(message.get("loss_curve") or curve_points),
                            "\n\n".join(per_epoch + [f"**final:** {metrics_text(message.get('metrics') or {})}"]),
                            words, gr.File(archive, visible=True), message["model"])
                     return
-                yield (progress_line(message), curve_frame(curve_points), "\n\n".join(per_epoch), gr.skip(),
-                       gr.skip(), gr.skip())
+                yield (progress_line(message), plotted(curve_points),
+                       "\n\n".join(per_epoch), gr.skip(), gr.skip(), gr.skip())
         except Exception as e:  # noqa: BLE001 - one sentence, beside the curve
             yield f"⚠ {sentence_of(e)}", gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
 

@@ -49,6 +49,11 @@ def test_fine_tune_the_example_and_compare_the_result(page: Any) -> None:
     expect(panel.locator(".block.training-result")).to_contain_text("Saved:")
     expect(panel.locator(".block.training-metrics")).to_contain_text(re.compile(r"final: loss [\d.]+ · accuracy"))
     expect(panel.locator(".loss-curve .vega-embed")).to_be_visible()
+    expect(panel.locator(".loss-curve path[aria-roledescription='line mark']").first).to_be_visible()
+    page.wait_for_timeout(500)
+    strokes = panel.locator(".loss-curve path[aria-roledescription='line mark']").evaluate_all(
+        "paths => paths.map(p => getComputedStyle(p).stroke)")
+    assert len(strokes) == 2 and "none" not in strokes, strokes  # a line each for train and eval, both drawn
     expect(panel.get_by_text(re.compile(r"\.zip$")).first).to_be_visible()  # the download
     screenshot(page, "fine-tune")
 
