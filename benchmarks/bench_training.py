@@ -1,4 +1,4 @@
-"""13. Fine-tuning: what training through the app costs (issue 17 "Fine-tune").
+"""17. Fine-tuning: what training through the app costs (issue 17 "Fine-tune").
 
 The workload: sentiment fine-tuning of bert-4x256 (benchmarks/models.py: a random 4-layer BERT, hidden
 256, whose NEGATIVE/POSITIVE head fits the data as it is) on the tests' sentiment templates

@@ -7,6 +7,7 @@
     python -m benchmarks.run --only chat        # the chat API paths against direct: about 1.5 minutes
     python -m benchmarks.run --only compare     # /compare of two models against one after another
     python -m benchmarks.run --only explain     # an explanation (fast, Integrated Gradients) against a prediction
+    python -m benchmarks.run --only training    # fine-tuning through Job against the Trainer called directly
 
 Every figure is a median of runs that alternate with their baseline (order rotated each round),
 so a busy moment on a shared machine lands on both. Nothing here asserts a timing: the table
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "image_format": "benchmarks.bench_image_format",
     "offline": "benchmarks.bench_offline",
     "explain": "benchmarks.bench_explain",
+    "training": "benchmarks.bench_training",
 }
 
 COLUMNS = [("measure", "measure"), ("app", "app"), ("baseline", "baseline"), ("compare", "app vs baseline"),
