@@ -122,13 +122,16 @@ def summary(kind: str, threads: int, start: float, phases: dict[str, float], rss
             done: dict[str, Any]) -> dict[str, Any]:
     """Seconds since `start` of each phase, and what they make."""
     at = {k: v - start for k, v in phases.items()}
+    peak_t = max(rss.samples, key=lambda s: s[1])[0] if rss.samples else None
+    before = [(v, k) for k, v in phases.items() if peak_t is not None and v <= peak_t]
+    peak_phase = {"done": "exit"}.get(max(before)[1], max(before)[1]) if before else "start"  # where RSS peaked
     train_s = at["saving"] - at["training"]
     return {"kind": kind, "threads": threads, "train_s": train_s, "samples_per_s": N_TRAIN * EPOCHS / train_s,
             "wall_s": at["exit"], "start_s": at["loading"], "load_s": at["evaluating"] - at["loading"],
             "base_eval_s": at["training"] - at["evaluating"], "save_s": at["done"] - at["saving"],
             "exit_s": at["exit"] - at["done"], "peak_rss_mb": rss.peak(),
             "training_peak_rss_mb": rss.peak(phases["training"], phases["saving"]),
-            "rss_at_training_mb": rss.at(phases["training"]),
+            "rss_at_training_mb": rss.at(phases["training"]), "peak_phase": peak_phase,
             "own_seconds": done.get("seconds"), "metrics": done.get("metrics"), "steps": done.get("step"),
             "stopped": done.get("stopped"), "torch_threads": done.get("torch_threads")}
 
@@ -324,6 +327,9 @@ def run(ctx: Context) -> dict[str, Any]:
     verdict = "met" if speed >= GOAL else "within noise" if speed >= GOAL - 0.05 else "not met"
     same = [r["metrics"] for r in runs["app"][:1] + runs["direct"][:1]]
     fmt = common.fmt
+
+    def peaks(name: str) -> str:
+        return ", ".join(str(r["peak_phase"]) for r in runs[name])
     rows = [
         row(f"training throughput, bert-4x256 sentiment, {N_TRAIN} rows x {EPOCHS} epochs, batch {BATCH}, "
             f"{threads} thread: Job vs direct Trainer (samples/s)",
@@ -352,8 +358,8 @@ def run(ctx: Context) -> dict[str, Any]:
             f"{fmt(app['rss_at_training_mb'])} / {fmt(app['peak_rss_mb'], 'MB')}",
             f"{fmt(base['rss_at_training_mb'])} / {fmt(base['peak_rss_mb'], 'MB')}",
             f"{app['rss_at_training_mb'] - base['rss_at_training_mb']:+.0f} / "
-            f"{app['peak_rss_mb'] - base['peak_rss_mb']:+.0f} MB", app_whole_mb=app["peak_rss_mb"],
-            direct_whole_mb=base["peak_rss_mb"]),
+            f"{app['peak_rss_mb'] - base['peak_rss_mb']:+.0f} MB (whole-run peaks in: {peaks('app')}; "
+            f"{peaks('direct')})", app_whole_mb=app["peak_rss_mb"], direct_whole_mb=base["peak_rss_mb"]),
     ]
 
     # -- 3: responsiveness ---------------------------------------------------------------------------------------

@@ -348,11 +348,11 @@ def build(ctx: Context) -> None:
     gr.on([start.click], train_on_page, inputs, [state_line, curve, metrics, result, download, folder],
           api_visibility="private", concurrency_id="fine-tune", concurrency_limit=None)
 
-    def stop_fine_tune(request: gr.Request) -> None:
+    def fine_tune_stop(request: gr.Request) -> None:
         """Stop this client's fine-tuning at the next step; what was learned so far is saved and usable."""
         ctx.stops.stop(session_of(request), STOPS)
 
-    stop.click(stop_fine_tune, None, None, queue=False, api_name="fine_tune_stop")
+    stop.click(fine_tune_stop, None, None, queue=False, api_name="fine_tune_stop")
 
     def push_to_hub(saved: str | None, repo_id: str, hub_token: str) -> str:
         if not saved:

@@ -368,13 +368,16 @@ class Job:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.stop_file = self.out_dir / ".stop"
+        self.stop_file.unlink(missing_ok=True)  # a stop left by an earlier job in this folder
+        self.finished = False
         self.job_file = self.out_dir / ".job.json"
         self.job_file.write_text(json.dumps({"settings": asdict(self.settings), "train": train, "eval": eval_rows,
                                              "out_dir": str(self.out_dir), "stop_file": str(self.stop_file)}),
                                  encoding="utf-8")
 
     def stop(self) -> None:
-        self.stop_file.touch()
+        if not self.finished:  # (a stop asked after the end leaves nothing behind)
+            self.stop_file.touch()
 
     def run(self) -> Iterator[dict[str, Any]]:
         import os
@@ -422,4 +425,6 @@ class Job:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+            self.finished = True
             self.job_file.unlink(missing_ok=True)
+            self.stop_file.unlink(missing_ok=True)

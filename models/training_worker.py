@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -47,6 +48,8 @@ def main(job_file: str) -> None:
 
     try:
         train(Settings(**job["settings"]), job["train"], job["eval"], Path(job["out_dir"]), report, Stop)
+        sys.stdout.flush()
+        os._exit(0)  # everything is saved and said: skip the interpreter's 1-2 s teardown of torch
     except PlaygroundError as e:
         report({"error": str(e)})
     except Exception as e:  # noqa: BLE001 - the app shows it as a sentence; the traceback goes to the log

@@ -158,6 +158,7 @@ def test_a_random_classifier_learns_sentiment_and_serves_it(client: Client, tiny
                                  learning_rate=2e-3, batch_size=16)
     assert result["metrics"]["accuracy"] >= 0.9, result["metrics"]
     assert not result["stopped"] and Path(result["model"], "model.safetensors").exists()
+    assert sorted(p.name for p in Path(result["model"]).iterdir() if p.name.startswith(".")) == []  # no job files
     evals = [p["eval"] for p in progress if p.get("eval")]
     assert evals[0]["accuracy"] < 0.8  # the random base, evaluated first: the curve starts where it starts
     assert {p["split"] for p in result["loss_curve"]} == {"train", "eval"}

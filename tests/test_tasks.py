@@ -82,8 +82,10 @@ def test_every_declared_task_with_models_has_its_tab_and_one_without_is_left_out
     with caplog.at_level("INFO", logger="playground"):
         demo = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings())
     tabs = [block.label for block in demo.blocks.values() if type(block).__name__ == "Tab"]
-    assert tabs == ["Sentiment", "Named entities", "Models"]
+    assert tabs == ["Sentiment", "Named entities", "Fine-tune", "Models"]
     assert "No Question answering tab: the catalog has no model for question-answering." in caplog.text
+    hosted = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings(hosted=True, allow_training=False))
+    assert "Fine-tune" not in [b.label for b in hosted.blocks.values() if type(b).__name__ == "Tab"]
 
 
 def test_help_names_every_task() -> None:
