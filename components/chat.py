@@ -472,7 +472,7 @@ def build(ctx: Context) -> None:
                                        info=f"With logprobs, how many of the likeliest tokens to give at each step: "
                                             f"0 (default) to {MAX_TOP_LOGPROBS}")
 
-    with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]):
+    with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]) as compare_fold:
         compare_picks = picker(ctx, TASK, button=None, measured=False,
                                info="Pick 2 to 4: one message goes to every chat, each keeps its own history; "
                                     "the same seed on every side, with the parameters above.")
@@ -561,6 +561,10 @@ def build(ctx: Context) -> None:
             return plan(ctx, TASK, models or [], current, vary, values)
         except PlaygroundError:
             return [(m, {}) for m in (models or []) if m][:MAX_SIDES]
+
+    # the catalog grows while the app runs (a fine-tuned model): the choices as they are when unfolded
+    compare_fold.expand(lambda: gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(TASK)]), None,
+                        [compare_picks.models], **quiet)
 
     def pick_sides(models: list[str] | None, vary: str, values: str, current: str | None) -> list[Any]:
         sides = planned(models, vary, values, current)

@@ -27,6 +27,7 @@ from models.tasks import task
 from .common import Context, base_url_of, event_options, sentence_of
 
 MAX_SIDES = 4
+ONE_AFTER_ANOTHER = "The models together pass the number kept loaded, so the sides ran one after another."
 YIELD_EVERY = 0.05  # seconds between streamed updates of the sides
 
 
@@ -178,7 +179,8 @@ async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Cont
                                            "first_update_seconds": round(first, 4)}
                         yield side
             finally:
-                await anyio.to_thread.run_sync(iterator.close)
+                with anyio.CancelScope(shield=True):  # closed here even when /compare is cancelled
+                    await anyio.to_thread.run_sync(iterator.close)
         else:
             prediction = await anyio.to_thread.run_sync(lambda: block_fn.fn(*args))
             side["result"] = await shown(prediction)
@@ -190,7 +192,7 @@ async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Cont
 
 # -- the summary in words ------------------------------------------------------------------------------------
 
-def _name(side: dict[str, Any], index: int) -> str:
+def _name(index: int) -> str:
     return "ABCD"[index]
 
 
@@ -207,11 +209,11 @@ def summary(task: str, sides: list[dict[str, Any]]) -> str:
     """How the sides differ, in words: sizes and times against side A, then whether the answers agree."""
     parts = []
     ok = [(i, s) for i, s in enumerate(sides) if not s["error"]]
-    failed = [f"{_name(s, i)} failed" for i, s in enumerate(sides) if s["error"]]
+    failed = [f"{_name(i)} failed" for i, s in enumerate(sides) if s["error"]]
     if ok:
         i0, base = ok[0]
         for i, side in ok[1:]:
-            a, b = _name(base, i0), _name(side, i)
+            a, b = _name(i0), _name(i)
             words = []
             t0, t1 = base["metrics"].get("latency_seconds"), side["metrics"].get("latency_seconds")
             if t0 and t1:
@@ -304,8 +306,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         block_fn = functions[endpoint.name]
         root = base_url_of(request).rstrip("/")
         sides: list[dict[str, Any]] = [{"model": m, "result": None, "metrics": {}, "error": None} for m in models]
-        note = ("The models together pass the number kept loaded, so the sides ran one after another."
-                if sequential else None)
+        note = ONE_AFTER_ANOTHER if sequential else None
 
         def answer() -> list[dict[str, Any]]:
             return [dict(s, **({"note": note} if note else {})) for s in sides]
@@ -391,19 +392,33 @@ class SideEvent:
 def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: bool = False) -> Iterator[SideEvent]:
     """Run each side's job (an iterable of its updates, or a one-item list of its result) on its own thread,
     all at once or one after another, and give their events in the order they happen: every value, a
-    failure as its sentence, and each side's end. Shared by the tabs' Compare mode and the chat's."""
+    failure as its sentence, and each side's end. Closed early (the visitor left), the sides still to
+    start do not, and those running are closed at their next value (a generation's close stops it).
+    Shared by the tabs' Compare mode and the chat's."""
     events: queue.Queue = queue.Queue()
+    cancelled = threading.Event()
 
     def side(i: int, job: Callable[[], Iterable[Any]]) -> None:
         try:
-            for value in job():
-                events.put(SideEvent(i, value=value))
+            values = job()
+            try:
+                for value in values:
+                    events.put(SideEvent(i, value=value))
+                    if cancelled.is_set():
+                        break
+            finally:
+                close = getattr(values, "close", None)
+                if close is not None:
+                    close()
         except Exception as e:  # noqa: BLE001 - this side's sentence; the others go on
             events.put(SideEvent(i, error=sentence_of(e)))
         events.put(SideEvent(i, done=True))
 
     def run_all() -> None:
         for i, job in enumerate(jobs):
+            if cancelled.is_set():
+                events.put(SideEvent(i, done=True))
+                continue
             thread = threading.Thread(target=side, args=(i, job), daemon=True)
             thread.start()
             if one_after_another:
@@ -411,10 +426,13 @@ def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: boo
 
     threading.Thread(target=run_all, daemon=True).start()
     ended = 0
-    while ended < len(jobs):
-        event = events.get()
-        ended += event.done
-        yield event
+    try:
+        while ended < len(jobs):
+            event = events.get()
+            ended += event.done
+            yield event
+    finally:
+        cancelled.set()
 
 
 def last_of(value: Any) -> Any:
@@ -435,20 +453,26 @@ def throughput(call: Callable[[], Any], at_once: int, seconds: float = MEASURE_S
     sending the same call again as soon as the last is answered, for `seconds`; calls answered per second."""
     call()
     done = [0] * at_once
+    failed: list[BaseException] = []
     start = time.perf_counter()
     deadline = start + seconds
 
     def caller(i: int) -> None:
-        while time.perf_counter() < deadline:
-            call()
-            if time.perf_counter() <= deadline or not done[i]:
-                done[i] += 1
+        try:
+            while time.perf_counter() < deadline and not failed:
+                call()
+                if time.perf_counter() <= deadline or not done[i]:
+                    done[i] += 1
+        except Exception as e:  # noqa: BLE001 - raised below: a failure is no low figure
+            failed.append(e)
 
     threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(at_once)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failed:
+        raise failed[0]
     elapsed = max(time.perf_counter() - start, 1e-9)
     return {"throughput_per_second": round(sum(done) / elapsed, 3), "throughput_calls": sum(done),
             "throughput_at_once": at_once, "throughput_seconds": round(elapsed, 3)}
@@ -701,7 +725,7 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
                 yield {figures[i]: figures_line(metrics, None), **dict(zip(shown[i], value))}
         words = summary(view.task, results)
         if sequential:
-            words += " The models together pass the number kept loaded, so they ran one after another."
+            words += " " + ONE_AFTER_ANOTHER
         if not measure:
             yield {said: words}
             return
@@ -714,8 +738,7 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
                 yield {figures[i]: figures_line(results[i]["metrics"], None)}
             except Exception as e:  # noqa: BLE001 - the side's result stays; its measurement failed
                 yield {figures[i]: figures_line(results[i]["metrics"], None) + f" · ⚠ not measured: {sentence_of(e)}"}
-        yield {said: summary(view.task, results) + (" The models together pass the number kept loaded, so they "
-                                                     "ran one after another." if sequential else "")}
+        yield {said: summary(view.task, results) + (" " + ONE_AFTER_ANOTHER if sequential else "")}
 
     gr.on([compare.button.click], compare_on_page, [*inputs, *compare.inputs], drawn.components,
           api_visibility="private", show_progress_on=figures, **event_options(ctx))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 from collections import deque
@@ -23,6 +22,7 @@ from models.base import ModelSpec
 from .common import Context, sentence_of, session_of
 
 STOPS = "fine-tune"  # the stop flags' task key
+MAX_WAITING = 4  # trainings that may wait for their turn (each holds a worker thread while it waits)
 TASK_CHOICES = [("Sentiment (text classification)", "sentiment"), ("Named entities", "ner"),
                 ("Chat (text generation, LoRA)", "text-generation")]
 EXAMPLES = {"sentiment": "datasets/sentiment.csv", "ner": "datasets/ner.jsonl", "text-generation": "datasets/chat.jsonl"}
@@ -42,9 +42,13 @@ class TrainingLine:
         self._waiting: deque[object] = deque()
         self._running: object | None = None
 
-    def join(self) -> object:
+    def join(self, max_waiting: int) -> object:
+        """A place in the line, or a sentence when `max_waiting` already wait."""
         ticket = object()
         with self._lock:
+            if len(self._waiting) >= max_waiting:
+                raise InvalidInput(f"{len(self._waiting)} trainings are already waiting for their turn on this "
+                                   "server; try again when one has ended.")
             self._waiting.append(ticket)
         return ticket
 
@@ -160,7 +164,7 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
         more = f" ({len(problems) - 3} more problems.)" if len(problems) > 3 else ""
         raise InvalidInput(" ".join(problems[:3]) + more, field="train_file")
     line: TrainingLine = ctx.training_line
-    ticket = line.join()
+    ticket = line.join(MAX_WAITING)
     stop = ctx.stops.start(session, STOPS)
     try:
         while (place := line.place(ticket)) > 0:
@@ -173,8 +177,7 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
         out_dir = trained_dir(ctx) / name
         out_dir.mkdir(parents=True, exist_ok=True)
         job = Job(settings, train.rows, evaluation.rows if evaluation else None, out_dir)
-        threading.Thread(target=lambda: (stop.wait(), job.stop()), daemon=True).start()
-        for message in job.run():
+        for message in job.run(stop):
             if message.get("done"):
                 shutil.rmtree(out_dir / ".checkpoints", ignore_errors=True)
                 publish(ctx, task, str(out_dir), f"{name} (fine-tuned)")
@@ -182,7 +185,6 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
             yield message
     finally:
         line.leave(ticket)
-        stop.set()  # ends the watcher
         ctx.stops.finish(session, STOPS, stop)
 
 
@@ -328,8 +330,8 @@ def build(ctx: Context) -> None:
                     when = f"epoch {message['epoch']:.2g}" if message.get("epoch") else "before training"
                     per_epoch.append(f"{when}: {metrics_text(message['eval'])}")
                 if message.get("done") and message.get("model"):
-                    archive = shutil.make_archive(str(Path(tempfile.mkdtemp(prefix="fine-tuned-")) /
-                                                      Path(message["model"]).name), "zip", message["model"])
+                    # beside the model, in the data folder (made once; Gradio serves a copy)
+                    archive = shutil.make_archive(message["model"], "zip", message["model"])
                     words = (f"**Saved:** `{message['model']}` ({message.get('data', '')}) — pick it in the "
                              f"{[k for k, v in TASK_CHOICES if v == key][0].split(' (')[0]} tab or its Compare models "
                              f"(reload the page if it is not listed yet)."
@@ -346,7 +348,7 @@ def build(ctx: Context) -> None:
     inputs = [task, base, train_file, eval_file, method, epochs, learning_rate, batch_size, seed, lora_rank,
               lora_alpha, lora_targets, mapping]
     gr.on([start.click], train_on_page, inputs, [state_line, curve, metrics, result, download, folder],
-          api_visibility="private", concurrency_id="fine-tune", concurrency_limit=None)
+          api_visibility="private", concurrency_id="fine-tune", concurrency_limit=MAX_WAITING + 1)
 
     def fine_tune_stop(request: gr.Request) -> None:
         """Stop this client's fine-tuning at the next step; what was learned so far is saved and usable."""
@@ -415,4 +417,4 @@ def build(ctx: Context) -> None:
                           gr.Number(8, label="lora_rank", visible=False), gr.Number(16, label="lora_alpha", visible=False),
                           gr.Textbox("", label="lora_target_modules", visible=False)],
           [gr.JSON(label="progress", visible=False)], api_name="fine_tune", concurrency_id="fine-tune",
-          concurrency_limit=None)
+          concurrency_limit=MAX_WAITING + 1)

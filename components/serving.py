@@ -222,7 +222,8 @@ def _validate_inputs() -> Callable[..., Any]:
         # A public endpoint called with fewer values than it has inputs (a raw HTTP client written before a
         # parameter was added last): the missing trailing ones take their control's starting value, as
         # gradio_client fills in what a keyword call leaves out. The page's own events keep Gradio's check.
-        if getattr(block_fn, "api_name", None) and isinstance(inputs, list) and len(inputs) < len(block_fn.inputs):
+        if getattr(block_fn, "api_visibility", "public") == "public" and getattr(block_fn, "api_name", None) \
+                and isinstance(inputs, list) and len(inputs) < len(block_fn.inputs):
             for block in block_fn.inputs[len(inputs):]:
                 value = getattr(block, "value", None)
                 inputs.append(None if callable(value) else value)
@@ -243,8 +244,8 @@ def trailing_defaults() -> bool:
 
 
 GRADIO_PATCHES: list[tuple[Callable[[], bool], str]] = [
-    (trailing_defaults, "a raw HTTP call that leaves out parameters added last (logprobs on /generate) is "
-                        "refused instead of taking their defaults"),
+    (trailing_defaults, "a raw HTTP call that leaves out parameters added last (logprobs and top_logprobs on "
+                        "/chat) is refused instead of taking their defaults"),
     (lighter_sessions, "each API session keeps ~260 KB more memory (session configs rendered up front)"),
     (atomic_image_cache, "two requests returning the same image can race on Gradio's image cache "
                          "(a download may get an empty file)"),

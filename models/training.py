@@ -40,6 +40,7 @@ MIN_ROWS = 8
 MAX_TEXT_CHARS = 20_000
 MAX_LABELS = 200
 PREVIEW_ROWS = 5
+GRACE_SECONDS = 60.0  # past the time limit, what a training may still take to stop and save before it is ended
 MARK = "@playground-progress "  # how the worker's progress lines start on its standard output
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "input")
@@ -245,7 +246,7 @@ def _ner_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
             raise InvalidInput("it has no tokens.")
         if len(tokens) != len(tags):
             raise InvalidInput(f"it has {len(tokens)} tokens but {len(tags)} tags; give one tag per token.")
-        text, spans, at = "", [], 0
+        text, spans = "", []
         for token, tag in zip(tokens, tags):
             token = str(token)
             tag = str(tag).strip()
@@ -260,7 +261,6 @@ def _ner_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
                 spans[-1]["end"] = start + len(token)
             else:
                 spans.append({"start": start, "end": start + len(token), "label": name})
-            at += 1
         return {"text": text, "spans": spans}
     text = _text(record.get(mapping["text"]), "text")
     spans = []
@@ -379,7 +379,8 @@ class Job:
         if not self.finished:  # (a stop asked after the end leaves nothing behind)
             self.stop_file.touch()
 
-    def run(self) -> Iterator[dict[str, Any]]:
+    def run(self, stop: Any = None) -> Iterator[dict[str, Any]]:
+        """The progress; `stop` (an Event, optional) is looked at twice a second, as stop() would be called."""
         import os
         import subprocess
         import sys
@@ -401,8 +402,12 @@ class Job:
         deadline = time.monotonic() + self.settings.max_seconds
         try:
             while True:
-                if time.monotonic() > deadline:
-                    self.stop()  # the time limit: stop, keep what was learned
+                if time.monotonic() > deadline or (stop is not None and stop.is_set()):
+                    self.stop()  # the time limit (or Stop): stop at the next step, keep what was learned
+                if time.monotonic() > deadline + GRACE_SECONDS:  # still loading or evaluating: ended
+                    process.kill()
+                    raise TrainingFailed(f"The training passed its time limit of {self.settings.max_seconds:.0f} s "
+                                         "while it was loading or evaluating, and was ended; nothing was saved.")
                 try:
                     line = lines.get(timeout=0.5)
                 except queue_module.Empty:
