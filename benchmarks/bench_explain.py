@@ -2,7 +2,7 @@
 by the same loaded pipeline, in-process (no server), for every task that has attributions:
 
 - sentiment: bert-4x256 and distilbert-6x768 (benchmarks/models.py, random weights, real shapes), on
-  one 12-word sentence;
+  one 14-word sentence;
 - CLIP zero-shot: the tiny test CLIP, and open_clip's ViT-B-32 with random weights (benchmarks/models.py,
   the real one's compute; not with --quick), on assets/images/cat.jpg with three labels;
 - image classification: ../shared/models/efficientnet_lite0 (real weights) when present, else the
@@ -109,7 +109,8 @@ def cases(ctx: Context) -> list[dict[str, Any]]:
     clip_item = {"image": cat, "texts": CLIP_LABELS, "template": TEMPLATE}
     out = [
         {"label": "bert-4x256", "task": "sentiment", "path": models.bert(), "x": text, "params": {}},
-        {"label": "distilbert-6x768", "task": "sentiment", "path": models.distilbert(), "x": text, "params": {}},
+        {"label": "distilbert-6x768", "task": "sentiment", "path": models.distilbert(), "x": text, "params": {},
+         "heavy": True},
         {"label": "tiny ner", "task": "ner", "path": common.tiny("ner"), "x": "Ada Lovelace lives in London.",
          "params": {}},
         {"label": "tiny qa", "task": "question-answering", "path": common.tiny("qa"),
@@ -121,12 +122,12 @@ def cases(ctx: Context) -> list[dict[str, Any]]:
     ]
     effnet = common.efficientnet()
     out.append({"label": "efficientnet_lite0" if effnet else "tiny vit", "task": "image-classification",
-                "path": effnet or common.tiny("vit"), "x": cat, "params": {}})
+                "path": effnet or common.tiny("vit"), "x": cat, "params": {}, "heavy": bool(effnet)})
     out.append({"label": "tiny clip", "task": "clip", "path": common.tiny("clip"), "x": clip_item, "params": {}})
     if not ctx.quick:
         try:
             out.append({"label": "ViT-B-32 (random weights)", "task": "clip", "path": models.clip_vitb32(),
-                        "x": clip_item, "params": {}, "heavy": True})
+                        "x": clip_item, "params": {}, "heavy": True, "rounds": 2})
         except Exception as e:  # noqa: BLE001 - open_clip missing or the build failed: report it, go on
             out.append({"label": "ViT-B-32 (random weights)", "task": "clip", "path": None,
                         "error": f"not built: {type(e).__name__}: {e}"})
@@ -134,7 +135,7 @@ def cases(ctx: Context) -> list[dict[str, Any]]:
 
 
 def verdict(r: float, goal: float) -> str:
-    return "met" if r <= goal else f"MISSED (x{r / goal:.1f} over)"
+    return "met" if r <= goal else f"MISSED (x{r / goal:.2f} over)"
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -143,8 +144,7 @@ def run(ctx: Context) -> dict[str, Any]:
     from models import ModelManager, parse_catalog
     from models.explain import explain
 
-    n = 3 if ctx.quick else 7
-    n_heavy = 2
+    n, n_heavy = (3, 2) if ctx.quick else (7, 3)  # rounds after the warm-up; heavy: IG-64 takes seconds
     threads, interop = torch.get_num_threads(), torch.get_num_interop_threads()
     print(f"  torch threads {threads} (interop {interop}), as the app leaves them", flush=True)
     todo = cases(ctx)
@@ -160,7 +160,7 @@ def run(ctx: Context) -> dict[str, Any]:
     for case in todo:
         label, task = case["label"], case["task"]
         if case.get("path") is None:
-            rows.append(row(f"{label} ({task}): explanation vs prediction", "-", "-", "-", goal=f"<= x{FAST_GOAL:.0f}",
+            rows.append(row(f"{label}, {task}: explanation vs a prediction", "-", "-", "-", goal=f"<= x{FAST_GOAL:.0f}",
                             verdict="not measured", note=case.get("error")))
             continue
         t = time.perf_counter()
@@ -211,8 +211,8 @@ def run(ctx: Context) -> dict[str, Any]:
                 predict()
             variants["fast_after_predict"] = timed_call(
                 lambda: explain(pipeline, x, method="fast", **params), "fast_after_predict", before=predicted)
-        rounds = n_heavy if case.get("heavy") else n
-        print(f"  {label} ({task}): loaded in {load_s:.1f} s, {rounds} rounds…", flush=True)
+        rounds = case.get("rounds") or (n_heavy if case.get("heavy") else n)
+        print(f"  {label}, {task}: loaded in {load_s:.1f} s, {rounds} rounds…", flush=True)
         with instrumented(parts):
             try:
                 times = common.interleaved(rounds, variants, warmup=1)
@@ -221,14 +221,13 @@ def run(ctx: Context) -> dict[str, Any]:
         med = {k: common.median(v) for k, v in times.items()}
         split = {}
         for name, runs in breakdown.items():
-            runs = runs[1:]  # the warm-up's
-            split[name] = {key: common.median([r.get(key, 0.0) for r in runs])
-                           for key in ("total", "predict", "attribute", "captum")}
-            s = split[name]
-            s["scores"] = s["attribute"] - s["captum"]
-            s["rest"] = s["total"] - s["predict"] - s["attribute"]
-            s["without"] = common.median([r["total"] - r.get("predict", 0.0) - (r.get("attribute", 0.0) - r.get("captum", 0.0))
-                                          for r in runs])
+            per_run = [{"total": r["total"], "predict": r.get("predict", 0.0), "captum": r.get("captum", 0.0),
+                        "scores": r.get("attribute", 0.0) - r.get("captum", 0.0),
+                        "rest": r["total"] - r.get("predict", 0.0) - r.get("attribute", 0.0)}
+                       for r in runs[1:]]  # [0] is the warm-up's
+            for r in per_run:
+                r["without"] = r["total"] - r["predict"] - r["scores"]
+            split[name] = {key: common.median([r[key] for r in per_run]) for key in per_run[0]}
         raw[label] = {"task": task, "seconds": times, "median_s": med, "parts_median_s": split, "load_seconds": load_s,
                       "rounds": rounds, "load_average": common.load_average()}
         one = med["predict"]
@@ -236,12 +235,12 @@ def run(ctx: Context) -> dict[str, Any]:
                                                     for s in STEPS]
         for key, title, goal in measures:
             r = med[key] / one
-            rows.append(row(f"{label} ({task}): {title} vs a prediction (ms)",
+            rows.append(row(f"{label}, {task}: {title} vs a prediction (ms)",
                             common.fmt(common.ms(med[key]), "ms"), common.fmt(common.ms(one), "ms"), f"x{r:.2f}",
                             goal=f"<= x{goal:g}", verdict=verdict(r, goal), explain_ms=common.ms(med[key]),
                             predict_ms=common.ms(one), ratio=r, goal_ratio=goal))
             s = split[key]
-            rows.append(row(f"  inside: own prediction + Captum + 2 score passes + the rest (ms)",
+            rows.append(row("  inside: own prediction + Captum + 2 score passes + the rest (ms)",
                             " + ".join(common.fmt(common.ms(s[k])) for k in ("predict", "captum", "scores", "rest")),
                             common.fmt(common.ms(s["without"]), "ms") + " without own prediction and score passes",
                             f"x{s['without'] / one:.2f} without them",
@@ -249,7 +248,7 @@ def run(ctx: Context) -> dict[str, Any]:
         if "fast_after_predict" in med:
             r = med["fast_after_predict"] / one
             s = split["fast_after_predict"]
-            rows.append(row(f"{label} ({task}): fast right after the prediction (image cached) vs a prediction (ms)",
+            rows.append(row(f"{label}, {task}: fast right after the prediction (image cached) vs a prediction (ms)",
                             common.fmt(common.ms(med["fast_after_predict"]), "ms"), common.fmt(common.ms(one), "ms"),
                             f"x{r:.2f} (own prediction {common.fmt(common.ms(s['predict']), 'ms')})",
                             goal=f"<= x{FAST_GOAL:g}", verdict=verdict(r, FAST_GOAL),

@@ -2,7 +2,8 @@
 
     python -m benchmarks.run                    # everything, about 8 minutes on 2 CPU cores
     python -m benchmarks.run --quick            # fewer runs and rounds, under 2 minutes
-    (offline adds 4 minutes, 3 with --quick: its baselines wait out huggingface_hub's retries)
+    (offline adds 4 minutes, 3 with --quick: its baselines wait out huggingface_hub's retries;
+    explain adds 2.5 minutes, 1 with --quick)
     python -m benchmarks.run --only startup throughput
     python -m benchmarks.run --only chat        # the chat API paths against direct: about 1.5 minutes
     python -m benchmarks.run --only compare     # /compare of two models against one after another
