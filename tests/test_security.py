@@ -194,6 +194,38 @@ def test_hosted_compare_refuses_a_model_outside_its_catalog(hosted: Any, models:
     assert [s["result"]["label"] for s in sides] == ["POSITIVE", "POSITIVE"]
 
 
+def test_hosted_explain_and_fine_tune_refuse_a_model_outside_the_catalog(hosted: Any, models: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    client = Client(hosted.url, verbose=False)
+    loads_before = hosted.manager.load_count
+    with pytest.raises(AppError) as info:
+        client.predict(task="sentiment", model=models["ner"], inputs={"text": "I love it"}, target=None,
+                       method="fast", steps=16, api_name="/explain")
+    assert_plain_sentence(str(info.value))
+    assert "list" in str(info.value)
+    rows = "text,label\n" + "good film,positive\nbad film,negative\n" * 5
+    (tmp_path / "data.csv").write_text(rows, encoding="utf-8")
+    with pytest.raises(AppError) as info:
+        client.predict(task="sentiment", base_model=models["ner"], train_file=handle_file(str(tmp_path / "data.csv")),
+                       eval_file=None, method="full", epochs=1, learning_rate=5e-5, batch_size=4, seed=0, lora_rank=8,
+                       lora_alpha=16, lora_target_modules="", api_name="/fine_tune")
+    assert_plain_sentence(str(info.value))
+    assert "list" in str(info.value)
+    assert hosted.manager.load_count == loads_before
+
+
+def test_a_hosted_app_offers_no_fine_tuning_unless_allowed(models: dict[str, str]) -> None:
+    from components import Settings
+    from tests.launch import ASSETS
+
+    with running_app(catalog(models), allow_custom=False,
+                     settings=Settings(examples_dir=str(ASSETS), hosted=True, allow_training=False)) as hosted_app:
+        named = Client(hosted_app.url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert "/fine_tune" not in named and "/fine_tune_stop" not in named and "/sentiment" in named
+
+
 def test_hosted_manager_refuses_and_loads_nothing(models: dict[str, str]) -> None:
     """The same policy below the UI: ModelManager(allow_custom=False), as app.py --hosted builds it."""
     from models import ModelManager, ModelNotAllowed, parse_catalog
