@@ -41,6 +41,20 @@ class Endpoint:
     model_at: int
     streams: bool
 
+    def check_known(self, *given: dict[str, Any]) -> None:
+        """Each object names only this endpoint's parameters (the model apart), or its sentence."""
+        known = [p for i, p in enumerate(self.params) if i != self.model_at]
+        for where in given:
+            unknown = [k for k in where if k not in known]
+            if unknown:
+                raise InvalidInput(f"{self.name} has no parameter {unknown[0]!r}; its parameters are "
+                                   f"{', '.join(known)}.", field="inputs")
+
+
+def api_functions(demo: gr.Blocks) -> dict[str, Any]:
+    """The demo's events by their API name: what /compare and /explain call an endpoint's steps on."""
+    return {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
+
 
 def register(ctx: Context, name: str, task: str, params: list[str], model_at: int, streams: bool) -> None:
     """Called by running.api_endpoint for every tab's endpoint: what /compare may run."""
@@ -79,12 +93,7 @@ def check_request(ctx: Context, task: Any, models: Any, inputs: Any, settings: A
     if len(settings) != len(models):
         raise InvalidInput(f"settings has {len(settings)} entries for {len(models)} models; give one per side.",
                            field="settings")
-    known = [p for i, p in enumerate(endpoint.params) if i != endpoint.model_at]
-    for where in (inputs, *settings):
-        unknown = [k for k in where if k not in known]
-        if unknown:
-            raise InvalidInput(f"{endpoint.name} has no parameter {unknown[0]!r}; its parameters are "
-                               f"{', '.join(known)}.", field="inputs")
+    endpoint.check_known(inputs, *settings)
     for model in models:
         ctx.manager.spec(endpoint.task, model)  # a typed id that is no id, or not allowed here: its sentence
     return endpoint, [m or None for m in models], inputs, settings
@@ -283,7 +292,7 @@ def _agreement(task: str, sides: list[dict[str, Any]]) -> str:
 
 def build(ctx: Context, demo: gr.Blocks) -> None:
     """/compare, for every endpoint registered by the tabs (called by build_demo once they are built)."""
-    functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
+    functions = api_functions(demo)
 
     async def compare(task: str, models: list[str], inputs: dict[str, Any] | None = None,
                       settings: list[dict[str, Any]] | None = None, measure: bool = False,

@@ -191,11 +191,11 @@ def wire(ctx: Context, view: Any, endpoint: str, inputs: list[Any], drawn: Contr
 
 def build(ctx: Context, demo: gr.Blocks) -> None:
     """/explain, for every explainable endpoint the tabs made (called by build_demo once they are built)."""
-    from .compare import side_args
+    from .compare import api_functions, side_args
 
     from .common import on_gpu
 
-    functions = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn, "api_name", None)}
+    functions = api_functions(demo)
     explainable = sorted(name for name in ADAPTER_INPUT if name in ctx.endpoints)
     explain_on_gpu = on_gpu(ctx, explanation, 60)  # on ZeroGPU, inside spaces.GPU as every model call
 
@@ -221,11 +221,8 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         if inputs is not None and not isinstance(inputs, dict):
             raise gr.Error("inputs must be an object of the endpoint's parameters by name.")
         endpoint = ctx.endpoints[name]
-        unknown = [k for k in (inputs or {}) if k not in endpoint.params or k == "model"]
-        if unknown:
-            raise gr.Error(f"{name} has no parameter {unknown[0]!r}; its parameters are "
-                           f"{', '.join(p for p in endpoint.params if p != 'model')}.")
         try:
+            endpoint.check_known(inputs or {})
             args = await side_args(demo, functions[name], endpoint, model or None, inputs or {}, request,
                                    SessionState(demo))
             from .inputs import raise_refused

@@ -18,6 +18,7 @@ import gradio as gr
 
 from models import InvalidInput, PlaygroundError
 from models.base import ModelSpec
+from models.training import CURVE_COLOURS, FORMATS, TASKS
 
 from .common import Context, sentence_of, session_of
 
@@ -149,7 +150,7 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
 
     if not ctx.settings.allow_training:
         raise InvalidInput("Fine-tuning is off on this server (a hosted app turns it on with --allow-training).")
-    if task not in dict((v, k) for k, v in TASK_CHOICES):
+    if task not in TASKS:
         raise InvalidInput(f"task must be sentiment, ner or text-generation, not {str(task)[:40]!r}.", field="task")
     spec = ctx.manager.spec(task, base_model or None)  # a model outside a hosted catalog: its sentence
     targets = [t.strip() for t in str(lora_target_modules or "").replace(",", " ").split() if t.strip()]
@@ -218,10 +219,8 @@ def progress_line(message: dict[str, Any]) -> str:
 
 
 def metrics_text(metrics: dict[str, Any]) -> str:
-    shown = {k: v for k, v in (metrics or {}).items() if k not in ("runtime", "samples_per_second",
-                                                                    "steps_per_second", "epoch",
-                                                                    "model_preparation_time")}
-    return " · ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in shown.items())
+    """The worker's metrics (its timings already left out) in words."""
+    return " · ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in (metrics or {}).items())
 
 
 def build(ctx: Context) -> None:
@@ -237,13 +236,13 @@ def build(ctx: Context) -> None:
             base = gr.Dropdown(choices=[(s.name, s.model_id) for s in ctx.catalog.models("sentiment")],
                                value=ctx.catalog.default("sentiment"), label="Base model", allow_custom_value=True,
                                info="A model of the task's list, or (where allowed) a Hub id or a local folder.")
-            train_file = gr.File(label="Training data", file_types=[".csv", ".tsv", ".jsonl", ".json"],
+            train_file = gr.File(label="Training data", file_types=list(FORMATS),
                                  type="filepath")
             help_text = gr.Markdown(FORMAT_HELP["sentiment"])
             example = gr.Button("Use the example dataset", size="sm")
             with gr.Accordion("Evaluation file and column mapping", open=False):
                 eval_file = gr.File(label="Evaluation data (optional: else 20% of the training rows are held out)",
-                                    file_types=[".csv", ".tsv", ".jsonl", ".json"], type="filepath")
+                                    file_types=list(FORMATS), type="filepath")
                 mapping = gr.Textbox(label="Column mapping", placeholder="text=review, label=stars",
                                      info="Which column plays which part; guessed from the names when empty.")
             with gr.Accordion("Training settings", open=False):
@@ -268,7 +267,7 @@ def build(ctx: Context) -> None:
             # chart anew (Gradio 6.31 takes the colours' domain when it draws: a series first seen in a later
             # update would have no stroke)
             curve = gr.LinePlot(curve_frame([]), x="step", y="loss", color="split", label="Loss", height=260,
-                                visible=False, color_map={"train": "#3c6ee2", "eval": "#e23c3c"}, elem_classes=["loss-curve"])
+                                visible=False, color_map=CURVE_COLOURS, elem_classes=["loss-curve"])
             metrics = gr.Markdown(elem_classes=["training-metrics"])
             result = gr.Markdown(elem_classes=["training-result"])
             download = gr.File(label="The model as a zip", visible=False, interactive=False)

@@ -34,6 +34,7 @@ from .errors import InvalidInput, PlaygroundError
 
 TASKS = ("sentiment", "ner", "text-generation")
 FORMATS = (".csv", ".tsv", ".jsonl", ".json")
+CURVE_COLOURS = {"train": "#3c6ee2", "eval": "#e23c3c"}  # the loss curve's series, on the page and in the card
 MAX_FILE_BYTES = 20 * 2**20
 MAX_ROWS = 50_000
 MIN_ROWS = 8

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InvalidInput, PlaygroundError
-from .training import MARK, Settings
+from .training import CURVE_COLOURS, MARK, Settings
 
 
 TIMINGS = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")  # not metrics
@@ -166,8 +166,6 @@ class _Rows:
 
 
 class _Task:
-    auto_model = ""
-
     def __init__(self, settings: Settings, rows: list[dict[str, Any]]) -> None:
         self.settings = settings
         self.rows = rows  # every row, training and evaluation: what the head must be able to say
@@ -325,7 +323,7 @@ class Chat(_Task):
         return {}
 
 
-TASK_KINDS: dict[str, Callable[[Settings], Any]] = {"sentiment": Sentiment, "ner": Entities, "text-generation": Chat}
+TASK_KINDS: dict[str, Callable[[Settings, list[dict[str, Any]]], Any]] = {"sentiment": Sentiment, "ner": Entities, "text-generation": Chat}
 
 
 def macro_f1(guess: list[int], gold: list[int]) -> float:
@@ -363,7 +361,7 @@ def _card(out_dir: Path, settings: Settings, n_train: int, n_eval: int, metrics:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3.2), dpi=100)
-    for name, colour in (("train", "#3c6ee2"), ("eval", "#e23c3c")):
+    for name, colour in CURVE_COLOURS.items():
         points = [p for p in curve if p["split"] == name]
         if points:
             axes.plot([p["step"] for p in points], [p["loss"] for p in points], marker="o" if name == "eval" else None,
