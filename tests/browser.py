@@ -98,14 +98,20 @@ def expect(locator: Any) -> Any:
 
 
 def set_number(box: Any, value: str, attempts: int = 3) -> None:
-    """Type a value into a Gradio number box and commit it with Enter, as a person does.
+    """Type a value into a Gradio number box and commit it with Enter, as a person does (see `set_text`)."""
+    set_text(box, value, attempts, commit="Enter")
 
-    Just after an accordion draws a slider, Gradio can still write the slider's initial value back
-    over what was typed (seen once in CI: 120 typed, 128 shown a moment later); a person would see it
-    and type again, and so does this, at most `attempts` times."""
+
+def set_text(box: Any, value: str, attempts: int = 3, commit: str | None = None) -> None:
+    """Type a value into a Gradio box (pressing `commit` after it, if given) and see that it stays.
+
+    Just after an accordion draws its fields, Gradio can still write a field's initial value back over
+    what was typed (seen in CI: 120 typed, 128 shown a moment later; a seed of 5 typed, the empty seed
+    sent); a person would see it and type again, and so does this, at most `attempts` times."""
     for attempt in range(attempts):
         box.fill(value)
-        box.press("Enter")
+        if commit:
+            box.press(commit)
         try:
             expect(box).to_have_value(value, timeout=2000)
             box.page.wait_for_timeout(300)  # and it stays

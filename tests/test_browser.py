@@ -12,7 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, open_tab, screenshot, set_number
+from tests.browser import (RESULT_TIMEOUT, expect, no_page_errors, open_page, open_tab, screenshot, set_number,
+                           set_text)
 from tests.launch import running_app, slow_chat_copy, slow_down
 
 SLOW_SECONDS = 0.03       # per forward pass of the slowed generator, so its stream can be watched
@@ -79,7 +80,7 @@ def test_chat_streams_the_reply_into_the_chatbot(page: Any) -> None:
     max_tokens = panel.get_by_label("number input for Max new tokens")
     expect(max_tokens).to_have_value("128")  # drawn with its default: typing before that is overwritten
     set_number(max_tokens, "120")
-    panel.get_by_label("Seed (empty = random)", exact=True).fill("5")
+    set_text(panel.get_by_label("Seed (empty = random)", exact=True), "5")
 
     panel.get_by_role("button", name="Send", exact=True).click()
     expect(panel.locator('.chat [data-testid="user"]')).to_have_text(["Write a haiku about a cat watching the rain."])

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.browser import (RESULT_TIMEOUT, expect, no_page_errors, open_page, open_phone, open_tab, screenshot,
-                           set_number)
+                           set_number, set_text)
 from models.tasks import task
 from tests.builders.text import REASONING_ANSWER, REASONING_THOUGHT
 from tests.launch import running_app, slow_chat_copy, slow_down
@@ -93,6 +93,10 @@ def seed_box(panel: Any) -> Any:
     return box
 
 
+def set_seed(panel: Any, value: str) -> None:
+    set_text(seed_box(panel), value)
+
+
 def set_max_tokens(panel: Any, value: int) -> None:
     number = panel.get_by_label("number input for Max new tokens")
     if not number.is_visible():
@@ -103,7 +107,7 @@ def set_max_tokens(panel: Any, value: int) -> None:
 def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
     panel = chat_tab(page)
     expect(panel.get_by_text(re.compile(r"Chat template:.*tiny chat \(slowed\)'s own"))).to_be_visible()
-    seed_box(panel).fill("5")  # a seed whose reply (random weights) writes whole words as it goes
+    set_seed(panel, "5")  # a seed whose reply (random weights) writes whole words as it goes
     send(panel, "Hello there")
     expect(user(panel)).to_have_text(["Hello there"])
     expect(box(panel)).to_have_value("")  # sent: the box is free for the next message
@@ -122,7 +126,7 @@ def test_a_reply_streams_into_the_chat_and_says_its_figures(page: Any) -> None:
 
 def test_retry_answers_the_same_message_again(page: Any) -> None:
     panel = chat_tab(page)
-    seed_box(panel).fill("")  # a random seed for each reply
+    set_seed(panel, "")  # a random seed for each reply
     seed = re.search(r"seed (\d+)", stats(panel).inner_text()).group(1)
     bot(panel).last.hover()
     panel.page.last_stats = stats(panel).inner_text()
@@ -167,7 +171,7 @@ def test_editing_an_earlier_message_answers_from_there(page: Any) -> None:
 def test_stop_ends_the_reply_and_keeps_what_was_written(page: Any) -> None:
     panel = chat_tab(page)
     clear(panel)
-    seed_box(panel).fill("5")  # on this model, seed 5 writes all 128 tokens unless stopped
+    set_seed(panel, "5")  # on this model, seed 5 writes all 128 tokens unless stopped
     send(panel, "Tell me a long story")
     expect(bot(panel).first).not_to_have_text("", timeout=RESULT_TIMEOUT)
     page.wait_for_timeout(500)
@@ -180,7 +184,7 @@ def test_stop_ends_the_reply_and_keeps_what_was_written(page: Any) -> None:
     assert kept.strip()
     page.wait_for_timeout(500)
     assert bot(panel).first.inner_text() == kept  # stopped for good
-    seed_box(panel).fill("")
+    set_seed(panel, "")
 
 
 def test_empty_send_is_told_under_the_box(page: Any) -> None:
@@ -198,7 +202,7 @@ def test_a_chat_exports_as_json_and_markdown_and_imports_back(page: Any, app: An
     set_max_tokens(panel, 8)
     panel.get_by_role("button", name="System prompt").click()
     panel.get_by_placeholder("How the assistant should behave").fill("Answer briefly.")
-    seed_box(panel).fill("5")  # a fixed reply: drawn as Markdown, a random one could lose a * or _
+    set_seed(panel, "5")  # a fixed reply: drawn as Markdown, a random one could lose a * or _
     send(panel, "What is a cat?")
     wait_done(panel)
     reply = bot(panel).first.inner_text()
@@ -212,7 +216,7 @@ def test_a_chat_exports_as_json_and_markdown_and_imports_back(page: Any, app: An
     assert exported[0]["content"] == "Answer briefly." and exported[1]["content"] == "What is a cat?"
     # as written (tabs, newlines), which the page draws as Markdown: the same words
     assert exported[2]["content"].split() == reply.split()
-    seed_box(panel).fill("")
+    set_seed(panel, "")
 
     panel.get_by_role("button", name="Export Markdown").click()
     expect(link).to_have_attribute("href", re.compile(r"conversation\.md$"), timeout=RESULT_TIMEOUT)
@@ -288,7 +292,7 @@ def test_explain_colours_each_token_by_its_probability(page: Any, app: Any) -> N
     panel = chat_tab(page)
     clear(panel)
     set_max_tokens(panel, 12)
-    seed_box(panel).fill("5")
+    set_seed(panel, "5")
     summary = panel.locator(".block.token-summary")
     expect(summary).to_be_hidden()  # off: nothing of it on the page
     panel.get_by_label("Explain: token probabilities").check()
@@ -320,7 +324,7 @@ def test_explain_colours_each_token_by_its_probability(page: Any, app: Any) -> N
     panel.get_by_label("Explain: token probabilities").uncheck()
     expect(summary).to_be_hidden()
     set_max_tokens(panel, 128)
-    seed_box(panel).fill("")
+    set_seed(panel, "")
     no_page_errors(page)
 
 
@@ -340,7 +344,7 @@ def test_compare_sends_one_message_to_every_chat(page: Any) -> None:
     panel = chat_tab(page)
     pick(page, panel, "tiny chat (slowed)")
     set_max_tokens(panel, 60)  # the reasoning model's reply is 44 tokens
-    seed_box(panel).fill("")
+    set_seed(panel, "")
     panel.get_by_role("button", name="Compare models").click()
     picks = panel.get_by_label("Models to compare")
     for label in ["tiny chat (slowed)", "tiny reasoning"]:

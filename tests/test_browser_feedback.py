@@ -19,7 +19,7 @@ import pytest
 
 from models.fitting import fitted
 from tests.browser import (RESULT_TIMEOUT, expect, no_page_errors, open_page, open_phone, open_tab, screenshot,
-                           set_number)
+                           set_number, set_text)
 from tests.launch import running_app, slow_load
 
 SLOW_LOAD_SECONDS = 3.0
@@ -160,7 +160,7 @@ def test_an_error_shows_beside_its_field_and_keeps_the_result(page: Any) -> None
     if not tokens.is_visible():
         panel.get_by_role("button", name="Parameters").click()
     set_number(tokens, "8")
-    panel.get_by_label("Seed (empty = random)", exact=True).fill("3")
+    set_text(panel.get_by_label("Seed (empty = random)", exact=True), "3")
     replies = panel.locator('.chat [data-testid="bot"]')
     stats = panel.locator(".block.reply-stats")
     panel.get_by_role("button", name="Send", exact=True).click()
