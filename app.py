@@ -60,6 +60,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the MCP server (every tab as a tool for agents, at /gradio_api/mcp/); "
                              "with --auth it needs --api-key (agents send Authorization: Bearer KEY), else it is off")
+    parser.add_argument("--backend", choices=["in-process", "ray"], default="in-process",
+                        help="where models run: in this process (default), or on Ray Serve deployments, one per "
+                             "task family (text, generation, vision, clip, diffusion), sized by the catalog "
+                             "file's serving: section; needs requirements-ray.txt")
+    parser.add_argument("--ray-address", metavar="ADDRESS", default=os.environ.get("RAY_ADDRESS") or "local",
+                        help="with --backend ray: local (default: start Ray on this machine, stopped with the "
+                             "app), auto (the cluster this machine belongs to), host:port or ray://host:10001")
+    parser.add_argument("--ray-replicas", metavar="N|MIN-MAX", default=None,
+                        help="with --backend ray: replicas of each deployment (default 1; MIN-MAX autoscales on "
+                             "the requests each runs, MIN 0 scales to zero); serving: in the catalog file "
+                             "sets them per family")
     parser.add_argument("--no-batching", action="store_true",
                         help="run classification requests one by one instead of batching those that arrive together")
     return parser.parse_args(argv)
@@ -124,11 +135,21 @@ def main(argv: list[str] | None = None) -> int:
         api_keys = parse_api_keys(args.api_keys)
         allow_custom = not args.hosted or os.environ.get("ALLOW_CUSTOM_MODELS") == "1"
         availability = Availability(catalog)  # the Hub and the cache, checked once the page is built
-        manager = ModelManager(catalog, device="cpu" if on_zero_gpu else args.device,
-                               dtype="bfloat16" if on_zero_gpu else None, max_loaded=args.max_loaded_models,
-                               allow_custom=allow_custom, allow_pickle=args.allow_pickle,
-                               max_batch_size=1 if args.no_batching else args.max_batch_size,
-                               availability=availability)
+        if args.backend == "ray":
+            from models.cluster import ClusterManager, parse_serving
+
+            serving = parse_serving(catalog.serving, replicas=args.ray_replicas, source=catalog.source,
+                                    max_batch_size=1 if args.no_batching else args.max_batch_size)
+            manager: Any = ClusterManager(catalog, address=args.ray_address, serving=serving, device=args.device,
+                                          allow_custom=allow_custom, allow_pickle=args.allow_pickle)
+            manager.start()  # Ray and the deployments in the background: the page is served meanwhile
+            print(f"Serving the models on Ray Serve ({args.ray_address}); the first call waits for it.", flush=True)
+        else:
+            manager = ModelManager(catalog, device="cpu" if on_zero_gpu else args.device,
+                                   dtype="bfloat16" if on_zero_gpu else None, max_loaded=args.max_loaded_models,
+                                   allow_custom=allow_custom, allow_pickle=args.allow_pickle,
+                                   max_batch_size=1 if args.no_batching else args.max_batch_size,
+                                   availability=availability)
         for task in args.preload:
             print(f"Loading the {task} model…", flush=True)
             manager.preload([task])
@@ -154,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"No public link could be made (is this machine offline?); the app keeps running at "
                   f"{demo.local_url}", flush=True)
-    demo.block_thread()
+    try:
+        demo.block_thread()
+    finally:
+        if hasattr(manager, "close"):
+            manager.close()  # a local Ray instance stops with the app
     return 0
 
 

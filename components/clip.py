@@ -86,17 +86,17 @@ def build(ctx: Context) -> None:
             rank_sides = compare.draw(lambda: [label_bars("Captions, best first", noun="captions")])
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
-        ranked = ctx.manager.call(TASK, model, lambda p: p.zero_shot(image, labels, template=template))
+        ranked = ctx.manager.run(TASK, model, "zero_shot", image, labels, template=template)
         return {r["label"]: r["score"] for r in ranked}
 
     def clip_search(query: str, images: list[str], model: str | None = None,
                     top_k: int = task(TASK).param("top_k").default) -> list[tuple[str, str]]:
         paths = as_paths(images)
-        ranked = ctx.manager.call(TASK, model, lambda p: p.search(query, paths, top_k=top_k))
+        ranked = ctx.manager.run(TASK, model, "search", query, paths, top_k=top_k)
         return [(paths[r["index"]], percent(r["score"])) for r in ranked]  # as the other views: a probability
 
     def clip_rank_captions(image: str, captions: str, model: str | None = None) -> dict[str, float]:
-        ranked = ctx.manager.call(TASK, model, lambda p: p.rank_captions(image, captions))
+        ranked = ctx.manager.run(TASK, model, "rank_captions", image, captions)
         return {r["caption"]: r["score"] for r in ranked}
 
     fields = Fields(params={"top_k": top_k}, inputs=[labels, template, query, images, captions, model],

@@ -133,6 +133,8 @@ def metrics_of(ctx: Context, task: str, model: str | None, seconds: float, loade
         figures.update(parameters=entry["parameters"], memory_bytes=int(entry["memory_mb"] * 2**20),
                        device=entry["device"], dtype=entry["dtype"],
                        load_seconds=None if loaded_before else entry["load_seconds"], loaded_before=loaded_before)
+        if entry.get("replicas"):  # served by Ray Serve (models/cluster.py): the replicas that hold the model
+            figures["replicas"] = entry["replicas"]
     return figures
 
 

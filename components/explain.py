@@ -54,8 +54,7 @@ def explanation(ctx: Context, endpoint: str, task_key: str, model: str | None, v
     from models.explain import explain
 
     x, params = ADAPTER_INPUT[endpoint](values)
-    return ctx.manager.call(task_key, model, lambda p: explain(p, x, target=target, method=method, steps=steps,
-                                                               **params))
+    return ctx.manager.run(task_key, model, explain, x, target=target, method=method, steps=steps, **params)
 
 
 # -- what a person sees ----------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ class Run:
         try:
             if stop.is_set():  # the client left while it waited
                 raise ApiError(499, "The client closed the request.")
-            if not ctx.manager.get(TASK, call.model).is_chat:
+            if not ctx.manager.run(TASK, call.model, "is_chat"):
                 raise ApiError(400, f"{call.model_id} has no chat template: it is a base model that continues "
                                     "a text; pick a chat model.", param="model")
             self.updates = ctx.manager.stream(TASK, call.model, call.messages, stop=stop, **call.params)

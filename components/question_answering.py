@@ -27,7 +27,7 @@ def build(ctx: Context) -> None:
     def qa(question: str, context: str, model: str | None = None,
            max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, str, list[Any]]:
         inputs = {"question": question, "context": context}
-        result = ctx.manager.call(TASK, model, lambda p: p.predict(inputs, max_answer_tokens=max_answer_tokens))
+        result = ctx.manager.run(TASK, model, "predict", inputs, max_answer_tokens=max_answer_tokens)
         text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
         spans = [] if result["answer"] is None else [{"entity": "answer", "start": result["start"], "end": result["end"]}]
         # The confidence as text ("97.2%"): a gr.Number shows "0" before any run, and cannot be empty.

@@ -66,8 +66,11 @@ def gpu_note(ctx: Context, spec: Any) -> str:
 
 def ready_html(entry: dict[str, Any], note: str = "") -> str:
     size = millions(entry["parameters"])
+    replicas = entry.get("replicas")  # served by Ray Serve (models/cluster.py)
+    where = html.escape(entry["device"]) + (f' (replica{"s" if len(replicas) > 1 else ""} '
+                                            f'{html.escape(", ".join(replicas))})' if replicas else "")
     return _panel("ready", f'<span class="dot">●</span> <b>{html.escape(entry["label"])}</b> is ready on '
-                           f'{html.escape(entry["device"])} in {html.escape(entry["dtype"])} · {size} parameters · '
+                           f'{where} in {html.escape(entry["dtype"])} · {size} parameters · '
                            f'loaded in {entry["load_seconds"]:.1f} s.{html.escape(note)}')
 
 

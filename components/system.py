@@ -30,6 +30,8 @@ def versions() -> str:
 
 
 def memory_line(ctx: Context) -> str:
+    if hasattr(ctx.manager, "replicas"):  # --backend ray (models/cluster.py)
+        return cluster_lines(ctx)
     if ctx.manager.device_if_known() is None:  # asking for the device would import torch before any model
         return f"No model loaded yet · at most {ctx.manager.max_loaded} models kept loaded"
     mem = ctx.manager.memory()
@@ -37,6 +39,26 @@ def memory_line(ctx: Context) -> str:
         return f"Device: **{mem['device']}** · at most {ctx.manager.max_loaded} models kept loaded"
     return (f"Device: **{mem['device']}** · free memory {mem['free_bytes'] / 2**30:.1f} GiB "
             f"of {mem['total_bytes'] / 2**30:.1f} GiB · at most {ctx.manager.max_loaded} models kept loaded")
+
+
+def cluster_lines(ctx: Context) -> str:
+    """Ray Serve: each deployment's replicas by state (serve.status()), then each replica: its node, device,
+    requests running and models."""
+    manager: Any = ctx.manager
+    deployments = manager.deployments()
+    if not deployments:
+        return (f"Served by Ray Serve at **{manager.address}**: not connected yet"
+                + (f" ({manager.failure})" if manager.failure else "") + ".")
+    parts = [f"**{d['application']}** {d['status'].lower()}, "
+             + ", ".join(f"{n} {state.lower()}" for state, n in sorted(d["replicas"].items())) for d in deployments]
+    lines = [f"Served by Ray Serve at **{manager.address}** · at most {manager.max_loaded} models per replica · "
+             + " · ".join(parts)]
+    for r in manager.replicas():
+        models = ", ".join(m["label"] for m in r["models"]) or "no model"
+        lines.append(f"- replica `{r['replica']}` of **{r['deployment']}** on {r['node']} "
+                     f"({r['device'] or 'no model loaded yet'}): {r['running']} request"
+                     f"{'s' if r['running'] != 1 else ''} running · {models}")
+    return "\n".join(lines)
 
 
 def ago(when: float | None, now: float | None = None) -> str:
@@ -62,7 +84,8 @@ def loaded_rows(models: list[dict[str, Any]]) -> list[list[Any]]:
     """The /models data as the table shows it, most recently used first."""
     rows = []
     for m in sorted(models, key=lambda m: m.get("last_used") or 0, reverse=True):
-        rows.append([m["task"], m["label"], m["device"], m["dtype"], millions(m["parameters"]),
+        device = m["device"] + (f" · replica {m['replica']}" if m.get("replica") else "")
+        rows.append([m["task"], m["label"], device, m["dtype"], millions(m["parameters"]),
                      megabytes(m["memory_mb"]), f"{m['load_seconds']:.1f} s", ago(m.get("last_used"))])
     return rows
 
@@ -131,7 +154,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
 
     def shown(models: list[dict[str, Any]] | None) -> tuple[Any, ...]:
         models = models or []
-        return (loaded_rows(models), gr.update(choices=[choice(m) for m in models], value=None),
+        return (loaded_rows(models), gr.update(choices=list(dict.fromkeys(choice(m) for m in models)), value=None),
                 memory_line(ctx), catalog_rows(ctx), catalog_note(ctx))
 
     def act(picked: str | None, action: str) -> tuple[list[dict[str, Any]], str]:

@@ -36,21 +36,18 @@ def build(ctx: Context) -> None:
                       num_images: int = 1, seed: int | None = None, model: str | None = None,
                       scheduler: str = "default",
                       request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
-        def run(pipeline: Any) -> dict[str, Any]:
-            estimate = pipeline.estimate_seconds(steps=steps, width=width, height=height, num_images=num_images)
-            if estimate and estimate > 10:
-                gr.Info(f"This will take about {estimate:.0f} s on {pipeline.device}.")
-            return pipeline.predict(
-                prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale, width=width,
-                height=height, num_images=num_images, seed=seed,
-                scheduler=None if scheduler in (None, "", "default") else scheduler,
-                progress=lambda step, total: progress((step, total), desc="Denoising", unit="steps"),
-                stop=stop_event)
-
         session = session_of(request)
         stop_event = ctx.stops.start(session, TASK)
         try:
-            result = ctx.manager.call(TASK, model, run)  # loaded again if evicted under the call
+            estimate = ctx.manager.run(TASK, model, "estimate_seconds", steps=steps, width=width, height=height,
+                                       num_images=num_images)
+            if estimate and estimate > 10:
+                gr.Info(f"This will take about {estimate:.0f} s.")
+            result = ctx.manager.run(  # loaded again if evicted under the call
+                TASK, model, "predict", prompt, negative_prompt=negative_prompt, steps=steps,
+                guidance_scale=guidance_scale, width=width, height=height, num_images=num_images, seed=seed,
+                scheduler=None if scheduler in (None, "", "default") else scheduler,
+                progress=lambda step, total: progress((step, total), desc="Denoising", unit="steps"), stop=stop_event)
         finally:
             ctx.stops.finish(session, TASK, stop_event)
         p = result["parameters"]

@@ -20,6 +20,7 @@ class Catalog:
 
     entries: Mapping[str, tuple[ModelSpec, ...]]
     source: str = "built-in"
+    serving: Mapping[str, Any] | None = None  # the file's `serving:` section, for --backend ray (models/cluster.py)
 
     def tasks(self) -> list[str]:
         return [t for t in TASKS if self.entries.get(t)]
@@ -41,7 +42,7 @@ class Catalog:
         """This catalog with one more model for its task (last, so the default stays), replacing an entry of
         the same id: how a fine-tuned model joins the pickers."""
         kept = tuple(s for s in self.models(spec.task) if s.model_id != spec.model_id)
-        return Catalog(entries={**self.entries, spec.task: (*kept, spec)}, source=self.source)
+        return Catalog(entries={**self.entries, spec.task: (*kept, spec)}, source=self.source, serving=self.serving)
 
     def spec(self, task: str, model_id: str | None) -> ModelSpec:
         """The catalog's entry for model_id, or a bare spec for a custom id (None: the default)."""
@@ -63,6 +64,8 @@ def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "bui
         raise InvalidInput(f"The catalog {source} must map task names to lists of models.")
     entries: dict[str, tuple[ModelSpec, ...]] = {}
     for raw_task, items in data.items():
+        if raw_task == "serving":  # how --backend ray serves each family, not a task (models/cluster.py)
+            continue
         task = canonical_task(str(raw_task))
         if isinstance(items, (str, Mapping)):
             items = [items]
@@ -81,7 +84,7 @@ def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "bui
             specs.append(ModelSpec(task=task, model_id=model_id, label=item.get("label"),
                                    defaults=dict(defaults), needs_gpu=bool(item.get("gpu", False))))
         entries[task] = tuple(specs)
-    return Catalog(entries=entries, source=source)
+    return Catalog(entries=entries, source=source, serving=data.get("serving"))
 
 
 def load_catalog(path: str | os.PathLike | None = None, *, merge_defaults: bool = True) -> Catalog:
@@ -102,4 +105,4 @@ def load_catalog(path: str | os.PathLike | None = None, *, merge_defaults: bool 
     override = parse_catalog(data, base_dir=file.resolve().parent, source=str(path))
     entries = dict(base.entries) if merge_defaults else {}
     entries.update(override.entries)
-    return Catalog(entries=entries, source=str(path))
+    return Catalog(entries=entries, source=str(path), serving=override.serving)

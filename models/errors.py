@@ -58,3 +58,7 @@ class ModelUnloaded(InvalidInput):
 
 class OutOfMemory(PlaygroundError):
     pass
+
+
+class ClusterUnavailable(PlaygroundError):
+    """--backend ray: the model cluster (or the replica serving a request) cannot be reached now."""

@@ -244,6 +244,17 @@ class ModelManager:
                     raise
         raise AssertionError("unreachable")
 
+    def run(self, task: str, model_id: str | None, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn on the loaded model, as call() runs it: `fn` names an attribute of the pipeline (a method is
+        called with the arguments, a property read), or is a function of models/ that takes the pipeline
+        first. Named, not a closure, so the call can travel to another process (models/cluster.py)."""
+        def apply(pipeline: Pipeline) -> Any:
+            if not isinstance(fn, str):
+                return fn(pipeline, *args, **kwargs)
+            value = getattr(pipeline, fn)
+            return value(*args, **kwargs) if callable(value) else value
+        return self.call(task, model_id, apply)
+
     def stream(self, task: str, model_id: str | None, inputs: Any, **params: Any) -> Iterator[Any]:
         """The pipeline's stream(...), retried like call() when the model is unloaded before the first update."""
         for attempt in range(RETRIES_AFTER_UNLOAD + 1):

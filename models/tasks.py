@@ -106,6 +106,7 @@ class Task:
     batches: bool = False
     summary: str = ""
     result: str = ""  # the type of what predict returns, in models/results.py
+    family: str = ""  # the Ray Serve deployment that serves it under --backend ray (models/cluster.py); its key if none
 
     def __post_init__(self) -> None:
         missing = [f.name for f in fields(self)
@@ -116,6 +117,10 @@ class Task:
         if self.adapter.count(":") != 1:
             raise ValueError(f"The task declaration {self.key!r} names its adapter {self.adapter!r}; "
                              "write it as 'module:Class'.")
+
+    @property
+    def deployment(self) -> str:
+        return self.family or self.key
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -133,7 +138,7 @@ class Task:
 # `gpu: true` marks models that are too slow or too big without one.
 DECLARATIONS: tuple[Task, ...] = (
     Task(
-        key="text-generation", result="Generation", title="Chat",
+        key="text-generation", family="generation", result="Generation", title="Chat",
         adapter="models.text:TextGeneration",
         tab="chat", endpoint="generate", streams=True, summary="chat and text generation",
         aliases=("generation", "text_generation", "chat"),
@@ -159,7 +164,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="sentiment", result="Labels", title="Sentiment", adapter="models.text:Sentiment", tab="sentiment",
+        key="sentiment", family="text", result="Labels", title="Sentiment", adapter="models.text:Sentiment", tab="sentiment",
         endpoint="sentiment",
         batches=True, summary="sentiment", aliases=("text-classification", "sentiment-analysis"),
         models=(
@@ -169,7 +174,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="ner", result="Entities", title="Named entities", adapter="models.text:NamedEntities", tab="ner",
+        key="ner", family="text", result="Entities", title="Named entities", adapter="models.text:NamedEntities", tab="ner",
         endpoint="ner",
         batches=True, summary="named entities", aliases=("token-classification", "named-entities", "entities"),
         models=(
@@ -180,7 +185,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="question-answering", title="Question answering", adapter="models.question_answering:QuestionAnswering",
+        key="question-answering", family="text", title="Question answering", adapter="models.question_answering:QuestionAnswering",
         result="Answer",
         tab="question_answering", endpoint="qa", summary="question answering",
         aliases=("qa", "question_answering"),
@@ -193,7 +198,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="fill-mask", title="Fill mask", adapter="models.text:FillMask", tab="fill_mask", endpoint="fill_mask",
+        key="fill-mask", family="text", title="Fill mask", adapter="models.text:FillMask", tab="fill_mask", endpoint="fill_mask",
         result="MaskFill",
         batches=True, summary="fill-mask (what BERT learned in pre-training)", aliases=("fill_mask", "mask"),
         params=(Param("top_k", "Top k candidates", 5, 1, 50, 1, integer=True,
@@ -205,7 +210,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="zero-shot-classification", title="Zero-shot classification", tab="zero_shot_classification",
+        key="zero-shot-classification", family="text", title="Zero-shot classification", tab="zero_shot_classification",
         result="Labels",
         adapter="models.text:ZeroShotClassification", endpoint="zero_shot_classification", batches=True,
         summary="zero-shot classification (any labels, no training)", aliases=("zero_shot_classification", "nli"),
@@ -223,7 +228,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="image-classification", title="Image classification", adapter="models.vision:ImageClassification",
+        key="image-classification", family="vision", title="Image classification", adapter="models.vision:ImageClassification",
         result="ImageLabels",
         tab="image_classification", endpoint="classify_image", batches=True, summary="image classification",
         aliases=("image_classification",),
@@ -236,7 +241,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="clip", title="CLIP", adapter="models.clip:ClipMatching", tab="clip", endpoint="clip_zero_shot",
+        key="clip", family="clip", title="CLIP", adapter="models.clip:ClipMatching", tab="clip", endpoint="clip_zero_shot",
         result="ClipResults",
         summary="CLIP matching", aliases=("zero-shot-image-classification",),
         params=(Param("top_k", "Show the top k images", 8, 1, 64, 1, integer=True,
@@ -249,7 +254,7 @@ DECLARATIONS: tuple[Task, ...] = (
         ),
     ),
     Task(
-        key="text-to-image", title="Text to image", adapter="models.diffusion:TextToImage", tab="text_to_image",
+        key="text-to-image", family="diffusion", title="Text to image", adapter="models.diffusion:TextToImage", tab="text_to_image",
         result="Images",
         endpoint="text_to_image", summary="text-to-image", aliases=("text_to_image", "diffusion"),
         params=(

@@ -59,17 +59,24 @@ class LaunchedApp:
         try:
             self.demo.close()
         finally:
-            self.manager.unload_all()
+            try:
+                self.manager.unload_all()
+            finally:
+                if hasattr(self.manager, "close"):
+                    self.manager.close()  # --backend ray: the local Ray instance stops with the app
 
 
 def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int = 16,
                settings: Any = None, timeout: float = 30.0, allow_custom: bool | None = None,
-               auth: list[tuple[str, str]] | None = None, api_keys: Iterable[str] | None = None) -> LaunchedApp:
+               auth: list[tuple[str, str]] | None = None, api_keys: Iterable[str] | None = None,
+               backend: str = "in-process", serving: dict | None = None) -> LaunchedApp:
     """Build the app exactly as app.py does, from a catalog in the YAML shape, and serve it on
     127.0.0.1 at a free port; returns once the page answers HTTP 200.
 
     allow_custom=False is hosted mode (only catalog models; the default follows settings);
     auth is app.py's --auth, as (user, password) pairs; api_keys its --api-key (default: the settings').
+    backend="ray" serves the models from Ray Serve on a local Ray instance (app.py --backend ray), each
+    family as `serving` says (the catalog file's serving: section), stopped when the app is closed.
     """
     from app import start
     from components import Settings, build_demo
@@ -84,8 +91,15 @@ def launch_app(catalog_data: dict, *, max_loaded: int = 10, max_batch_size: int 
     if api_keys is not None:
         settings.api_keys = tuple(api_keys)
     availability = Availability(catalog)
-    manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size, allow_custom=allow_custom,
-                           availability=availability)
+    if backend == "ray":
+        from models.cluster import ClusterManager, parse_serving
+
+        manager: Any = ClusterManager(catalog, serving=parse_serving(serving, max_batch_size=max_batch_size),
+                                      allow_custom=allow_custom, local_cpus=4)
+        manager.start()
+    else:
+        manager = ModelManager(catalog, max_loaded=max_loaded, max_batch_size=max_batch_size,
+                               allow_custom=allow_custom, availability=availability)
     demo = build_demo(catalog, manager, settings, availability)
     availability.check()  # tests run with HF_HUB_OFFLINE=1: no request, the folders' states at once
     port = free_port()
@@ -166,6 +180,12 @@ def slow_down(pipeline: Any, seconds: float) -> Any:
     def pause(module: Any, args: Any) -> None:
         time.sleep(seconds)
     return pipeline.model.register_forward_pre_hook(pause)
+
+
+def slowed(pipeline: Any, seconds: float) -> None:
+    """slow_down as a function of the pipeline alone, for a model on a Ray Serve replica
+    (manager.run(task, model, slowed, seconds)); a reload undoes it."""
+    slow_down(pipeline, seconds)
 
 
 @contextlib.contextmanager
