@@ -236,3 +236,24 @@ def test_a_wrong_input_is_the_replicas_sentence(ray_client: Client, catalog: dic
     with pytest.raises(AppError) as raised:
         ray_client.predict(text="", model=model_of(catalog, "sentiment"), api_name="/sentiment")
     assert str(raised.value) == "The text is empty; type some text."
+
+
+def test_the_page_runs_a_tab_on_the_cluster_and_lists_its_replicas(ray_app: Any, chromium: str) -> None:
+    import re
+
+    from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, open_tab, screenshot
+
+    with open_page(ray_app.url, chromium, ready_tab="Sentiment") as page:
+        panel = open_tab(page, "Sentiment")
+        panel.get_by_label("Text", exact=True).fill("I love this film")
+        panel.get_by_role("button", name="Classify", exact=True).click()
+        expect(panel.get_by_test_id("label-output-value")).to_have_text("POSITIVE", timeout=RESULT_TIMEOUT)
+        # the state panel: where it runs, the replica(s) named
+        expect(panel.get_by_text(re.compile(r"tiny sentiment.* is ready on cpu \(replicas? [a-z0-9]"))).to_be_visible()
+        panel = open_tab(page, "Models")
+        expect(panel.get_by_text(re.compile(r"Served by Ray Serve at"))).to_be_visible(timeout=RESULT_TIMEOUT)
+        expect(panel.get_by_text(re.compile(r"replica \S+ of text on"))).to_have_count(2)
+        table = panel.get_by_role("grid", name="Loaded models, most recently used first")
+        expect(table.get_by_role("gridcell", name=re.compile(r"^cpu · replica \S+$")).first).to_be_visible()
+        screenshot(page, "models-on-ray")
+        no_page_errors(page)
