@@ -211,6 +211,14 @@ class Board:
         self.deployed[family] = config
 
 
+def board() -> Any:
+    """The cluster's Board, made by whoever asks first (a front end, or a replica deployed by the operator)."""
+    import ray
+
+    return ray.remote(Board).options(name=BOARD, namespace=NAMESPACE, get_if_exists=True, lifetime="detached",
+                                     num_cpus=0).remote()
+
+
 # -- a replica ---------------------------------------------------------------------------------------------
 
 class Replica:
@@ -240,7 +248,7 @@ class Replica:
         self.lock = threading.Lock()
         self.posting = threading.Lock()
         self.seen = -1  # the unload orders read so far (-1: none yet; those before this replica do not apply)
-        self.board = ray.get_actor(BOARD, namespace=NAMESPACE)
+        self.board = board()
 
         async def load(key: str) -> _Held:
             task, model = key.split("\x1f", 1)
@@ -482,8 +490,7 @@ class ClusterManager:
                 ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
                          runtime_env={"working_dir": str(ROOT), "excludes": [
                              ".venv", ".git", "tests", "benchmarks", "assets", "*.pyc", "__pycache__"]})
-        self._board = ray.remote(Board).options(name=BOARD, namespace=NAMESPACE, get_if_exists=True,
-                                                lifetime="detached", num_cpus=0).remote()
+        self._board = board()
         serve.start(proxy_location="Disabled")
         cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
         status = serve.status().applications
@@ -498,8 +505,9 @@ class ClusterManager:
             config = repr((options, replica_options, sorted((t, [s.model_id for s in specs])
                                                             for t, specs in self.catalog.entries.items())))
             running = family in status and status[family].status == "RUNNING"
-            if running and ray.get(self._board.deployment_config.remote(family)) == config:
-                continue  # deployed as asked by an earlier front end: its replicas keep their models
+            deployed = ray.get(self._board.deployment_config.remote(family)) if running else None
+            if running and deployed in (config, OPERATOR):
+                continue  # deployed as asked by an earlier front end, or by the operator: its replicas keep their models
             deployment = serve.deployment(Replica).options(**options)
             targets.append((family, config, serve.RunTarget(deployment.bind(family, self.catalog, replica_options),
                                                             name=family, route_prefix=None)))
@@ -805,3 +813,30 @@ def _portable(value: Any, address: str) -> Any:
     if isinstance(value, dict):
         return {k: _portable(v, address) for k, v in value.items()}
     return value
+
+
+# -- deployed by the operator (a KubeRay RayService, `serve run`) -------------------------------------------
+
+OPERATOR = "deployed by the operator"
+
+
+def family_app(args: dict[str, Any]) -> Any:
+    """A Serve application builder: `serve run models.cluster:family_app family=text config=catalog.yaml`, or a
+    RayService's serveConfigV2 (`import_path: models.cluster:family_app`, `args: {family, config}`). The
+    front end finds it running and uses it as it is (it deploys only the families nobody deployed)."""
+    import ray
+    from ray import serve
+
+    from .catalog import load_catalog
+
+    family = str(args["family"])
+    if family not in FAMILIES:
+        raise InvalidInput(f"family is one of {', '.join(FAMILIES)}, not {family!r}.")
+    catalog = load_catalog(args.get("config"))
+    serving = parse_serving(catalog.serving, source=catalog.source)[family]
+    options = serving.options(ray.cluster_resources().get("GPU", 0.0) if ray.is_initialized() else 0.0, family)
+    ray.get(board().set_deployment_config.remote(family, OPERATOR))
+    return serve.deployment(Replica).options(**options).bind(
+        family, catalog, {"models_per_replica": serving.models_per_replica, "device": args.get("device", "auto"),
+                          "max_batch_size": serving.max_batch_size,
+                          "max_ongoing_requests": serving.max_ongoing_requests})
