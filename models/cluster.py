@@ -63,6 +63,7 @@ class Serving:
     max_ongoing_requests: int = 32
     max_batch_size: int = 16
     target_ongoing_requests: float = 4.0
+    threads: int | None = None  # torch's threads per replica (None: torch's default, the machine's cores)
 
     def options(self, cluster_gpus: float, family: str) -> dict[str, Any]:
         """The Serve deployment's options for these settings."""
@@ -78,7 +79,7 @@ class Serving:
 
 
 SERVING_KEYS = {"replicas", "gpus", "cpus", "models_per_replica", "max_ongoing_requests", "max_batch_size",
-                "target_ongoing_requests"}
+                "target_ongoing_requests", "threads"}
 
 
 def parse_replicas(value: Any, where: str) -> tuple[int, int]:
@@ -137,7 +138,7 @@ def parse_serving(data: Any, *, replicas: str | None = None, models_per_replica:
         try:
             for key, kind in (("gpus", float), ("cpus", float), ("models_per_replica", int),
                               ("max_ongoing_requests", int), ("max_batch_size", int),
-                              ("target_ongoing_requests", float)):
+                              ("target_ongoing_requests", float), ("threads", int)):
                 if key in settings:
                     value = kind(settings[key])
                     if value < 0 or (kind is int and value < 1):
@@ -235,6 +236,10 @@ class Replica:
         from .manager import ModelManager
 
         self.family = family
+        if options.get("threads"):
+            import torch
+
+            torch.set_num_threads(int(options["threads"]))
         self.manager = ModelManager(catalog, device=options.get("device", "auto"), dtype=options.get("dtype"),
                                     max_loaded=options["models_per_replica"], allow_custom=True,
                                     allow_pickle=options.get("allow_pickle", False),
@@ -501,7 +506,7 @@ class ClusterManager:
             replica_options = {"models_per_replica": serving.models_per_replica, "device": self.device_preference,
                                "dtype": self.dtype_name, "allow_pickle": self.allow_pickle,
                                "max_batch_size": serving.max_batch_size,
-                               "max_ongoing_requests": serving.max_ongoing_requests}
+                               "max_ongoing_requests": serving.max_ongoing_requests, "threads": serving.threads}
             config = repr((options, replica_options, sorted((t, [s.model_id for s in specs])
                                                             for t, specs in self.catalog.entries.items())))
             running = family in status and status[family].status == "RUNNING"
@@ -839,4 +844,4 @@ def family_app(args: dict[str, Any]) -> Any:
     return serve.deployment(Replica).options(**options).bind(
         family, catalog, {"models_per_replica": serving.models_per_replica, "device": args.get("device", "auto"),
                           "max_batch_size": serving.max_batch_size,
-                          "max_ongoing_requests": serving.max_ongoing_requests})
+                          "max_ongoing_requests": serving.max_ongoing_requests, "threads": serving.threads})
