@@ -164,6 +164,20 @@ def test_compare_and_explain_run_on_the_replicas(ray_client: Client, local_clien
     assert [w["score"] for w in ours["words"]] == pytest.approx([w["score"] for w in theirs["words"]], abs=1e-6)
 
 
+def test_the_openai_api_streams_from_a_replica(ray_app: Any, local_app: Any) -> None:
+    import openai
+
+    chat = [{"role": "user", "content": "hello"}]
+    texts = []
+    for app in (ray_app, local_app):
+        client = openai.OpenAI(base_url=app.url + "v1", api_key="x", max_retries=0, timeout=60)
+        chunks = list(client.chat.completions.create(model="tiny chat", messages=chat, temperature=0, max_tokens=12,
+                                                     seed=3, stream=True, stream_options={"include_usage": True}))
+        assert len(chunks) > 3 and chunks[-1].usage.completion_tokens == 12
+        texts.append("".join(c.choices[0].delta.content or "" for c in chunks if c.choices))
+    assert texts[0] == texts[1]
+
+
 def test_a_reply_streams_and_stop_ends_it_on_its_replica(ray_app: Any, catalog: dict) -> None:
     manager = ray_app.manager
     slow = model_of(catalog, "text-generation", 2)
