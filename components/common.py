@@ -88,7 +88,7 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.turns is None:
-            self.turns = Turns(self.settings.concurrency_limit)
+            self.turns = Turns(getattr(self.manager, "concurrent_calls", None) or self.settings.concurrency_limit)
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -164,7 +164,11 @@ def event_options(ctx: Context, *, batched: bool = False) -> dict[str, Any]:
     """Queue settings. Unbatched model calls (and loads) share one pool of concurrency_limit
     workers. Batched endpoints share another, of twice max_batch_size, so requests that arrive
     together meet in the manager's batcher: it runs one batch at a time, for all models, on its
-    own thread, and a full batch can gather while one runs."""
+    own thread, and a full batch can gather while one runs. On Ray Serve (models/cluster.py) one pool of
+    what the replicas take together: they queue, batch and spread the calls themselves."""
+    calls = getattr(ctx.manager, "concurrent_calls", None)  # --backend ray: the replicas queue and batch
+    if calls:
+        return {"concurrency_id": "cluster", "concurrency_limit": calls}
     batcher = ctx.manager.batcher
     if batched and batcher is not None:
         return {"concurrency_id": "device-batched", "concurrency_limit": 2 * batcher.max_batch_size}

@@ -435,6 +435,12 @@ class ClusterManager:
         return self._failure
 
     @property
+    def concurrent_calls(self) -> int:
+        """Model calls the front end sends at once (Gradio's queue, the chat's turns): what the replicas take
+        together, at most 32 (Gradio's threads are 40)."""
+        return min(32, sum(s.max_replicas * s.max_ongoing_requests for s in self.serving.values()))
+
+    @property
     def max_loaded(self) -> int:
         """Models kept loaded per replica of a family (what /compare checks before running sides at once)."""
         return min(s.models_per_replica for s in self.serving.values())

@@ -202,29 +202,38 @@ def test_two_replicas_share_a_load_and_a_killed_one_loses_no_request_silently(ra
     model = model_of(catalog, "sentiment")
     expected = manager.predict("sentiment", model, "I love this film")
     outcomes: list[Any] = []
+    finish = threading.Event()
 
     def caller(n: int) -> None:
-        for _ in range(12):
+        while not finish.is_set():
             try:
                 outcomes.append(manager.predict("sentiment", model, "I love this film"))
             except PlaygroundError as e:
                 outcomes.append(e)
 
+    def both_hold_it() -> bool:
+        entry = manager.entry("sentiment", model)
+        return entry is not None and len(entry["replicas"]) == 2
+
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(caller, n) for n in range(16)]
-        wait_until(lambda: len(outcomes) >= 40, timeout=60)
-        entry = manager.entry("sentiment", model)
-        assert entry is not None and len(entry["replicas"]) == 2, entry  # both replicas took requests
-        victim = next(name for name in ray.util.list_named_actors(all_namespaces=True)
-                      if isinstance(name, dict) and "text" in name["name"] and "SERVE_REPLICA" in name["name"])
-        ray.kill(ray.get_actor(victim["name"], namespace=victim["namespace"]), no_restart=False)
+        try:
+            # Serve sends a model's requests to the replica that holds it while it keeps up; 16 callers on a
+            # replica taking 2 at a time overflow to the other, which loads the model
+            assert wait_until(both_hold_it, timeout=60), manager.entry("sentiment", model)
+            before = len(outcomes)
+            victim = next(actor for actor in ray.util.list_named_actors(all_namespaces=True)
+                          if "SERVE_REPLICA" in actor["name"] and "#text#" in actor["name"])
+            ray.kill(ray.get_actor(victim["name"], namespace=victim["namespace"]), no_restart=False)
+            wait_until(lambda: len(outcomes) > before + 100, timeout=60)  # the load goes on after the kill
+        finally:
+            finish.set()
         for future in futures:
             future.result(timeout=120)
-    assert len(outcomes) == 16 * 12
     failures = [o for o in outcomes if isinstance(o, Exception)]
+    print(f"{len(failures)} of {len(outcomes)} requests failed with a sentence")
     for failure in failures:
         assert_plain_sentence(str(failure))
-    print(f"{len(failures)} of {len(outcomes)} requests failed with a sentence")
     assert len(failures) <= 4, failures  # retried once on the other replica: at most a few see a sentence
     assert all(o == expected for o in outcomes if not isinstance(o, Exception))
 
