@@ -126,7 +126,9 @@ def describe(stats: dict[str, Any]) -> str:
     parts.append(f"total {stats['seconds']:.2f} s")
     if stats["prompt_tokens"] is not None:
         used = stats["prompt_tokens"] + (stats["new_tokens"] or 0)
-        parts.append(f"context {used:,} of {stats['window']:,} tokens")
+        # a remote endpoint (models/remote.py) may not say its window
+        parts.append(f"context {used:,} of {stats['window']:,} tokens" if stats.get("window")
+                     else f"context {used:,} tokens")
     if stats.get("logprob") is not None:
         parts.append(f"log-probability {stats['logprob']:.2f}")
     if stats.get("perplexity") is not None:
@@ -278,6 +280,8 @@ def template_note(ctx: Context, model: str | None) -> tuple[str, str]:
         spec = ctx.manager.spec(TASK, model)
     except Exception:  # noqa: BLE001 - a typed id that is no id: the state panel says so
         return "", ""
+    if spec.endpoint:  # a remote server applies its own template (models/remote.py)
+        return (f"**Chat template:** the server's own: {spec.name} runs at {spec.endpoint}.", "")
     has, text = chat_template(spec)
     if has:
         return (f"**Chat template:** {spec.name}'s own ({len(text.splitlines())} lines), applied to the system "

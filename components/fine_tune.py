@@ -233,7 +233,7 @@ def build(ctx: Context) -> None:
     with gr.Row(equal_height=False):
         with gr.Column():
             task = gr.Radio(TASK_CHOICES, value="sentiment", label="Task")
-            base = gr.Dropdown(choices=[(s.name, s.model_id) for s in ctx.catalog.models("sentiment")],
+            base = gr.Dropdown(choices=[(s.name, s.model_id) for s in ctx.catalog.models("sentiment") if not s.endpoint],
                                value=ctx.catalog.default("sentiment"), label="Base model", allow_custom_value=True,
                                info="A model of the task's list, or (where allowed) a Hub id or a local folder.")
             train_file = gr.File(label="Training data", file_types=list(FORMATS),
@@ -279,7 +279,7 @@ def build(ctx: Context) -> None:
     folder = gr.State(None)
 
     def pick_task(key: str) -> tuple[Any, str]:
-        return (gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(key)],
+        return (gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(key) if not s.endpoint],
                           value=ctx.catalog.default(key)), FORMAT_HELP.get(key, ""))
 
     task.change(pick_task, [task], [base, help_text], queue=False, api_visibility="private")

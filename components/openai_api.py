@@ -309,7 +309,8 @@ class EventStream(StreamingResponse):
 # -- the routes -----------------------------------------------------------------------------------------
 
 def _usage(update: dict[str, Any]) -> dict[str, int]:
-    prompt, completion = int(update["prompt_tokens"]), int(update["new_tokens"])
+    # a remote endpoint that does not say its prompt's tokens (models/remote.py): 0
+    prompt, completion = int(update["prompt_tokens"] or 0), int(update["new_tokens"])
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 

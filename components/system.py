@@ -73,7 +73,7 @@ def ago(when: float | None, now: float | None = None) -> str:
 
 
 STATES = {"local": "ready (a folder here)", "cached": "ready (in the cache)", "download": "needs a download",
-          "unavailable": "not available now", "unknown": "being checked"}
+          "unavailable": "not available now", "unknown": "being checked", "remote": "on a remote server"}
 
 
 def megabytes(mb: float) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .catalog import Catalog
+from .catalog import Catalog, shown_endpoint
 from .download import hub_repo, plan_files
 from .errors import ModelNotFound
 from .loading import is_local, shown
@@ -109,8 +109,9 @@ class ModelAvailability:
     task: str
     model_id: str
     label: str
-    state: str  # local | cached | download | unavailable | unknown (the check has not finished)
+    state: str  # local | cached | download | unavailable | unknown (the check has not finished) | remote
     size_bytes: int | None = None  # on disk (local, cached) or to download, when known
+    endpoint: str | None = None  # remote: the OpenAI-compatible server that serves it (models/remote.py)
 
     def ready(self) -> bool:
         return self.state in ("local", "cached")
@@ -121,6 +122,8 @@ class ModelAvailability:
             return f"ready, {human_size(self.size_bytes)}" if self.size_bytes else "ready"
         if self.state == "download":
             return f"download {human_size(self.size_bytes)}" if self.size_bytes else "download"
+        if self.state == "remote":
+            return f"remote ({shown_endpoint(self.endpoint)})"
         return "not available now" if self.state == "unavailable" else "checking…"
 
 
@@ -258,7 +261,8 @@ class Availability:
         the size of each download, planned as `--download` plans it (hub_timeout each, 4 at a time).
         """
         self._reach()
-        specs = [(task, spec.model_id) for task in self.catalog.tasks() for spec in self.catalog.models(task)]
+        specs = [(task, spec.model_id) for task in self.catalog.tasks() for spec in self.catalog.models(task)
+                 if not spec.endpoint]  # a remote model is on its server: nothing on the disk or the Hub to see
         disk = {key: self._look(*key, resolve=False) for key in specs}
         with self._lock:
             self._disk.update(disk)
@@ -353,6 +357,9 @@ class Availability:
         """Any model: the catalog's from the check; a typed id (or a catalog model before the
         check reached it) from the disk now, without network and without importing open_clip."""
         task = canonical_task(task)
+        remote = next((s for s in self.catalog.models(task) if s.endpoint and s.model_id == model_id), None)
+        if remote is not None:  # on its server: neither the disk nor the Hub says anything of it
+            return ModelAvailability(task, model_id, remote.name, "remote", endpoint=remote.endpoint)
         key = (task, model_id)
         with self._lock:
             disk, planned = self._disk.get(key), self._planned.get(key)
@@ -390,7 +397,7 @@ class Availability:
             hub = {None: "being checked", True: "reachable"}.get(
                 known, f"not reachable (checked {time.strftime('%H:%M', time.localtime(wall))})")
         states = self.catalog_states()
-        count = {s: sum(a.state == s for a in states) for s in ("download", "unavailable", "unknown")}
+        count = {s: sum(a.state == s for a in states) for s in ("download", "unavailable", "unknown", "remote")}
         parts = [f"{sum(a.ready() for a in states)} ready"]
         if count["download"]:
             sizes = [a.size_bytes for a in states if a.state == "download" and a.size_bytes]
@@ -402,6 +409,8 @@ class Availability:
             parts.append(f"{count['unavailable']} not available now")
         if count["unknown"]:
             parts.append(f"{count['unknown']} being checked")
+        if count["remote"]:
+            parts.append(f"{count['remote']} on remote servers")
         return f"Hub: {hub}. Catalog: {', '.join(parts)}."
 
     def advice(self) -> str:

@@ -22,6 +22,11 @@ class ModelSpec:
     label: str | None = None
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     needs_gpu: bool = field(default=False, compare=False, hash=False)
+    # A remote OpenAI-compatible server (its base URL, ending in /v1) that serves model_id for chat
+    # (models/remote.py); the id and the endpoint together say which model it is. api_key_env names the
+    # environment variable that holds its key: the key itself is never in the catalog.
+    endpoint: str | None = None
+    api_key_env: str | None = field(default=None, compare=False, hash=False)
 
     @property
     def name(self) -> str:

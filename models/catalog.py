@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import ModelSpec
 from .errors import InvalidInput
@@ -12,6 +14,8 @@ from .tasks import TASKS, canonical_task
 
 # The curated models, per task, as its declaration lists them (models/tasks.py); the first is the default.
 DEFAULT_CATALOG: dict[str, list[Any]] = {key: [dict(m) for m in task.models] for key, task in TASKS.items()}
+REMOTE_TASK = "text-generation"  # the one task a remote OpenAI-compatible server can serve (chat)
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,12 @@ class Catalog:
 
 
 def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "built-in") -> Catalog:
-    """Turn the YAML shape ({task: [id | {id, label, gpu}]}) into a Catalog.
+    """Turn the YAML shape ({task: [id | {id, label, gpu, defaults, endpoint, api_key_env}]}) into a Catalog.
 
     Local paths that start with '.' are resolved against the YAML file's folder, so a
-    catalog file can travel with its models.
+    catalog file can travel with its models. A text-generation entry with an `endpoint` is a model
+    served by a remote OpenAI-compatible server (models/remote.py): its id is the name that server
+    gives it, and `api_key_env` names the environment variable holding its key.
     """
     if not isinstance(data, Mapping):
         raise InvalidInput(f"The catalog {source} must map task names to lists of models.")
@@ -78,13 +84,77 @@ def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "bui
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"].strip():
                 raise InvalidInput(f"In {source}, each model of {raw_task} needs an id (a Hub id or a folder).")
             model_id = item["id"].strip()
-            if base_dir is not None and model_id.startswith("."):
+            endpoint, key_env = _remote(item, task, raw_task, model_id, source)
+            if base_dir is not None and model_id.startswith(".") and endpoint is None:  # a remote id is the server's
                 model_id = str((base_dir / model_id).resolve())
             defaults = item.get("defaults") or {}
             specs.append(ModelSpec(task=task, model_id=model_id, label=item.get("label"),
-                                   defaults=dict(defaults), needs_gpu=bool(item.get("gpu", False))))
+                                   defaults=dict(defaults), needs_gpu=bool(item.get("gpu", False)),
+                                   endpoint=endpoint, api_key_env=key_env))
+        _no_remote_twice(specs, raw_task, source)
         entries[task] = tuple(specs)
     return Catalog(entries=entries, source=source, serving=data.get("serving"))
+
+
+def _remote(item: Mapping[str, Any], task: str, raw_task: Any, model_id: str,
+            source: str) -> tuple[str | None, str | None]:
+    """An entry's (endpoint, api_key_env), checked: each fault a sentence naming the entry."""
+    endpoint, key_env = item.get("endpoint"), item.get("api_key_env")
+    where = f"In {source}, {model_id} of {raw_task}"
+    if endpoint is None:
+        if key_env is not None:
+            raise InvalidInput(f"{where} has an api_key_env but no endpoint; the key is for a remote server, "
+                               "named by endpoint.")
+        return None, None
+    if task != REMOTE_TASK:
+        raise InvalidInput(f"{where} has an endpoint; only text-generation (chat) models can be served by a "
+                           "remote server.")
+    if not isinstance(endpoint, str) or not endpoint.strip().lower().startswith(("http://", "https://")):
+        raise InvalidInput(f"{where} has the endpoint {str(endpoint)[:80]!r}; an endpoint is a URL that starts "
+                           "with http:// or https:// (the server's OpenAI base URL, usually ending in /v1).")
+    endpoint = endpoint.strip().rstrip("/")
+    parts = urlsplit(endpoint)
+    try:
+        reachable = bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number ("host:abc")
+        reachable = False
+    if not reachable:
+        raise InvalidInput(f"{where} has the endpoint {endpoint[:80]!r}, which names no host and port that can "
+                           "be reached.")
+    if parts.username or parts.password:
+        raise InvalidInput(f"{where} has a user or password in its endpoint URL; put the key in an environment "
+                           "variable and name it with api_key_env.")
+    if key_env is not None and (not isinstance(key_env, str) or not _VARIABLE.fullmatch(key_env)):
+        raise InvalidInput(f"{where} has the api_key_env {str(key_env)[:40]!r}; it must be the name of an "
+                           "environment variable (letters, digits and _), such as HF_TOKEN.")
+    return endpoint, key_env
+
+
+def _no_remote_twice(specs: list[ModelSpec], raw_task: Any, source: str) -> None:
+    """A remote model whose id another entry of the task also has is refused: the app tells the loaded
+    models apart by task and id, so the two would be taken for one another."""
+    for i, spec in enumerate(specs):
+        for other in specs[i + 1:]:
+            if spec.model_id == other.model_id and (spec.endpoint or other.endpoint):
+                where = " and ".join(f"at {shown_endpoint(s.endpoint)}" if s.endpoint else "as a local model"
+                                     for s in (spec, other))
+                raise InvalidInput(f"In {source}, {raw_task} names {spec.model_id} twice ({where}); models are told "
+                                   "apart by their id, so keep one of them.")
+
+
+def shown_endpoint(endpoint: str | None) -> str:
+    """An endpoint as the page shows it: without a user or password, should a URL carry one."""
+    if not endpoint:
+        return ""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return urlunsplit((parts.scheme, host + (f":{port}" if port else ""), parts.path, "", ""))
 
 
 def load_catalog(path: str | os.PathLike | None = None, *, merge_defaults: bool = True) -> Catalog:

@@ -169,6 +169,9 @@ def download(catalog: Catalog, tasks: list[str] | None = None, *,
     plans: list[tuple[dict[str, Any], dict[str, int]]] = []  # (entry, its plan) for the repos to fetch
     for task in tasks:
         for spec in catalog.models(task):
+            if spec.endpoint:
+                report(f"{task}: {spec.model_id} runs at {spec.endpoint}; nothing to download.")
+                continue
             repo = hub_repo(task, spec.model_id)
             if repo is None:
                 report(f"{task}: {spec.model_id} is a local folder; nothing to download.")

@@ -278,7 +278,8 @@ def _fitted(spec: ModelSpec, *, read: bool = True) -> dict[str, dict[str, Any]]:
     out = {name: _capped(_declared(params[name], overrides), None) if params[name].kind == "number"
            else _declared(params[name], overrides)
            for name in overrides if name in params}
-    files = _Files(spec.model_id) if read else _Files("")
+    # a remote model's files are on its server (models/remote.py): the declaration's numbers, and the catalog's
+    files = _Files(spec.model_id) if read and not spec.endpoint else _Files("")
     key = declaration.key
     if key == "text-generation":
         out["max_new_tokens"] = _capped(_declared(params["max_new_tokens"], overrides), _window(files))
@@ -304,7 +305,9 @@ def chat_template(spec: ModelSpec) -> tuple[bool | None, str]:
     """(whether the model has a chat template, its text) read from its tokenizer files, as transformers
     reads them: chat_template.jinja, then chat_template.json, then tokenizer_config.json's
     "chat_template" (a string, or a list of named templates: "default" is the one applied). None when
-    the files cannot be read here (a Hub model not in the cache). Never raises."""
+    the files cannot be read here (a Hub model not in the cache, a remote server's model). Never raises."""
+    if spec.endpoint:  # its server applies its own template, unseen from here
+        return None, ""
     try:
         files = _Files(spec.model_id)
         jinja = files.path("chat_template.jinja")

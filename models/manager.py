@@ -191,7 +191,7 @@ class ModelManager:
 
     def _load(self, spec: ModelSpec, progress: LoadProgress | None = None) -> LoadedModel:
         offline = self._hub_out_of_reach(spec)
-        cls = adapter_class(spec.task)
+        cls = adapter_class(spec.task) if not spec.endpoint else __import__("models.remote", fromlist=["RemoteChat"]).RemoteChat
         pipeline = cls(spec, allow_pickle=self.allow_pickle)
         pipeline.progress = progress
         self.load_count += 1
