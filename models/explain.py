@@ -136,26 +136,28 @@ def explain_text(pipeline: Any, enc: Any, sources: list[str], parts: list[str],
 
 def words_of(enc: Any, sources: list[str], parts: list[str], per_token: list[float]) -> list[dict[str, Any]]:
     """Sub-tokens summed into the tokenizer's words: {"text", "start", "end", "score", "part"}, in order,
-    offsets into the part's own text; special tokens (no word) left out."""
+    offsets into the part's own text; special tokens (no word) left out. A Chinese character (or kana, or
+    an emoji) is a word of its own even where the tokenizer's word runs on without spaces (hf.same_word)."""
+    from .hf import same_word
+
     offsets = enc["offset_mapping"][0].tolist()
     sequence = enc.sequence_ids(0)
-    words: dict[tuple[int, int], dict[str, Any]] = {}
+    words: list[dict[str, Any]] = []
+    last = None  # (sequence, word) of the last token read
     for t, word in enumerate(enc.word_ids(0)):
         if word is None or sequence[t] is None:
             continue
         s = sequence[t]
         start, end = offsets[t]
-        key = (s, word)
-        if key not in words:
-            words[key] = {"start": start, "end": end, "score": 0.0, "part": parts[s]}
-        found = words[key]
+        found = words[-1] if words else None
+        if (s, word) != last or not same_word(sources[s], found["start"], found["end"], start):
+            found = {"start": start, "end": end, "score": 0.0, "part": parts[s], "sequence": s}
+            words.append(found)
+            last = (s, word)
         found["start"], found["end"] = min(found["start"], start), max(found["end"], end)
         found["score"] += per_token[t]
-    out = []
-    for (s, _), w in words.items():
-        out.append({"text": sources[s][w["start"]:w["end"]], "start": w["start"], "end": w["end"],
-                    "score": w["score"], "part": w["part"]})
-    return out
+    return [{"text": sources[w["sequence"]][w["start"]:w["end"]], "start": w["start"], "end": w["end"],
+             "score": w["score"], "part": w["part"]} for w in words]
 
 
 def _encode(pipeline: Any, *texts: str, truncation: Any = True) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from .base import Pipeline, check_text
-from .hf import context_length
+from .hf import context_length, same_word
 from .results import Answer
 
 
@@ -101,15 +101,21 @@ def whole_words(context_encoding: Any, start: int, end: int, context: str) -> tu
 
     Two limits the reference lacks: a side grows by at most MAX_WIDENING characters (in a script
     written without spaces, Thai or kana, a "word" can be a whole sentence), and the spaces that
-    SentencePiece words carry in front ("▁Montréal") are trimmed off."""
-    words: dict[int, list[int]] = {}
+    SentencePiece words carry in front ("▁Montréal") are trimmed off. And a Chinese character (or
+    kana, or an emoji) is a word of its own even where the tokenizer's word runs on without spaces
+    (hf.same_word): an answer in "Alice住在Paris" is Paris, not the whole run."""
+    words: list[list[int]] = []
+    last = None
     for word, (s, e) in zip(context_encoding.word_ids(), context_encoding["offset_mapping"]):
         if word is None or e <= s:
             continue
-        span = words.setdefault(word, [s, e])
-        span[0], span[1] = min(span[0], s), max(span[1], e)
+        if word == last and same_word(context, words[-1][0], words[-1][1], s):
+            words[-1][0], words[-1][1] = min(words[-1][0], s), max(words[-1][1], e)
+        else:
+            words.append([s, e])
+            last = word
     wide_start, wide_end = start, end
-    for s, e in words.values():
+    for s, e in words:
         if s <= start < e and start - s <= MAX_WIDENING:
             wide_start = s
         if s < end <= e and e - end <= MAX_WIDENING:

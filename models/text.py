@@ -20,7 +20,7 @@ from .base import Pipeline, check_text
 from .chat import (THINK_OPEN, check_logprobs, check_messages, check_stop_strings, cut_at_stop, fit_window,
                    logprob_totals, split_thinking)
 from .errors import InvalidInput
-from .hf import MAX_BATCH_TOKENS, context_length, probabilities
+from .hf import MAX_BATCH_TOKENS, context_length, probabilities, same_word
 from .results import Entities, Generation, Labels, MaskFill
 
 # -- text generation -------------------------------------------------------------------------------
@@ -433,8 +433,10 @@ class NamedEntities(Pipeline):
     """Token classification grouped into entities with exact character spans.
 
     Sub-tokens are merged into words (the first sub-token's label decides, as transformers'
-    "first" aggregation), and B-/I- words of one type into entities. Long texts are read in
-    overlapping windows, so nothing past the model's window is lost.
+    "first" aggregation), and B-/I- words of one type into entities. A Chinese character (or kana,
+    or an emoji) is a word of its own even where the tokenizer's word runs on without spaces
+    (hf.same_word), so Chinese entities follow the B-/I- tags character by character. Long texts
+    are read in overlapping windows, so nothing past the model's window is lost.
     """
 
     task = "ner"
@@ -466,8 +468,10 @@ class NamedEntities(Pipeline):
                 start, end = offsets[w][t]
                 if not low <= start < high or word < last_read[sample]:
                     continue  # another window reads this token, with more context around it
-                if word == last_read[sample]:  # a later sub-token, maybe past a window's edge
-                    words[sample][-1]["end"] = max(words[sample][-1]["end"], end)
+                last = words[sample][-1] if words[sample] else None
+                if word == last_read[sample] and same_word(texts[sample], last["start"], last["end"], start):
+                    # a later sub-token, maybe past a window's edge (not a Chinese character: its own word)
+                    last["end"] = max(last["end"], end)
                 else:
                     words[sample].append({"start": start, "end": end,
                                           "label": config.id2label.get(int(label_ids[w, t]), "O"),

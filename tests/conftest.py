@@ -37,6 +37,9 @@ BUILDERS = {
     "clip": "tests.builders.clip:build_clip",
     "diffusion": "tests.builders.diffusion:build_diffusion",
     "random-bert": "tests.builders.training:build_random_bert",
+    "chinese-ner": "tests.builders.chinese:build_chinese_ner",
+    "chinese-qa": "tests.builders.chinese:build_chinese_qa",
+    "chinese-fill-mask": "tests.builders.chinese:build_chinese_fill_mask",
 }
 
 
