@@ -377,9 +377,6 @@ class Replica:
             finally:
                 stop.set()  # ended, failed, or cancelled: a generation still running stops at its next token
 
-    def ping(self) -> str:
-        return self.name
-
 
 class _Held:
     """What the multiplexer keeps per model: Serve calls __del__ when its cap evicts the model."""
@@ -397,8 +394,8 @@ class _Held:
 class ClusterManager:
     """The manager's interface (models/manager.py), served by Ray Serve deployments.
 
-    address: "local" starts Ray on this machine (bound to 127.0.0.1, usage statistics off) and stops it
-    with the app; "auto", "host:port" or "ray://host:10001" joins a running cluster, whose deployments
+    address: "local" starts Ray on this machine (usage statistics and the dashboard off, token
+    authentication on: Ray 2.60's own default) and stops it with the app; "auto", "host:port" or "ray://host:10001" joins a running cluster, whose deployments
     outlive the app (a front end started again finds its models loaded). The connection is made in the
     background: the page is served at once, calls wait for it, and an unreachable cluster is one sentence,
     tried again by the first call five seconds later."""
@@ -546,10 +543,11 @@ class ClusterManager:
         if self._connected.is_set():
             return
         self.start()
-        if self._failure is None:
-            self._connected.wait(CONNECT_SECONDS)
-            if self._connected.is_set():
-                return
+        deadline = time.monotonic() + CONNECT_SECONDS
+        while self._failure is None and not self._connected.is_set() and time.monotonic() < deadline:
+            self._connected.wait(0.1)  # the first connection, made by the keeper thread
+        if self._connected.is_set():
+            return
         if self._failure is None:
             raise ClusterUnavailable(f"The model cluster at {self.address} is still starting; try again in a moment.")
         if time.monotonic() - self._tried_at < RECONNECT_SECONDS or (self.address == "local" and not self._started_ray):
