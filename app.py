@@ -8,11 +8,18 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from models import TASKS, Availability, InvalidInput, ModelManager, PlaygroundError, load_catalog
 
 SUMMARY = ", ".join(task.summary for task in TASKS.values())
+PRESETS = Path(__file__).resolve().parent / "catalogs"  # --catalog NAME is catalogs/NAME.yaml
+
+
+def presets() -> list[str]:
+    """The catalog presets shipped with the app (--catalog NAME): the YAML files in catalogs/."""
+    return sorted(path.stem for path in PRESETS.glob("*.yaml"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,8 +38,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="require this key (Authorization: Bearer KEY) for the OpenAI-compatible API at /v1 "
                              "(repeatable; or the path of a file with one key a line); with --auth and no key, "
                              "/v1 is closed")
-    parser.add_argument("--config", metavar="PATH", default=os.environ.get("PLAYGROUND_CONFIG"),
+    parser.add_argument("--config", metavar="PATH", default=None,
                         help="YAML catalog of models per task (default: $PLAYGROUND_CONFIG or the built-in list)")
+    parser.add_argument("--catalog", metavar="NAME", default=None,
+                        help=f"a catalog shipped with the app, read as --config reads catalogs/NAME.yaml; presets: "
+                             f"{', '.join(presets()) or 'none'} (zh: models that read Chinese, with Chinese examples); "
+                             "not with --config")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where models run (default: CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--max-loaded-models", type=int, default=len(TASKS), metavar="N",
@@ -74,6 +85,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-batching", action="store_true",
                         help="run classification requests one by one instead of batching those that arrive together")
     return parser.parse_args(argv)
+
+
+def catalog_path(args: argparse.Namespace) -> str | None:
+    """The catalog file the flags choose: --catalog NAME's preset, or --config PATH, or $PLAYGROUND_CONFIG;
+    None for the built-in catalog. --catalog with --config is refused rather than one silently winning: each
+    replaces the same task lists, so one of them would be ignored (an explicit --catalog does beat
+    $PLAYGROUND_CONFIG, a default from the environment)."""
+    if args.catalog is None:
+        return args.config or os.environ.get("PLAYGROUND_CONFIG") or None
+    if args.config:
+        raise InvalidInput("--catalog and --config each choose the catalog; give one of them (to change a preset, "
+                           f"copy catalogs/{args.catalog}.yaml, edit it and pass it with --config).")
+    names = presets()
+    if args.catalog not in names:
+        shown = args.catalog if len(args.catalog) <= 40 else args.catalog[:40] + "…"
+        raise InvalidInput(f"There is no catalog preset {shown!r}; the presets are: {', '.join(names) or 'none'}.")
+    return str(PRESETS / f"{args.catalog}.yaml")
 
 
 def entries_of(values: list[str]) -> list[str]:
@@ -125,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if on_zero_gpu:
         import spaces  # noqa: F401 - must come before torch, which it patches
     try:
-        catalog = load_catalog(args.config)
+        catalog = load_catalog(catalog_path(args))
         if args.download is not None:
             from models.download import download
 

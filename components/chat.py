@@ -458,7 +458,7 @@ def build(ctx: Context) -> None:
                     column_widths=["7%", "16%", "13%", "13%", "51%"], max_height=360,
                     label="Each token and the model's likeliest alternatives at that step",
                     elem_classes=["token-table"])
-            gr.Examples(EXAMPLES, inputs=[box], label="Examples")
+            gr.Examples(ctx.catalog.examples_for(TASK) or EXAMPLES, inputs=[box], label="Examples")
         # what programs call (/chat, /generate): not drawn, the page keeps its chat
         api_messages = gr.JSON(label="messages: the chat so far, a list of {role, content} objects (roles system, "
                                      "user, assistant), ending with the user's message", visible=False)

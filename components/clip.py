@@ -17,6 +17,10 @@ from .task_tab import title
 
 TASK = "clip"
 DEFAULT_TEMPLATE = "a photo of a {}."
+# where the boxes start and what the search offers; a catalog file's `examples: {clip: ...}` replaces them
+EXAMPLES = {"labels": "cat, dog, coffee, rocket", "template": DEFAULT_TEMPLATE,
+            "captions": "a cat lying on a blanket\na cup of coffee\na rocket on its launch pad",
+            "queries": ["a cat", "a hot drink", "a launch into space"]}
 
 
 def as_paths(images: Any) -> list[str]:
@@ -36,14 +40,15 @@ def build(ctx: Context) -> None:
     model = model_picker(ctx, TASK)
     status, alert = state_panels()
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
+    texts = {**EXAMPLES, **(ctx.catalog.examples_for(TASK) or {})}
     with gr.Tabs():
         with gr.Tab("Zero-shot classification"):
             with gr.Row():
                 with gr.Column():
                     zs_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
-                    labels = gr.Textbox(label="Labels (comma or newline separated)", value="cat, dog, coffee, rocket")
+                    labels = gr.Textbox(label="Labels (comma or newline separated)", value=texts["labels"])
                     with gr.Accordion("Parameters", open=False) as zs_parameters:
-                        template = gr.Textbox(label="Prompt template ({} is the label)", value=DEFAULT_TEMPLATE)
+                        template = gr.Textbox(label="Prompt template ({} is the label)", value=texts["template"])
                     zs_run = gr.Button("Classify", variant="primary")
                     zs_compare = compare.picker(ctx, TASK, settings=[])
                     zs_explain = explain.controls("clip_zero_shot")
@@ -64,7 +69,7 @@ def build(ctx: Context) -> None:
                     search_run = gr.Button("Search", variant="primary")
                     search_compare = compare.picker(ctx, TASK)
                     search_explain = explain.controls("clip_search")
-                    gr.Examples([["a cat"], ["a hot drink"], ["a launch into space"]], inputs=[query], label="Examples")
+                    gr.Examples([[q] for q in texts["queries"]], inputs=[query], label="Examples")
                 with gr.Column():
                     gallery = ranked_images()
                     search_explained = explain.outputs("clip_search")
@@ -73,8 +78,7 @@ def build(ctx: Context) -> None:
             with gr.Row():
                 with gr.Column():
                     rank_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
-                    captions = gr.Textbox(label="Captions (one per line)", lines=5,
-                                          value="a cat lying on a blanket\na cup of coffee\na rocket on its launch pad")
+                    captions = gr.Textbox(label="Captions (one per line)", lines=5, value=texts["captions"])
                     rank_run = gr.Button("Rank captions", variant="primary")
                     rank_compare = compare.picker(ctx, TASK, settings=[])
                     rank_explain = explain.controls("clip_rank_captions")

@@ -51,11 +51,19 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
     Parameters accordion: settings a model lists, like text-to-image's schedulers). "labels"
     parameters are inputs a person fills, drawn with the inputs; the others go in a Parameters
     accordion. `values` overrides where a control starts (an example label set); examples fill the
-    tab's inputs and the labels (plain values: the first input). A first input that is a text box runs the task on Enter too.
+    tab's inputs and the labels (plain values: the first input); the catalog file's examples for the task,
+    when it has some (Catalog.examples_for), replace the tab's own, and its first example's labels are where
+    the labels start. A first input that is a text box runs the task on Enter too.
     Number controls follow the model picked (running.fit_on_pick); `fit_extra(spec)` gives a tab's
     own updates at each pick (its `outputs` attribute lists the components they touch)."""
     declaration = task(key)
     values = values or {}
+    own = ctx.catalog.examples_for(key)  # a catalog file's examples (its `examples:` section) replace the tab's
+    if own:
+        examples = own
+        labels = [p.name for p in declaration.params if p.kind == "labels"]
+        if labels and isinstance(own[0], (list, tuple)):  # the labels box starts at the first example's labels
+            values = {**values, labels[0]: own[0][-1]}
     title(key, intro)
     accordion = None
     extras: list[Any] = []

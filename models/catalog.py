@@ -16,6 +16,21 @@ from .tasks import TASKS, canonical_task
 DEFAULT_CATALOG: dict[str, list[Any]] = {key: [dict(m) for m in task.models] for key, task in TASKS.items()}
 REMOTE_TASK = "text-generation"  # the one task a remote OpenAI-compatible server can serve (chat)
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SECTIONS = ("serving", "examples")  # top-level keys of a catalog file that are not tasks
+# What one example of a task fills, in the order its tab's inputs take them (components/*.py); the
+# optional ones may be left out. CLIP's tab takes a mapping instead (CLIP_EXAMPLE_KEYS).
+EXAMPLE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # task -> (required, optional)
+    "text-generation": (("message",), ()),
+    "sentiment": (("text",), ()),
+    "ner": (("text",), ()),
+    "question-answering": (("question", "context"), ()),
+    "fill-mask": (("text",), ()),
+    "zero-shot-classification": (("text", "labels"), ()),
+    "image-classification": (("image",), ()),
+    "text-to-image": (("prompt",), ("negative prompt",)),
+}
+# zero-shot's labels and template, the captions to rank, the search queries
+CLIP_EXAMPLE_KEYS = ("labels", "template", "captions", "queries")
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,12 @@ class Catalog:
     entries: Mapping[str, tuple[ModelSpec, ...]]
     source: str = "built-in"
     serving: Mapping[str, Any] | None = None  # the file's `serving:` section, for --backend ray (models/cluster.py)
+    examples: Mapping[str, Any] | None = None  # the file's `examples:` section: per task, what its tab offers
+
+    def examples_for(self, task: str) -> Any:
+        """The catalog file's examples for a task's tab (None: the tab keeps its own): a list of values or
+        of rows in the tab's input order, or for CLIP a mapping of labels, template, captions and queries."""
+        return (self.examples or {}).get(canonical_task(task))
 
     def tasks(self) -> list[str]:
         return [t for t in TASKS if self.entries.get(t)]
@@ -46,7 +67,8 @@ class Catalog:
         """This catalog with one more model for its task (last, so the default stays), replacing an entry of
         the same id: how a fine-tuned model joins the pickers."""
         kept = tuple(s for s in self.models(spec.task) if s.model_id != spec.model_id)
-        return Catalog(entries={**self.entries, spec.task: (*kept, spec)}, source=self.source, serving=self.serving)
+        return Catalog(entries={**self.entries, spec.task: (*kept, spec)}, source=self.source, serving=self.serving,
+                       examples=self.examples)
 
     def spec(self, task: str, model_id: str | None) -> ModelSpec:
         """The catalog's entry for model_id, or a bare spec for a custom id (None: the default)."""
@@ -59,18 +81,22 @@ class Catalog:
 
 
 def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "built-in") -> Catalog:
-    """Turn the YAML shape ({task: [id | {id, label, gpu, defaults, endpoint, api_key_env}]}) into a Catalog.
+    """Turn the YAML shape ({task: [id | {id, label, gpu, defaults, endpoint, api_key_env, weights}]}) into a
+    Catalog.
 
     Local paths that start with '.' are resolved against the YAML file's folder, so a
     catalog file can travel with its models. A text-generation entry with an `endpoint` is a model
     served by a remote OpenAI-compatible server (models/remote.py): its id is the name that server
-    gives it, and `api_key_env` names the environment variable holding its key.
+    gives it, and `api_key_env` names the environment variable holding its key. `weights` names the
+    safetensors file(s) the model ships (a record of what was checked; loading finds them itself).
+    Two top-level keys are not tasks: `serving` (--backend ray) and `examples` (task -> the examples
+    its tab offers instead of its own, parse_examples).
     """
     if not isinstance(data, Mapping):
         raise InvalidInput(f"The catalog {source} must map task names to lists of models.")
     entries: dict[str, tuple[ModelSpec, ...]] = {}
     for raw_task, items in data.items():
-        if raw_task == "serving":  # how --backend ray serves each family, not a task (models/cluster.py)
+        if raw_task in SECTIONS:  # how --backend ray serves each family (models/cluster.py); the tabs' examples
             continue
         task = canonical_task(str(raw_task))
         if isinstance(items, (str, Mapping)):
@@ -84,6 +110,7 @@ def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "bui
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"].strip():
                 raise InvalidInput(f"In {source}, each model of {raw_task} needs an id (a Hub id or a folder).")
             model_id = item["id"].strip()
+            _check_weights(item.get("weights"), f"In {source}, {model_id} of {raw_task}")
             endpoint, key_env = _remote(item, task, raw_task, model_id, source)
             if base_dir is not None and model_id.startswith(".") and endpoint is None:  # a remote id is the server's
                 model_id = str((base_dir / model_id).resolve())
@@ -93,7 +120,78 @@ def parse_catalog(data: Any, *, base_dir: Path | None = None, source: str = "bui
                                    endpoint=endpoint, api_key_env=key_env))
         _no_remote_twice(specs, raw_task, source)
         entries[task] = tuple(specs)
-    return Catalog(entries=entries, source=source, serving=data.get("serving"))
+    examples = parse_examples(data.get("examples"), base_dir=base_dir, source=source)
+    return Catalog(entries=entries, source=source, serving=data.get("serving"), examples=examples)
+
+
+def _check_weights(weights: Any, where: str) -> None:
+    """An entry's `weights`: absent, or a file name or a list of them, each a .safetensors file."""
+    if weights is None:
+        return
+    names = [weights] if isinstance(weights, str) else weights
+    if (not isinstance(names, list) or not names
+            or any(not isinstance(n, str) or not n.strip().endswith(".safetensors") for n in names)):
+        shown = repr(weights) if len(repr(weights)) <= 60 else repr(weights)[:60] + "…"
+        raise InvalidInput(f"{where} has the weights {shown}; weights names the file or files the model ships, "
+                           "each ending in .safetensors (model.safetensors, for one).")
+
+
+def parse_examples(data: Any, *, base_dir: Path | None = None, source: str = "built-in") -> dict[str, Any] | None:
+    """A catalog file's `examples:` section ({task: [example, ...]}) in the shape each tab takes (EXAMPLE_FIELDS):
+    a list of plain values where an example fills one input, else of rows (text-to-image's negative prompt
+    filled in as empty); CLIP's a mapping of labels, template and captions (texts) and queries (a list). Image paths
+    that start with '.' are resolved against the YAML file's folder. Each fault is a sentence naming the
+    example."""
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"In {source}, examples must map task names to lists of examples.")
+    parsed: dict[str, Any] = {}
+    for raw_task, items in data.items():
+        task = canonical_task(str(raw_task))
+        if task == "clip":
+            parsed[task] = _clip_examples(items, raw_task, source)
+            continue
+        if not isinstance(items, list) or not items:
+            raise InvalidInput(f"In {source}, the examples of {raw_task} must be a list of at least one example.")
+        required, optional = EXAMPLE_FIELDS[task]
+        fields = required + optional
+        shape = ("one text, not empty" if len(fields) == 1 else
+                 " or ".join(f"[{', '.join(required + optional[:n])}]" for n in range(len(optional) + 1))
+                 + f" (texts, {' and '.join(required)} not empty)")
+        rows = []
+        for number, item in enumerate(items, 1):
+            row = [item] if isinstance(item, str) else item
+            if (not isinstance(row, list) or not len(required) <= len(row) <= len(fields)
+                    or not all(isinstance(v, str) and (v.strip() or i >= len(required)) for i, v in enumerate(row))):
+                raise InvalidInput(f"In {source}, example {number} of {raw_task} must be {shape}.")
+            if task == "image-classification" and base_dir is not None and row[0].startswith("."):
+                row = [str((base_dir / row[0]).resolve())]
+            rows.append(row + [""] * (len(fields) - len(row)))
+        parsed[task] = [row[0] for row in rows] if len(fields) == 1 else rows
+    return parsed
+
+
+def _clip_examples(items: Any, raw_task: Any, source: str) -> dict[str, Any]:
+    """CLIP's examples: {labels: text or list, template: text with {}, captions: text or list, queries: list},
+    each optional."""
+    if not isinstance(items, Mapping) or not items or set(items) - set(CLIP_EXAMPLE_KEYS):
+        raise InvalidInput(f"In {source}, the examples of {raw_task} must map some of {', '.join(CLIP_EXAMPLE_KEYS)} "
+                           "to texts (labels, template and captions) or a list (queries).")
+    found: dict[str, Any] = {}
+    for key, value in items.items():
+        if key == "template":
+            if not isinstance(value, str) or value.count("{}") != 1:
+                raise InvalidInput(f"In {source}, the CLIP examples' template must be a text that holds {{}} once, "
+                                   "where each label goes.")
+            found[key] = value
+            continue
+        texts = [value] if isinstance(value, str) and key != "queries" else value
+        if not isinstance(texts, list) or not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+            raise InvalidInput(f"In {source}, the CLIP examples' {key} must be "
+                               f"{'a list of texts' if key == 'queries' else 'a text or a list of texts'}, none empty.")
+        found[key] = texts if key == "queries" else ("\n" if key == "captions" else ", ").join(texts)
+    return found
 
 
 def _remote(item: Mapping[str, Any], task: str, raw_task: Any, model_id: str,
@@ -175,4 +273,4 @@ def load_catalog(path: str | os.PathLike | None = None, *, merge_defaults: bool 
     override = parse_catalog(data, base_dir=file.resolve().parent, source=str(path))
     entries = dict(base.entries) if merge_defaults else {}
     entries.update(override.entries)
-    return Catalog(entries=entries, source=str(path), serving=override.serving)
+    return Catalog(entries=entries, source=str(path), serving=override.serving, examples=override.examples)
