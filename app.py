@@ -248,14 +248,21 @@ def launch_options(settings: Any, demo: Any = None) -> dict:
     Gradio takes them only as FastAPI's arguments, at launch)."""
     import gradio as gr
 
+    from starlette.middleware import Middleware
+
     from components import CSS, openai_api
+    from components.language import PageLanguage
     from components.serving import SESSION_CAPACITY
+    from components.words import I18N
 
     options = {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
                "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
                "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server}
     if demo is not None:
         options["app_kwargs"] = openai_api.app_kwargs(demo)
+        # the page's language, mapped before Gradio's own script reads it (components/language.py)
+        options["app_kwargs"].setdefault("middleware", []).append(Middleware(PageLanguage))
+    options["i18n"] = I18N  # the page's fixed words in English and Chinese (components/words.py)
     return options
 
 

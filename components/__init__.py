@@ -10,8 +10,9 @@ import gradio as gr
 
 from models import TASKS, Catalog, ModelManager
 
-from . import compare, explain, fine_tune, openai_api, system
+from . import compare, explain, fine_tune, language, openai_api, system
 from .common import Context, Settings
+from .words import word
 from .serving import patch_gradio
 
 log = logging.getLogger("playground")
@@ -28,19 +29,23 @@ def build_demo(catalog: Catalog, manager: ModelManager, settings: Settings | Non
                   availability=availability if availability is not None else getattr(manager, "availability", None))
     patch_gradio()  # logs what is lost on a Gradio these patches were not written for
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\nTry today's open models in the browser: pick a tab, pick a model, run an example.")
+        with gr.Row(elem_classes=["page-head"]):
+            gr.Markdown(f"# {TITLE}", elem_classes=["page-title"])
+            choice = language.switch()
+        gr.Markdown(word("page.intro"))
         with gr.Tabs():
             for task in TASKS.values():  # one tab per declared task (models/tasks.py), in their order
                 if not catalog.models(task.key):
                     log.info("No %s tab: the catalog has no model for %s.", task.title, task.key)
                     continue
-                with gr.Tab(task.title, id=task.key):
+                with gr.Tab(word(f"task.{task.key}"), id=task.key):
                     importlib.import_module(f"{__name__}.{task.tab}").build(ctx)
             if ctx.settings.allow_training and any(catalog.models(t) for t in ("sentiment", "ner", "text-generation")):
-                with gr.Tab("Fine-tune", id="fine-tune"):
+                with gr.Tab(word("tab.fine-tune"), id="fine-tune"):
                     fine_tune.build(ctx)
-            with gr.Tab("Models", id="models") as models_tab:
+            with gr.Tab(word("tab.models"), id="models") as models_tab:
                 system.build(ctx, models_tab)
+        demo.load(None, None, [choice], js=language.CURRENT_JS, queue=False, api_visibility="private")
         compare.build(ctx, demo)  # /compare, on every endpoint the tabs made
         explain.build(ctx, demo)  # /explain, on every endpoint that has an explanation
     demo.queue(default_concurrency_limit=ctx.settings.concurrency_limit)

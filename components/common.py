@@ -7,11 +7,12 @@ import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import gradio as gr
 
 from models import Catalog, ModelManager, PlaygroundError
+from models.messages import render
 
 from .inputs import raise_refused
 from .turns import Turns
@@ -103,13 +104,14 @@ def base_url_of(request: gr.Request | None) -> str:
     return f"{scheme}://{host}/"
 
 
-def sentence_of(error: BaseException) -> str:
+def sentence_of(error: BaseException, language: str | None = None) -> str:
     """One plain sentence for the user, whatever was raised, starting with a capital unless it starts
-    with a model id; unexpected errors are logged with their traceback and told as UNEXPECTED."""
+    with a model id; unexpected errors are logged with their traceback and told as UNEXPECTED. A sentence
+    written with a key (models/messages.py) comes in `language` (components/language.py language_of)."""
     if isinstance(error, gr.Error):
         text = str(error.message)
     elif isinstance(error, PlaygroundError):
-        text = str(error)
+        text = render(error.args[0], language) if error.args else str(error)
     else:
         log.exception("unexpected error in a handler", exc_info=error)
         text = UNEXPECTED
@@ -119,31 +121,68 @@ def sentence_of(error: BaseException) -> str:
     return text
 
 
-def to_user_error(error: BaseException) -> gr.Error:
+def to_user_error(error: BaseException, language: str | None = None) -> gr.Error:
     """The error as gr.Error with its one sentence, for an API client."""
-    return gr.Error(sentence_of(error), print_exception=False)
+    return gr.Error(sentence_of(error, language), print_exception=False)
+
+
+LANGUAGE_REQUEST = "_request_for_its_language"
+
+
+def with_request(wrapper: Callable, fn: Callable) -> Callable[[tuple, dict[str, Any]], tuple[tuple, str]]:
+    """Have Gradio hand a wrapper of fn (made with functools.wraps) the request, for the reader's language:
+    fn's own gr.Request parameter if it has one, else one more positional parameter that only the wrapper
+    sees (Gradio fills special parameters in by position, components/language.py says why the request).
+    Returns take(args, kwargs) -> (args for fn, the language)."""
+    from .language import language_of
+
+    hints = gr.utils.get_type_hints(fn)
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+    own = any(hints.get(p.name) in (gr.Request, Optional[gr.Request]) for p in params)
+    if not own:
+        at = next((i for i, p in enumerate(params) if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
+                  len(params))
+        extra = inspect.Parameter(LANGUAGE_REQUEST, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                  annotation=gr.Request)
+        wrapper.__signature__ = signature.replace(parameters=[*params[:at], extra, *params[at:]])
+        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), LANGUAGE_REQUEST: gr.Request}
+
+    def take(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, str]:
+        request = next((a for a in args if isinstance(a, gr.Request)), None)
+        if request is None:
+            request = next((v for v in kwargs.values() if isinstance(v, gr.Request)), None)
+        if not own:
+            args = tuple(a for a in args if not isinstance(a, gr.Request))
+            kwargs.pop(LANGUAGE_REQUEST, None)
+        return args, language_of(request)
+    return take
 
 
 def plain_errors(fn: Callable) -> Callable:
-    """Wrap a handler (function or generator) so every failure reaches the user as gr.Error,
-    a value a control's check refused (components/inputs.py Refused) among them."""
+    """Wrap a handler (function or generator) so every failure reaches the user as gr.Error, in the
+    reader's language (a value a control's check refused, components/inputs.py Refused, among them)."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            args, language = take(args, kwargs)
             try:
                 raise_refused(args, kwargs)
                 yield from fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001
-                raise to_user_error(e) from None
+                raise to_user_error(e, language) from None
+        take = with_request(gen_wrapper, fn)
         return gen_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        args, language = take(args, kwargs)
         try:
             raise_refused(args, kwargs)
             return fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001
-            raise to_user_error(e) from None
+            raise to_user_error(e, language) from None
+    take = with_request(wrapper, fn)
     return wrapper
 
 

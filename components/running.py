@@ -30,7 +30,7 @@ from models.base import plain_number
 from models.tasks import task as declared
 
 from .compare import register
-from .common import Context, event_options, on_gpu, plain_errors, sentence_of
+from .common import Context, event_options, on_gpu, plain_errors, sentence_of, with_request
 from .inputs import Refused, field_name, first_refused
 from .tools import endpoint_doc
 
@@ -307,6 +307,7 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
 
     @functools.wraps(fn)
     def on_page(*args: Any, **kwargs: Any) -> Iterator[dict[Any, Any]]:
+        args, language = take(args, kwargs)
         fields = view.fields
         clear = {**fields.clear(), view.alert: alert_html()}
         refused = first_refused(args)
@@ -329,7 +330,7 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
                 ready.update({c: u for c, u in after_load.items() if before.get(c) != u})
             yield ready
         except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence, by the picker
-            message = sentence_of(e)
+            message = sentence_of(e, language)
             yield {view.status: view.titled(failed_html(str(model or "The model"), message)),
                    view.alert: alert_html(message),
                    **fields.mark("model", message)}
@@ -340,9 +341,10 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
                 values = values if isinstance(values, tuple) else (values,)
                 yield dict(zip(outputs, values))
         except Exception as e:  # noqa: BLE001
-            message = sentence_of(e)
+            message = sentence_of(e, language)
             yield {**fields.mark(getattr(e, "field", None), message), view.alert: alert_html(message)}
 
+    take = with_request(on_page, fn)
     page_outputs = list(dict.fromkeys([*outputs, view.status, view.alert, *view.fields.marked(),
                                        *view.fields.accordions(), *view.controls.values()]))
     # the progress overlay goes on what the person sees (a label output's visible bars: render.label_bars)

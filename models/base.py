@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from .errors import InvalidInput, ModelUnloaded, about
+from .messages import say
 
 MAX_LABELS = 1000        # labels (or captions, or texts) per request
 MAX_LABEL_CHARS = 200    # per label; CLIP reads 77 tokens, about 300 characters of English
@@ -192,11 +193,11 @@ def check_text(text: Any, what: str = "text", *, max_chars: int = 100_000) -> st
 
 def _check_text(text: Any, what: str, max_chars: int) -> str:
     if not isinstance(text, str):
-        raise InvalidInput(f"The {what} must be a string, not {type(text).__name__}.")
+        raise InvalidInput(say("text.not_a_string", what=what, kind=type(text).__name__))
     if not text.strip():
-        raise InvalidInput(f"The {what} is empty; type some text.")
+        raise InvalidInput(say("text.empty", what=what))
     if len(text) > max_chars:
-        raise InvalidInput(f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}.")
+        raise InvalidInput(say("text.too_long", what=what, length=len(text), limit=max_chars))
     return check_unicode(text, what)
 
 

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, Mapping
 from .base import ModelSpec
 from .catalog import Catalog
 from .errors import ClusterUnavailable, InvalidInput, PlaygroundError
+from .messages import say
 from .loading import check_model_id
 from .progress import LoadProgress
 from .tasks import TASKS, canonical_task, task as declared
@@ -485,8 +486,7 @@ class ClusterManager:
 
         target = split_address(self.address)
         if target is not None and not reachable(*target):
-            raise ClusterUnavailable(f"The model cluster at {self.address} cannot be reached; the page keeps "
-                                     "working and the models come back when the cluster does.")
+            raise ClusterUnavailable(say("cluster.unreachable", address=self.address))
         if not ray.is_initialized():
             if self.address == "local":
                 ray.init(address="local", num_cpus=self.local_cpus or max(os.cpu_count() or 1, 4),

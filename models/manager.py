@@ -15,6 +15,7 @@ from .catalog import Catalog
 from .devices import device_memory, pick_device, pick_dtype, release_memory
 from .errors import InvalidInput, ModelLoadFailed, ModelNotAllowed, ModelUnloaded, OutOfMemory, PlaygroundError
 from .loading import check_model_id, is_local, load_errors, shown
+from .messages import say
 from .progress import LoadProgress, repo_cache_folder
 from .tasks import adapter_class, canonical_task
 
@@ -89,8 +90,7 @@ class ModelManager:
     def spec(self, task: str, model_id: str | None = None) -> ModelSpec:
         spec = self.catalog.spec(task, check_model_id(model_id))
         if not self.allow_custom and self.catalog.find(spec.task, spec.model_id) is None:
-            raise ModelNotAllowed(
-                f"This hosted playground only runs the models in its list; pick one of those instead of {shown(spec.model_id)}.")
+            raise ModelNotAllowed(say("model.hosted_only", model=shown(spec.model_id)))
         return spec
 
     def is_loaded(self, task: str, model_id: str | None = None) -> bool:

@@ -39,8 +39,9 @@ def require_chromium() -> str:
 
 
 @contextmanager
-def open_page(url: str, chromium: str, ready_tab: str, exact: bool = False) -> Iterator[Any]:
-    """A 1280 x 900 page on url in a fresh Chromium, once the tab named ready_tab is drawn; the
+def open_page(url: str, chromium: str, ready_tab: str, exact: bool = False, locale: str | None = None) -> Iterator[Any]:
+    """A 1280 x 900 page on url in a fresh Chromium, once the tab named ready_tab is drawn (in the browser's
+    language `locale`, a BCP 47 tag: navigator.language and Accept-Language; Playwright's en-US if None); the
     browser is closed after the block, which then asserts the page raised no JavaScript error.
     page.requests lists every URL the page asked for, page.blocked those its security policy stopped."""
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -51,7 +52,7 @@ def open_page(url: str, chromium: str, ready_tab: str, exact: bool = False) -> I
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             yield _new_page(browser, url, ready_tab, exact, errors, requests,
-                            viewport={"width": 1280, "height": 900})
+                            viewport={"width": 1280, "height": 900}, **({"locale": locale} if locale else {}))
         finally:
             browser.close()
     assert not errors, f"the page raised JavaScript errors: {errors}"

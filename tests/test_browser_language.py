@@ -1,0 +1,47 @@
+"""The page in Chinese, in Chromium: a browser whose language is Chinese (zh-CN, and the tags Gradio's own
+detection leaves in English: zh, zh-Hans, zh-TW) gets the tab titles in Chinese and an error sentence in
+Chinese beside its field; the switch at the top changes the language and keeps it."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+import pytest
+
+from tests.browser import RESULT_TIMEOUT, expect, no_page_errors, open_page, open_tab, screenshot
+from tests.launch import running_app, tiny_catalog
+
+
+@pytest.fixture(scope="module")
+def app(tiny_models: Any) -> Iterator[Any]:
+    with running_app(tiny_catalog(tiny_models, tasks=("sentiment", "ner"))) as launched:
+        yield launched
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "zh-Hans", "zh-TW", "zh"])
+def test_a_chinese_browser_gets_the_page_in_chinese(app: Any, chromium: str, locale: str) -> None:
+    with open_page(app.url, chromium, ready_tab="情感分析", locale=locale) as page:
+        expect(page.get_by_role("tab", name="命名实体", exact=True)).to_be_visible()
+        expect(page.get_by_text("在浏览器里试用当今的开源模型")).to_be_visible()
+        expect(page.get_by_role("radio", name="中文")).to_be_checked()
+        if locale == "zh-CN":
+            panel = open_tab(page, "情感分析")
+            panel.get_by_role("textbox").first.fill("   ")
+            panel.get_by_role("button", name="Classify", exact=True).click()
+            expect(panel.get_by_text("文本是空的，请输入一些文字。").first).to_be_visible(timeout=RESULT_TIMEOUT)
+            screenshot(page, "chinese")
+        no_page_errors(page)
+
+
+def test_the_switch_changes_the_language_and_keeps_it(app: Any, chromium: str) -> None:
+    with open_page(app.url, chromium, ready_tab="Sentiment", locale="en-US") as page:
+        expect(page.get_by_role("radio", name="English")).to_be_checked()
+        page.get_by_role("radio", name="中文").click()
+        expect(page.get_by_role("tab", name="情感分析", exact=True)).to_be_visible(timeout=RESULT_TIMEOUT)
+        page.reload()
+        expect(page.get_by_role("tab", name="情感分析", exact=True)).to_be_visible(timeout=RESULT_TIMEOUT)
+        expect(page.get_by_role("radio", name="中文")).to_be_checked()
+        page.get_by_role("radio", name="English").click()
+        expect(page.get_by_role("tab", name="Sentiment", exact=True)).to_be_visible(timeout=RESULT_TIMEOUT)
+        expect(page.get_by_text(re.compile("^Try today's open models"))).to_be_visible()
+        no_page_errors(page)
