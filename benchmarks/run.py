@@ -9,6 +9,7 @@
     python -m benchmarks.run --only compare     # /compare of two models against one after another
     python -m benchmarks.run --only explain     # an explanation (fast, Integrated Gradients) against a prediction
     python -m benchmarks.run --only training    # fine-tuning through Job against the Trainer called directly
+    python -m benchmarks.run --only ray         # the Ray Serve backend against in-process: overhead, replicas
 
 Every figure is a median of runs that alternate with their baseline (order rotated each round),
 so a busy moment on a shared machine lands on both. Nothing here asserts a timing: the table
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "offline": "benchmarks.bench_offline",
     "explain": "benchmarks.bench_explain",
     "training": "benchmarks.bench_training",
+    "ray": "benchmarks.bench_ray",
 }
 
 COLUMNS = [("measure", "measure"), ("app", "app"), ("baseline", "baseline"), ("compare", "app vs baseline"),
