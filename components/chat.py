@@ -33,6 +33,7 @@ from .compare import MAX_SIDES, as_they_come, head_of, one_by_one, picker, plan
 from .inputs import NumberField, first_refused, param_control
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
+from .words import text, translated, word
 
 TASK = "text-generation"
 YIELD_EVERY = 0.05  # seconds between streamed updates: smooth to read, without flooding the browser
@@ -45,6 +46,7 @@ EXPORTS = Path(tempfile.gettempdir()) / "playground-chats"  # Gradio copies a re
 EXPLAIN_TOP = 5  # the alternatives per token the page's Explain shows
 EXPLAIN_HINT = ("Each reply written while this is on shows its tokens here, coloured by how likely the model "
                 "found each one.")
+HINT = translated(EXPLAIN_HINT, "chat.explain.hint")  # as the page shows it, in the reader's language
 
 
 # -- the conversation as the chatbot holds it, and as OpenAI's messages -----------------------------------
@@ -393,7 +395,7 @@ def build(ctx: Context) -> None:
         inputs = with_system(conversation, system_prompt) if chatting else conversation[-1]["content"]
         stats: dict[str, Any] = {}
         unchanged = [gr.skip()] * 3  # the Explain panel's summary, tokens and table
-        cleared = ["Writing the reply…" if explain else EXPLAIN_HINT, None, None]  # the last reply's goes
+        cleared = [word("chat.explain.writing") if explain else HINT, None, None]  # the last reply's goes
         try:
             asked = {**params, "logprobs": True, "top_logprobs": EXPLAIN_TOP} if explain else params
             for update in generation(request, inputs, model, asked):
@@ -412,53 +414,51 @@ def build(ctx: Context) -> None:
         shown = explained(stats) if explain and "logprobs" in stats else unchanged
         yield gr.skip(), gr.skip(), code, line, text, gr.skip(), *shown
 
-    title(TASK, "Hold a conversation: the model's chat template is applied to the system prompt and every "
-                "message. Retry, undo or edit a message, Stop at any time; export the chat or see it as code.")
+    title(TASK, text(f"intro.{TASK}"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             model = model_picker(ctx, TASK)
             note = gr.Markdown(elem_classes=["template-note"])
-            with gr.Accordion("System prompt", open=False) as system_fold:
-                system = gr.Textbox(value="", label="System prompt", lines=3, show_label=False,
-                                    placeholder="How the assistant should behave, e.g. “Answer briefly.”")
-            with gr.Accordion("Parameters", open=False) as accordion:
+            with gr.Accordion(word("chat.system"), open=False) as system_fold:
+                system = gr.Textbox(value="", label=word("chat.system"), lines=3, show_label=False,
+                                    placeholder=word("chat.system.placeholder"))
+            with gr.Accordion(word("parameters"), open=False) as accordion:
                 params = {p.name: param_control(p) for p in declaration.params}
-            with gr.Accordion("Chat template", open=False):
-                template = gr.Code(label="Chat template (Jinja)", language="jinja2", interactive=False, lines=8)
-            with gr.Accordion("Export, import", open=False):
+            with gr.Accordion(word("chat.template.fold"), open=False):
+                template = gr.Code(label=word("chat.template"), language="jinja2", interactive=False, lines=8)
+            with gr.Accordion(word("chat.export.fold"), open=False):
                 with gr.Row():
-                    export_json = gr.Button("Export JSON", size="sm")
-                    export_md = gr.Button("Export Markdown", size="sm")
-                    import_json = gr.UploadButton("Import JSON", file_types=[".json"], size="sm")
-                exported_file = gr.File(label="Conversation file", interactive=False)
-            with gr.Accordion("Copy as code", open=False) as code_fold:
-                code = gr.Code(label="The same request in Python", language="python", interactive=False)
+                    export_json = gr.Button(word("chat.export.json"), size="sm")
+                    export_md = gr.Button(word("chat.export.md"), size="sm")
+                    import_json = gr.UploadButton(word("chat.import.json"), file_types=[".json"], size="sm")
+                exported_file = gr.File(label=word("chat.file"), interactive=False)
+            with gr.Accordion(word("chat.code.fold"), open=False) as code_fold:
+                code = gr.Code(label=word("chat.code"), language="python", interactive=False)
         with gr.Column(scale=2):
             status, alert = state_panels()
-            chatbot = gr.Chatbot(label="Chat", editable="user", buttons=["copy", "copy_all"], height=480,
-                                 elem_classes=["chat"], placeholder="Send a message to start the chat.",
+            chatbot = gr.Chatbot(label=word("chat.chat"), editable="user", buttons=["copy", "copy_all"], height=480,
+                                 elem_classes=["chat"], placeholder=word("chat.chat.placeholder"),
                                  autoscroll=True)
-            box = gr.Textbox(label="Message", lines=1, max_lines=12, placeholder="Type a message; Enter sends it, "
-                             "Shift+Enter adds a line.", autofocus=False)
+            box = gr.Textbox(label=word("chat.message"), lines=1, max_lines=12,
+                             placeholder=word("chat.message.placeholder"), autofocus=False)
             with gr.Row():
-                send = gr.Button("Send", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
+                send = gr.Button(word("chat.send"), variant="primary")
+                stop = gr.Button(word("stop"), variant="stop")
             stats_line = gr.Markdown(elem_classes=["reply-stats"])
-            explain = gr.Checkbox(label="Explain: token probabilities", value=False, elem_classes=["explain-tokens"],
-                                  info="Replies written while this is on show each token coloured by its "
-                                       "probability, its top alternatives, the log-probability and perplexity.")
+            explain = gr.Checkbox(label=word("chat.explain"), value=False, elem_classes=["explain-tokens"],
+                                  info=word("chat.explain.info"))
             with gr.Column(visible=False) as explain_panel:
-                explain_summary = gr.Markdown(EXPLAIN_HINT, elem_classes=["token-summary"])
-                explain_tokens = gr.HighlightedText(label="The last reply's tokens: the redder, the less likely",
+                explain_summary = gr.Markdown(HINT, elem_classes=["token-summary"])
+                explain_tokens = gr.HighlightedText(label=word("chat.explain.tokens"),
                                                     show_legend=False, combine_adjacent=False,
                                                     elem_classes=["token-probabilities"])
                 explain_table = gr.Dataframe(
                     headers=["#", "Token", "Probability", "Log-prob", f"Top {EXPLAIN_TOP} alternatives (probability)"],
                     datatype=["number", "str", "number", "number", "str"], interactive=False, wrap=True,
                     column_widths=["7%", "16%", "13%", "13%", "51%"], max_height=360,
-                    label="Each token and the model's likeliest alternatives at that step",
+                    label=word("chat.explain.table"),
                     elem_classes=["token-table"])
-            gr.Examples(ctx.catalog.examples_for(TASK) or EXAMPLES, inputs=[box], label="Examples")
+            gr.Examples(ctx.catalog.examples_for(TASK) or EXAMPLES, inputs=[box], label=word("examples"))
         # what programs call (/chat, /generate): not drawn, the page keeps its chat
         api_messages = gr.JSON(label="messages: the chat so far, a list of {role, content} objects (roles system, "
                                      "user, assistant), ending with the user's message", visible=False)
@@ -476,7 +476,7 @@ def build(ctx: Context) -> None:
                                        info=f"With logprobs, how many of the likeliest tokens to give at each step: "
                                             f"0 (default) to {MAX_TOP_LOGPROBS}")
 
-    with gr.Accordion("Compare models", open=False, elem_classes=["chat-compare"]) as compare_fold:
+    with gr.Accordion(word("compare.fold"), open=False, elem_classes=["chat-compare"]) as compare_fold:
         compare_picks = picker(ctx, TASK, button=None, measured=False,
                                info="Pick 2 to 4: one message goes to every chat, each keeps its own history; "
                                     "the same seed on every side, with the parameters above.")
@@ -485,15 +485,15 @@ def build(ctx: Context) -> None:
             for i in range(MAX_SIDES):
                 with gr.Column(visible=False, min_width=260) as column:
                     side_heads.append(gr.Markdown())
-                    side_chats.append(gr.Chatbot(label=f"Side {'ABCD'[i]}", height=360, buttons=["copy"],
+                    side_chats.append(gr.Chatbot(label=word(f"chat.side.{'ABCD'[i]}"), height=360, buttons=["copy"],
                                                  elem_classes=["compare-chat"]))
                     side_lines.append(gr.Markdown(elem_classes=["compare-figures"]))
                 side_columns.append(column)
-        compare_box = gr.Textbox(label="Message to every side", lines=1, max_lines=8,
-                                 placeholder="Type a message for all the chats above; Enter sends it.")
+        compare_box = gr.Textbox(label=word("chat.compare.message"), lines=1, max_lines=8,
+                                 placeholder=word("chat.compare.placeholder"))
         with gr.Row():
-            compare_send = gr.Button("Send to all", variant="primary")
-            compare_stop = gr.Button("Stop all", variant="stop")
+            compare_send = gr.Button(word("chat.compare.send"), variant="primary")
+            compare_stop = gr.Button(word("chat.compare.stop"), variant="stop")
         compare_said = gr.Markdown(elem_classes=["compare-summary"])
 
     ordered = [params[p.name] for p in declaration.params]
@@ -548,7 +548,7 @@ def build(ctx: Context) -> None:
     for run in runs:
         run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
-    chatbot.clear(lambda: ("", "", EXPLAIN_HINT, None, None), None, [stats_line, code, *explained_outputs], **quiet)
+    chatbot.clear(lambda: ("", "", HINT, None, None), None, [stats_line, code, *explained_outputs], **quiet)
     explain.change(lambda on: gr.Column(visible=bool(on)), [explain], [explain_panel], **quiet)
 
     def stop_generation(request: gr.Request) -> None:

@@ -14,6 +14,7 @@ from .inputs import ImageInput, param_control
 from .render import label_bars, percent
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
 from .task_tab import title
+from .words import text, word
 
 TASK = "clip"
 DEFAULT_TEMPLATE = "a photo of a {}."
@@ -31,63 +32,62 @@ def as_paths(images: Any) -> list[str]:
 
 
 def ranked_images() -> gr.Gallery:
-    return gr.Gallery(label="Ranked images", columns=4, height=420, object_fit="contain")
+    return gr.Gallery(label=word("clip.ranked"), columns=4, height=420, object_fit="contain")
 
 
 def build(ctx: Context) -> None:
-    title(TASK, "Match images and texts with CLIP: label a photo with your own words, search a set of "
-                "images with a sentence, or rank captions for a photo.")
+    title(TASK, text(f"intro.{TASK}"))
     model = model_picker(ctx, TASK)
     status, alert = state_panels()
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
     texts = {**EXAMPLES, **(ctx.catalog.examples_for(TASK) or {})}
     with gr.Tabs():
-        with gr.Tab("Zero-shot classification"):
+        with gr.Tab(word("clip.tab.zero_shot")):
             with gr.Row():
                 with gr.Column():
                     zs_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
-                    labels = gr.Textbox(label="Labels (comma or newline separated)", value=texts["labels"])
-                    with gr.Accordion("Parameters", open=False) as zs_parameters:
-                        template = gr.Textbox(label="Prompt template ({} is the label)", value=texts["template"])
-                    zs_run = gr.Button("Classify", variant="primary")
+                    labels = gr.Textbox(label=word("clip.labels"), value=texts["labels"])
+                    with gr.Accordion(word("parameters"), open=False) as zs_parameters:
+                        template = gr.Textbox(label=word("clip.template"), value=texts["template"])
+                    zs_run = gr.Button(word("run.classify"), variant="primary")
                     zs_compare = compare.picker(ctx, TASK, settings=[])
                     zs_explain = explain.controls("clip_zero_shot")
                     if examples:
-                        gr.Examples(examples, inputs=[zs_image], label="Examples")
+                        gr.Examples(examples, inputs=[zs_image], label=word("examples"))
                 with gr.Column():
-                    zs_out = label_bars("Scores")
+                    zs_out = label_bars(word("clip.scores"))
                     zs_explained = explain.outputs("clip_zero_shot")
-            zs_sides = compare.draw(lambda: [label_bars("Scores")])
-        with gr.Tab("Text-to-image search"):
+            zs_sides = compare.draw(lambda: [label_bars(word("clip.scores"))])
+        with gr.Tab(word("clip.tab.search")):
             with gr.Row():
                 with gr.Column():
-                    images = gr.File(label="Images (up to 64)", file_count="multiple", file_types=["image"],
+                    images = gr.File(label=word("clip.images"), file_count="multiple", file_types=["image"],
                                      value=examples or None)
-                    query = gr.Textbox(label="Query", placeholder="a cat sleeping…")
-                    with gr.Accordion("Parameters", open=False) as search_parameters:
+                    query = gr.Textbox(label=word("clip.query"), placeholder=word("clip.query.placeholder"))
+                    with gr.Accordion(word("parameters"), open=False) as search_parameters:
                         top_k = param_control(task(TASK).param("top_k"))
-                    search_run = gr.Button("Search", variant="primary")
+                    search_run = gr.Button(word("clip.search"), variant="primary")
                     search_compare = compare.picker(ctx, TASK)
                     search_explain = explain.controls("clip_search")
-                    gr.Examples([[q] for q in texts["queries"]], inputs=[query], label="Examples")
+                    gr.Examples([[q] for q in texts["queries"]], inputs=[query], label=word("examples"))
                 with gr.Column():
                     gallery = ranked_images()
                     search_explained = explain.outputs("clip_search")
             search_sides = compare.draw(lambda: [ranked_images()])
-        with gr.Tab("Caption ranking"):
+        with gr.Tab(word("clip.tab.rank")):
             with gr.Row():
                 with gr.Column():
                     rank_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
-                    captions = gr.Textbox(label="Captions (one per line)", lines=5, value=texts["captions"])
-                    rank_run = gr.Button("Rank captions", variant="primary")
+                    captions = gr.Textbox(label=word("clip.captions"), lines=5, value=texts["captions"])
+                    rank_run = gr.Button(word("clip.rank"), variant="primary")
                     rank_compare = compare.picker(ctx, TASK, settings=[])
                     rank_explain = explain.controls("clip_rank_captions")
                     if examples:
-                        gr.Examples(examples, inputs=[rank_image], label="Examples")
+                        gr.Examples(examples, inputs=[rank_image], label=word("examples"))
                 with gr.Column():
-                    rank_out = label_bars("Captions, best first", noun="captions")
+                    rank_out = label_bars(word("clip.captions.ranked"), noun="captions")
                     rank_explained = explain.outputs("clip_rank_captions")
-            rank_sides = compare.draw(lambda: [label_bars("Captions, best first", noun="captions")])
+            rank_sides = compare.draw(lambda: [label_bars(word("clip.captions.ranked"), noun="captions")])
 
     def clip_zero_shot(image: str, labels: str, template: str = DEFAULT_TEMPLATE, model: str | None = None) -> dict[str, float]:
         ranked = ctx.manager.run(TASK, model, "zero_shot", image, labels, template=template)

@@ -16,6 +16,7 @@ from models.messages import render
 
 from .inputs import raise_refused
 from .turns import Turns
+from .words import word
 
 log = logging.getLogger("playground")
 
@@ -192,10 +193,10 @@ def model_picker(ctx: Context, task: str) -> gr.Dropdown:
     specs = ctx.catalog.models(task)
     choices = [(spec.name, spec.model_id) for spec in specs]
     custom = ctx.settings.allow_custom_models
-    info = "Pick a model" + (", or type a Hub id (owner/name) or a local folder." if custom else ".")
+    info = word("model.info.custom" if custom else "model.info")
     # allow_custom_value even when hosted: the manager then refuses a typed id with its own sentence,
     # instead of Gradio's "not in the list of choices: [...]" that lists every id
-    return gr.Dropdown(choices=choices, value=ctx.catalog.default(task), label="Model", info=info,
+    return gr.Dropdown(choices=choices, value=ctx.catalog.default(task), label=word("model"), info=info,
                        allow_custom_value=True, filterable=True)
 
 

@@ -25,6 +25,7 @@ from models import InvalidInput, PlaygroundError
 from models.tasks import task
 
 from .common import Context, base_url_of, event_options, sentence_of
+from .words import param_word, translated, word
 
 MAX_SIDES = 4
 ONE_AFTER_ANOTHER = "The models together pass the number kept loaded, so the sides ran one after another."
@@ -614,22 +615,24 @@ def picker(ctx: Context, task_key: str, info: str = "Pick 2 to 4: the same input
     own, as the chat)."""
     def controls() -> Picker:
         picks = gr.Dropdown(choices=[(spec.name, spec.model_id) for spec in ctx.catalog.models(task_key)],
-                            multiselect=True, max_choices=MAX_SIDES, label="Models to compare", info=info,
+                            multiselect=True, max_choices=MAX_SIDES, label=word("compare.models"),
+                            info=translated(translated(info, "compare.models.info"), "compare.models.info.chat"),
                             allow_custom_value=ctx.settings.allow_custom_models)
-        choices = [(p.shown, p.name) for p in variable(task_key) if settings is None or p.name in settings]
+        choices = [(param_word(p, "shown"), p.name) for p in variable(task_key) if settings is None or p.name in settings]
         with gr.Row(visible=bool(choices)):
-            vary = gr.Dropdown([("none", "")] + choices, value="", label="Or vary one setting",
-                               info="On one model (the one picked, else the tab's): a side per value.")
-            values = gr.Textbox(label="Its values", placeholder="e.g. 0.2, 1.0", info="2 to 4, comma separated.")
-        measure = gr.Checkbox(False, label="Measure throughput", visible=measured,
-                              info=f"Each side then sends the same call again for {MEASURE_SECONDS:g} s "
-                                   "(as many at once as a batch holds): calls answered per second.")
-        run = gr.Button(button, variant="secondary") if button else None
+            vary = gr.Dropdown([(word("compare.none"), "")] + choices, value="", label=word("compare.vary"),
+                               info=word("compare.vary.info"))
+            values = gr.Textbox(label=word("compare.values"), placeholder=word("compare.values.placeholder"),
+                                info=word("compare.values.info"))
+        measure = gr.Checkbox(False, label=word("compare.measure"), visible=measured,
+                              info=translated(f"Each side then sends the same call again for {MEASURE_SECONDS:g} s "
+                                   "(as many at once as a batch holds): calls answered per second.", "compare.measure.info"))
+        run = gr.Button(translated(button, "compare.button"), variant="secondary") if button else None
         return Picker(models=picks, vary=vary, values=values, measure=measure, button=run)
 
     if button is None:
         return controls()
-    with gr.Accordion("Compare models", open=False, elem_classes=["compare-picker"]) as fold:
+    with gr.Accordion(word("compare.fold"), open=False, elem_classes=["compare-picker"]) as fold:
         drawn = controls()
     # the catalog grows while the app runs (a fine-tuned model): the choices as they are when unfolded
     fold.expand(lambda: gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(task_key)]), None,
@@ -664,7 +667,7 @@ def draw(outputs: Callable[[], list[Any]]) -> Sides:
     """A comparison's sides, drawn where it is called, each in the task's own outputs (`outputs()` draws them
     again) with its figures, and the summary in words above them; hidden until a comparison runs."""
     with gr.Column(visible=False, elem_classes=["comparison"]) as area:
-        gr.Markdown("### Side by side")
+        gr.Markdown(word("compare.heading"))
         said = gr.Markdown(elem_classes=["compare-summary"])
         columns, heads, shown, figures = [], [], [], []
         with gr.Row(equal_height=False):

@@ -16,6 +16,7 @@ import gradio as gr
 from models.explain import DEFAULT_STEPS, MAX_STEPS
 
 from .common import Context, event_options, sentence_of
+from .words import translated, word
 
 # endpoint -> its parameters by name -> (the adapter's input, its parameters)
 ADAPTER_INPUT: dict[str, Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]] = {
@@ -137,12 +138,14 @@ class Controls:
 
 def controls(endpoint: str) -> Controls:
     """The Explain controls, drawn where they are called (under Run): target, method, steps, a button."""
-    with gr.Accordion("Explain the answer", open=False, elem_classes=["explain-controls"]):
-        target = gr.Textbox(label="What to explain", placeholder=TARGETS[endpoint], info=TARGETS[endpoint])
-        method = gr.Radio(METHOD_CHOICES, value="fast", label="Method")
-        steps = gr.Slider(2, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Integrated Gradients steps",
-                          info="More steps: closer to exact (the convergence delta shrinks), slower.")
-        button = gr.Button("Explain", variant="secondary")
+    with gr.Accordion(word("explain.fold"), open=False, elem_classes=["explain-controls"]):
+        target = gr.Textbox(label=word("explain.target"), placeholder=translated(TARGETS[endpoint], f"explain.target.{endpoint}"),
+                             info=translated(TARGETS[endpoint], f"explain.target.{endpoint}"))
+        method = gr.Radio([(translated(shown, f"explain.method.{value}"), value) for shown, value in METHOD_CHOICES], value="fast",
+                          label=word("explain.method"))
+        steps = gr.Slider(2, MAX_STEPS, value=DEFAULT_STEPS, step=1, label=word("explain.steps"),
+                          info=word("explain.steps.info"))
+        button = gr.Button(word("explain.button"), variant="secondary")
     return Controls(target=target, method=method, steps=steps, button=button)
 
 
@@ -150,12 +153,12 @@ def outputs(endpoint: str) -> list[Any]:
     """The explanation's place, drawn where it is called (under the tab's results)."""
     with gr.Column(elem_classes=["explanation"]):
         if endpoint in HEATMAPS:
-            drawn: list[Any] = [gr.Image(label="Where the model looked (bright: toward the answer)", type="pil",
+            drawn: list[Any] = [gr.Image(label=word("explain.heatmap"), type="pil",
                                          format="png", interactive=False, visible=False, height=320)]
         else:
-            drawn = [gr.HighlightedText(label="Words toward the answer (red) and against it (blue)",
+            drawn = [gr.HighlightedText(label=word("explain.words"),
                                         show_legend=False, combine_adjacent=False, visible=False),
-                     gr.BarPlot(x="word", y="score", color="effect", label="The words that moved it most",
+                     gr.BarPlot(x="word", y="score", color="effect", label=word("explain.bars"),
                                 color_map={"toward": "#e23c3c", "against": "#3c6ee2"}, sort="-y", visible=False,
                                 height=260, elem_classes=["explain-bars"])]
         drawn.append(gr.Markdown(elem_classes=["explain-said"]))

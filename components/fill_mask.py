@@ -10,6 +10,7 @@ from models.tasks import task
 from .common import Context
 from .render import label_bars
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "fill-mask"
 EXAMPLES = [  # written with BERT's mask token; a model with another one says which to type
@@ -29,11 +30,9 @@ def build(ctx: Context) -> None:
             gr.Info(f"The text has {len(result['masks'])} masks; the candidates shown are the first one's.")
         return {c["token_str"]: c["score"] for c in first}, first[0]["sequence"] if first else ""
 
-    task_tab(ctx, TASK, intro="See what a masked language model learned in pre-training: type a sentence with the "
-                              "model's mask token (`[MASK]` for BERT models, `<mask>` for RoBERTa) and get its "
-                              "likeliest words.",
-             inputs=lambda: [gr.Textbox(label="Text", lines=3, placeholder="Paris is the [MASK] of France.")],
-             outputs=lambda: [label_bars("Candidates for the mask", noun="candidates"),
-                              gr.Textbox(label="Completed with the likeliest word", interactive=False,
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
+             inputs=lambda: [gr.Textbox(label=word("text"), lines=3, placeholder="Paris is the [MASK] of France.")],
+             outputs=lambda: [label_bars(word("fill.candidates"), noun="candidates"),
+                              gr.Textbox(label=word("fill.completed"), interactive=False,
                                          buttons=["copy"])],
-             fn=fill_mask, run_label="Fill the mask", examples=EXAMPLES)
+             fn=fill_mask, run_label=word("fill.run"), examples=EXAMPLES)

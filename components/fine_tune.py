@@ -21,6 +21,7 @@ from models.base import ModelSpec
 from models.training import CURVE_COLOURS, FORMATS, TASKS
 
 from .common import Context, sentence_of, session_of
+from .words import translated, word
 
 STOPS = "fine-tune"  # the stop flags' task key
 MAX_WAITING = 4  # trainings that may wait for their turn (each holds a worker thread while it waits)
@@ -33,6 +34,11 @@ FORMAT_HELP = {
            "and `tags` (BIO: B-PER, I-PER, O).",
     "text-generation": "JSONL or JSON with `messages` (OpenAI's format), or `prompt` and `completion` columns.",
 }
+
+
+def format_help(key: str) -> Any:
+    """What the training file of a task holds, in the reader's language."""
+    return translated(FORMAT_HELP.get(key, ""), f"fine.format.{key}")
 
 
 class TrainingLine:
@@ -227,60 +233,58 @@ def build(ctx: Context) -> None:
     ctx.training_line = TrainingLine()
     publish_earlier(ctx)
     examples = Path(ctx.settings.examples_dir)
-    gr.Markdown("## Fine-tune\nTeach a pretrained model your task from a file: the transformers Trainer runs "
-                "beside the app, the loss curve draws itself, and the result appears in the task's tab (and its "
-                "Compare models) as soon as it is saved.", elem_classes=["task-intro"])
+    gr.Markdown(word("fine.heading"), elem_classes=["task-intro"])
     with gr.Row(equal_height=False):
         with gr.Column():
-            task = gr.Radio(TASK_CHOICES, value="sentiment", label="Task")
+            task = gr.Radio([(translated(shown, f"fine.task.{key}"), key) for shown, key in TASK_CHOICES], value="sentiment",
+                            label=word("fine.task"))
             base = gr.Dropdown(choices=[(s.name, s.model_id) for s in ctx.catalog.models("sentiment") if not s.endpoint],
-                               value=ctx.catalog.default("sentiment"), label="Base model", allow_custom_value=True,
-                               info="A model of the task's list, or (where allowed) a Hub id or a local folder.")
-            train_file = gr.File(label="Training data", file_types=list(FORMATS),
+                               value=ctx.catalog.default("sentiment"), label=word("fine.base"), allow_custom_value=True,
+                               info=word("fine.base.info"))
+            train_file = gr.File(label=word("fine.train_file"), file_types=list(FORMATS),
                                  type="filepath")
-            help_text = gr.Markdown(FORMAT_HELP["sentiment"])
-            example = gr.Button("Use the example dataset", size="sm")
-            with gr.Accordion("Evaluation file and column mapping", open=False):
-                eval_file = gr.File(label="Evaluation data (optional: else 20% of the training rows are held out)",
+            help_text = gr.Markdown(format_help("sentiment"))
+            example = gr.Button(word("fine.example"), size="sm")
+            with gr.Accordion(word("fine.eval.fold"), open=False):
+                eval_file = gr.File(label=word("fine.eval_file"),
                                     file_types=list(FORMATS), type="filepath")
-                mapping = gr.Textbox(label="Column mapping", placeholder="text=review, label=stars",
-                                     info="Which column plays which part; guessed from the names when empty.")
-            with gr.Accordion("Training settings", open=False):
-                method = gr.Radio([("Full fine-tuning", "full"), ("LoRA (PEFT)", "lora")], value="full",
-                                  label="Method")
-                epochs = gr.Slider(1, 20, value=3, step=1, label="Epochs")
-                learning_rate = gr.Number(5e-5, label="Learning rate", minimum=1e-7, maximum=1.0)
-                batch_size = gr.Slider(1, 64, value=16, step=1, label="Batch size")
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0)
-                lora_rank = gr.Slider(1, 64, value=8, step=1, label="LoRA rank")
-                lora_alpha = gr.Slider(1, 128, value=16, step=1, label="LoRA alpha")
-                lora_targets = gr.Textbox(label="LoRA target modules", placeholder="empty: the architecture's default "
-                                          "(q_proj, v_proj; GPT-2: c_attn)")
+                mapping = gr.Textbox(label=word("fine.mapping"), placeholder="text=review, label=stars",
+                                     info=word("fine.mapping.info"))
+            with gr.Accordion(word("fine.settings"), open=False):
+                method = gr.Radio([(word("fine.method.full"), "full"), (word("fine.method.lora"), "lora")], value="full",
+                                  label=word("fine.method"))
+                epochs = gr.Slider(1, 20, value=3, step=1, label=word("fine.epochs"))
+                learning_rate = gr.Number(5e-5, label=word("fine.learning_rate"), minimum=1e-7, maximum=1.0)
+                batch_size = gr.Slider(1, 64, value=16, step=1, label=word("fine.batch_size"))
+                seed = gr.Number(0, label=word("fine.seed"), precision=0, minimum=0)
+                lora_rank = gr.Slider(1, 64, value=8, step=1, label=word("fine.lora_rank"))
+                lora_alpha = gr.Slider(1, 128, value=16, step=1, label=word("fine.lora_alpha"))
+                lora_targets = gr.Textbox(label=word("fine.lora_targets"), placeholder=word("fine.lora_targets.placeholder"))
             with gr.Row():
-                start = gr.Button("Train", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
+                start = gr.Button(word("fine.train"), variant="primary")
+                stop = gr.Button(word("stop"), variant="stop")
         with gr.Column():
             checked = gr.Markdown(elem_classes=["training-data"])
-            preview = gr.Dataframe(label="The first rows", interactive=False, visible=False, wrap=True)
+            preview = gr.Dataframe(label=word("fine.preview"), interactive=False, visible=False, wrap=True)
             state_line = gr.Markdown(elem_classes=["training-progress"])
             # hidden until a training reports; each update sets the caption, which makes the page draw the
             # chart anew (Gradio 6.31 takes the colours' domain when it draws: a series first seen in a later
             # update would have no stroke)
-            curve = gr.LinePlot(curve_frame([]), x="step", y="loss", color="split", label="Loss", height=260,
+            curve = gr.LinePlot(curve_frame([]), x="step", y="loss", color="split", label=word("fine.loss"), height=260,
                                 visible=False, color_map=CURVE_COLOURS, elem_classes=["loss-curve"])
             metrics = gr.Markdown(elem_classes=["training-metrics"])
             result = gr.Markdown(elem_classes=["training-result"])
-            download = gr.File(label="The model as a zip", visible=False, interactive=False)
-            with gr.Accordion("Push to the Hugging Face Hub", open=False):
-                repo = gr.Textbox(label="Repository", placeholder="your-name/your-model")
-                token = gr.Textbox(label="Access token (write)", type="password")
-                push = gr.Button("Push", size="sm")
+            download = gr.File(label=word("fine.download"), visible=False, interactive=False)
+            with gr.Accordion(word("fine.push.fold"), open=False):
+                repo = gr.Textbox(label=word("fine.repo"), placeholder="your-name/your-model")
+                token = gr.Textbox(label=word("fine.token"), type="password")
+                push = gr.Button(word("fine.push"), size="sm")
                 pushed = gr.Markdown()
     folder = gr.State(None)
 
     def pick_task(key: str) -> tuple[Any, str]:
         return (gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(key) if not s.endpoint],
-                          value=ctx.catalog.default(key)), FORMAT_HELP.get(key, ""))
+                          value=ctx.catalog.default(key)), format_help(key))
 
     task.change(pick_task, [task], [base, help_text], queue=False, api_visibility="private")
 

@@ -11,6 +11,7 @@ from .common import Context
 from .render import label_bars, label_scores
 from .inputs import ImageInput
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "image-classification"
 
@@ -25,7 +26,7 @@ def build(ctx: Context) -> None:
         return label_scores(result)
 
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
-    task_tab(ctx, TASK, intro="Recognise what is in a photo: the top labels with their confidence.",
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
              inputs=lambda: [ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)],
-             outputs=lambda: [label_bars("Labels")],
-             fn=classify_image, run_label="Classify", examples=examples)
+             outputs=lambda: [label_bars(word("labels"))],
+             fn=classify_image, run_label=word("run.classify"), examples=examples)

@@ -19,6 +19,8 @@ from models import InvalidInput, PlaygroundError
 from models.base import plain_number
 from models.images import check_image_file
 
+from .words import english, param_word
+
 
 class Refused:
     """A value a control's check refused, with the sentence and the field (as the API names it)."""
@@ -50,8 +52,9 @@ def refused(component: Any, check: Any, *args: Any) -> Any:
 
 
 def field_name(label: Any) -> str:
-    """'Temperature (0 = greedy)' -> 'Temperature': the name a visitor sees next to the field."""
-    name = str(label or "").split(" (")[0].strip()
+    """'Temperature (0 = greedy)' -> 'Temperature': the name a visitor sees next to the field (in English: a
+    translated label, components/words.py, is read as its English text)."""
+    name = str(english(label) or "").split(" (")[0].strip()
     return name or "The value"
 
 
@@ -153,18 +156,19 @@ def param_control(param: Any, **overrides: Any) -> gr.Component:
     """The control for a declared parameter (models/tasks.py Param): its label, limits, step and
     default, so the UI offers exactly what the adapter's check accepts. A seed is a number box that
     starts empty (random); `overrides` (value=...) where a tab starts from something the model decides."""
+    label, info = param_word(param, "label"), param_word(param, "info")
     if param.kind == "bool":
-        return gr.Checkbox(**{**dict(label=param.label, value=param.default, info=param.help), **overrides})
+        return gr.Checkbox(**{**dict(label=label, value=param.default, info=info), **overrides})
     if param.kind == "text":
-        return gr.Textbox(**{**dict(label=param.label, value=param.default), **overrides})
+        return gr.Textbox(**{**dict(label=label, value=param.default), **overrides})
     if param.kind == "labels":
-        return LabelsInput(**{**dict(label=param.label, value=param.default, info=param.help), **overrides})
+        return LabelsInput(**{**dict(label=label, value=param.default, info=info), **overrides})
     if param.seed:
         # value=None would turn 0 once an accordion opens (Gradio draws a None Number as 0 and sends that
         # back); a callable that gives None keeps the box empty, so the seed stays random (gradio#6728).
-        options = dict(label=param.label, value=lambda: None, precision=0, minimum=param.low, maximum=param.high)
+        options = dict(label=label, value=lambda: None, precision=0, minimum=param.low, maximum=param.high)
         return NumberField(**{**options, **overrides})
-    options = dict(minimum=param.low, maximum=param.high, value=param.default, step=param.step, label=param.label)
+    options = dict(minimum=param.low, maximum=param.high, value=param.default, step=param.step, label=label)
     return NumberSlider(**{**options, **overrides})
 
 

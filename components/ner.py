@@ -8,6 +8,7 @@ import gradio as gr
 from .common import Context
 from .render import ENTITY_COLOURS, ENTITY_HEADERS, entity_table, entity_type, highlighted
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "ner"
 EXAMPLES = [
@@ -24,10 +25,10 @@ def build(ctx: Context) -> None:
         return highlighted(text, spans), entity_table(result["entities"])
 
     # The type is written beside each entity (not only its colour, in a legend): readable without colour.
-    task_tab(ctx, TASK, intro="Find people, places, organisations and more in a text; entities are highlighted in place.",
-             inputs=lambda: [gr.Textbox(label="Text", lines=5, placeholder="Paste a paragraph…")],
-             outputs=lambda: [gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=False,
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
+             inputs=lambda: [gr.Textbox(label=word("text"), lines=5, placeholder=word("ner.placeholder"))],
+             outputs=lambda: [gr.HighlightedText(label=word("ner.entities"), combine_adjacent=False, show_legend=False,
                                                  show_inline_category=True, color_map=ENTITY_COLOURS),
                               gr.Dataframe(headers=ENTITY_HEADERS, datatype=["str", "str", "number"],
-                                           label="Entity list", interactive=False)],
-             fn=ner, run_label="Find entities", examples=EXAMPLES)
+                                           label=word("ner.list"), interactive=False)],
+             fn=ner, run_label=word("ner.run"), examples=EXAMPLES)

@@ -11,6 +11,7 @@ from models.tasks import task
 from .common import Context
 from .render import highlighted, percent
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "question-answering"
 EXAMPLES = [
@@ -33,11 +34,11 @@ def build(ctx: Context) -> None:
         # The confidence as text ("97.2%"): a gr.Number shows "0" before any run, and cannot be empty.
         return text, percent(result["score"]), highlighted(context, spans)
 
-    task_tab(ctx, TASK, intro="Ask a question about a text: the answer is a span of the text, highlighted in place.",
-             inputs=lambda: [gr.Textbox(label="Question", placeholder="Who, what, where…?"),
-                             gr.Textbox(label="Context", lines=8, placeholder="The text that holds the answer…")],
-             outputs=lambda: [gr.Textbox(label="Answer", interactive=False, buttons=["copy"]),
-                              gr.Textbox(label="Confidence", interactive=False),
-                              gr.HighlightedText(label="Answer in context", combine_adjacent=False,
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
+             inputs=lambda: [gr.Textbox(label=word("qa.question"), placeholder=word("qa.question.placeholder")),
+                             gr.Textbox(label=word("qa.context"), lines=8, placeholder=word("qa.context.placeholder"))],
+             outputs=lambda: [gr.Textbox(label=word("qa.answer"), interactive=False, buttons=["copy"]),
+                              gr.Textbox(label=word("qa.confidence"), interactive=False),
+                              gr.HighlightedText(label=word("qa.in_context"), combine_adjacent=False,
                                                  color_map={"answer": "green"})],
-             fn=qa, run_label="Answer", examples=EXAMPLES)
+             fn=qa, run_label=word("qa.run"), examples=EXAMPLES)

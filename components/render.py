@@ -47,7 +47,7 @@ def top_scores(scores: dict[str, float], top: int = TOP_LABELS, keep: int = ALWA
     return {label: score for i, (label, score) in enumerate(ranked) if i < keep or score * 100 >= 0.5}
 
 
-def label_bars(label: str, *, noun: str = "labels", top: int = TOP_LABELS) -> gr.Label:
+def label_bars(label: Any, *, noun: str = "labels", top: int = TOP_LABELS) -> gr.Label:
     """Confidence bars for the best few labels, and every label in a closed accordion below
     ("All 12 labels"), shown only when some are left out. Returns the full gr.Label: the
     endpoint's output, so API clients still get every label (a gr.Label with num_top_classes

@@ -6,6 +6,7 @@ import gradio as gr
 from .common import Context
 from .render import label_bars, label_scores
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "sentiment"
 EXAMPLES = [
@@ -22,7 +23,7 @@ def build(ctx: Context) -> None:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")
         return label_scores(result["labels"])
 
-    task_tab(ctx, TASK, intro="Classify the sentiment of a text: every label with its confidence.",
-             inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],
-             outputs=lambda: [label_bars("Sentiment")],
-             fn=sentiment, run_label="Classify", examples=EXAMPLES)
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
+             inputs=lambda: [gr.Textbox(label=word("text"), lines=4, placeholder=word("placeholder.sentence"))],
+             outputs=lambda: [label_bars(word("sentiment.output"))],
+             fn=sentiment, run_label=word("run.classify"), examples=EXAMPLES)

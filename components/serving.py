@@ -19,6 +19,9 @@
    `private_login_page()` embeds an empty one in a page whose config says the login is required
    (the login form never reads it: Gradio's client skips the API description until logged in);
    the page served after the login keeps the full one.
+5. A control's label is a word the browser translates (components/words.py, an I18nData): the API's
+   description (/gradio_api/info, "Use via API") would show it as a translation key; `english_api_labels()`
+   gives it its English text there.
 
 Each is applied only where Gradio's code is the one it was written for; with any other Gradio
 (or one that lacks something a patch needs) the app keeps Gradio's own behaviour, and
@@ -243,7 +246,42 @@ def trailing_defaults() -> bool:
     return _replace(Blocks, "validate_inputs", _validate_inputs, _KNOWN_VALIDATE_INPUTS)
 
 
+def _get_api_info() -> Callable[..., Any]:
+    from gradio.blocks import Blocks
+
+    from .words import english
+
+    original = Blocks.get_api_info
+
+    def english_labels(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: english(v) if k == "label" else english_labels(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [english_labels(v) for v in value]
+        return value
+
+    def get_api_info(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # A control's label is a word the browser translates (components/words.py); what a program reads about
+        # the API ("Use via API", gradio_client's view_api) names each parameter by its English label.
+        return english_labels(original(self, *args, **kwargs))
+
+    return get_api_info
+
+
+_KNOWN_GET_API_INFO = "537deb56e57a"
+
+
+@_false_when_missing
+def english_api_labels() -> bool:
+    """The API's description names parameters in English; True when applied, False on an unknown Gradio."""
+    from gradio.blocks import Blocks
+
+    return _replace(Blocks, "get_api_info", _get_api_info, _KNOWN_GET_API_INFO)
+
+
 GRADIO_PATCHES: list[tuple[Callable[[], bool], str]] = [
+    (english_api_labels, "the API's description (\"Use via API\", view_api) shows a translated control's label as "
+                         "a translation key instead of its English text"),
     (trailing_defaults, "a raw HTTP call that leaves out parameters added last (logprobs and top_logprobs on "
                         "/chat) is refused instead of taking their defaults"),
     (lighter_sessions, "each API session keeps ~260 KB more memory (session configs rendered up front)"),

@@ -14,6 +14,7 @@ from models.availability import human_size
 
 from .common import Context, plain_errors, sentence_of
 from .running import millions
+from .words import word
 
 LOADED_HEADERS = ["Task", "Model", "Device", "Precision", "Parameters", "Memory", "Load time", "Last used"]
 CATALOG_HEADERS = ["Task", "Model", "State", "Size"]
@@ -112,25 +113,25 @@ def choice(entry: dict[str, Any]) -> tuple[str, str]:
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
-    gr.Markdown("## Models\nThe models this server holds in memory, and the ones it can get.",
+    gr.Markdown(word("models.heading"),
                 elem_classes=["task-intro"])
     memory = gr.Markdown()
     loaded = gr.JSON(visible=False)  # the /models endpoint's data, which the table renders
-    table = gr.Dataframe(headers=LOADED_HEADERS, label="Loaded models, most recently used first",
+    table = gr.Dataframe(headers=LOADED_HEADERS, label=word("models.loaded"),
                          interactive=False, wrap=True)
     manage = not ctx.settings.hosted  # on a public host, visitors must not unload each other's models
     with gr.Row(visible=manage):
-        which = gr.Dropdown(label="Loaded model", choices=[], scale=3)
-        unload_one = gr.Button("Unload", variant="secondary", scale=1, min_width=100)
-        unload_every = gr.Button("Unload all", variant="stop", scale=1, min_width=100)
+        which = gr.Dropdown(label=word("models.loaded_model"), choices=[], scale=3)
+        unload_one = gr.Button(word("models.unload"), variant="secondary", scale=1, min_width=100)
+        unload_every = gr.Button(word("models.unload_all"), variant="stop", scale=1, min_width=100)
     with gr.Row(visible=manage):
-        to_load = gr.Dropdown(label="Load a model from the list", scale=3, value=None,
+        to_load = gr.Dropdown(label=word("models.load_from_list"), scale=3, value=None,
                               choices=[(f"{s.task} · {s.name}", f"{s.task}\n{s.model_id}")
                                        for t in ctx.catalog.tasks() for s in ctx.catalog.models(t)])
-        load_one = gr.Button("Load", variant="primary", scale=1, min_width=100)
+        load_one = gr.Button(word("models.load"), variant="primary", scale=1, min_width=100)
     outcome = gr.Markdown()
     note = gr.Markdown()
-    catalog = gr.Dataframe(headers=CATALOG_HEADERS, label="The list's models on this server", interactive=False,
+    catalog = gr.Dataframe(headers=CATALOG_HEADERS, label=word("models.catalog"), interactive=False,
                            wrap=True)
     gr.Markdown(versions())
 

@@ -16,6 +16,7 @@ from . import compare, explain
 from .common import Context, model_picker
 from .inputs import param_control
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
+from .words import WORDS, english, text, word
 
 
 @dataclass
@@ -35,12 +36,15 @@ class TaskTab:
 
 
 def title(key: str, intro: str) -> gr.Markdown:
-    """The task's name (kept in view on a phone, where the tab bar hides most names) and what it does."""
+    """The task's name (kept in view on a phone, where the tab bar hides most names) and what it does: in the
+    reader's language when components/words.py has the tab's intro (the same English), else as given."""
+    if f"heading.{key}" in WORDS and text(f"intro.{key}") == intro:
+        return gr.Markdown(word(f"heading.{key}"), elem_classes=["task-intro"])
     return gr.Markdown(f"## {task(key).title}\n{intro}", elem_classes=["task-intro"])
 
 
 def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[Any]],
-             outputs: Callable[[], list[Any]], fn: Callable, run_label: str, examples: list[Any] | None = None,
+             outputs: Callable[[], list[Any]], fn: Callable, run_label: Any, examples: list[Any] | None = None,
              values: dict[str, Any] | None = None, stop: bool = False, model_last: bool = False,
              extra: Callable[[], list[Any]] | None = None,
              fit_extra: Callable[[Any], dict[Any, Any]] | None = None, **wire: Any) -> TaskTab:
@@ -75,19 +79,22 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
                       for p in declaration.params if p.kind == "labels"}
             tuned = [p for p in declaration.params if p.kind != "labels"]
             if tuned or extra:
-                with gr.Accordion("Parameters", open=False) as accordion:
+                with gr.Accordion(word("parameters"), open=False) as accordion:
                     for p in tuned:
                         params[p.name] = param_control(p, **({"value": values[p.name]} if p.name in values else {}))
                     extras = extra() if extra else []
             with gr.Row():
                 run = gr.Button(run_label, variant="primary")
-                stop_button = gr.Button("Stop", variant="stop") if stop else None
+                stop_button = gr.Button(word("stop"), variant="stop") if stop else None
             compare_picks = compare.picker(ctx, key)
             explaining = explain.controls(declaration.endpoint) if declaration.endpoint in explain.ADAPTER_INPUT else None
             if examples:
                 filled = drawn + [params[p.name] for p in declaration.params if p.kind == "labels"]
                 one = not isinstance(examples[0], (list, tuple))  # plain values fill the first input only
-                gr.Examples(examples, inputs=filled[:1] if one else filled, label="Examples")
+                shown_examples = gr.Examples(examples, inputs=filled[:1] if one else filled, label=word("examples"))
+                # the table's column heads are the inputs' labels, which Gradio's Dataset draws as they are (no
+                # translation): their English text, as before the labels were words
+                shown_examples.dataset.headers = [english(h) for h in shown_examples.dataset.headers]
         with gr.Column():
             status, alert = state_panels()
             shown = outputs()

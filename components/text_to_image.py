@@ -9,6 +9,7 @@ from models.fitting import FALLBACK_SIDE
 
 from .common import Context, session_of
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "text-to-image"
 EXAMPLES = [
@@ -62,8 +63,8 @@ def build(ctx: Context) -> None:
 
     def scheduler_control() -> list[Any]:
         # Custom values pass on to the model, whose refusal names the choices in a plain sentence.
-        schedulers.append(gr.Dropdown(SCHEDULERS, value="default", label="Scheduler", allow_custom_value=True,
-                                      info="How the noise is removed step by step; the model's own by default."))
+        schedulers.append(gr.Dropdown(SCHEDULERS, value="default", label=word("t2i.scheduler"), allow_custom_value=True,
+                                      info=word("t2i.scheduler.info")))
         return schedulers
 
     def model_schedulers(spec: Any) -> dict[Any, Any]:
@@ -78,13 +79,12 @@ def build(ctx: Context) -> None:
     # PNG, lossless, with how each image was made in its `parameters` text (Gradio's default is WebP at
     # quality 80: a mean error of 2.8/255 on a photo, and the text would be lost).
     tab = task_tab(
-        ctx, TASK, intro="Turn a prompt into images. The seed is always shown, so a result can be made again; "
-                         "Stop ends your run at the next step.",
-        inputs=lambda: [gr.Textbox(label="Prompt", lines=3, placeholder="Describe the picture…"),
-                        gr.Textbox(label="Negative prompt", placeholder="What to avoid (optional)")],
-        outputs=lambda: [gr.Gallery(label="Images", columns=2, height="auto", object_fit="contain", format="png"),
+        ctx, TASK, intro=text(f"intro.{TASK}"),
+        inputs=lambda: [gr.Textbox(label=word("t2i.prompt"), lines=3, placeholder=word("t2i.prompt.placeholder")),
+                        gr.Textbox(label=word("t2i.negative"), placeholder=word("t2i.negative.placeholder"))],
+        outputs=lambda: [gr.Gallery(label=word("t2i.images"), columns=2, height="auto", object_fit="contain", format="png"),
                          gr.Markdown()],
-        fn=text_to_image, run_label="Generate", examples=EXAMPLES, stop=True, model_last=True,
+        fn=text_to_image, run_label=word("t2i.run"), examples=EXAMPLES, stop=True, model_last=True,
         # where size and steps start when the model's files cannot be read before its download
         values={"width": FALLBACK_SIDE, "height": FALLBACK_SIDE, "steps": 25, "guidance_scale": 7.5},
         extra=scheduler_control, fit_extra=model_schedulers, gpu_seconds=gpu_seconds)

@@ -10,6 +10,7 @@ from models.base import plain_number
 from models.tasks import task as declared
 
 from .inputs import field_name
+from .words import english
 
 
 def describe_param(param: Any) -> str:
@@ -28,7 +29,7 @@ def describe_input(component: Any, catalog_default: str | None) -> str:
         return ("The model: a Hub id (owner/name) or a local folder, one of the list's or, where the server "
                 f"allows it, any other; empty for the task's default ({catalog_default}).")
     parts = [field_name(component.label)]
-    for extra in (getattr(component, "info", None), getattr(component, "placeholder", None)):
+    for extra in (english(getattr(component, "info", None)), english(getattr(component, "placeholder", None))):
         if isinstance(extra, str) and extra:
             parts.append(extra)
     return ". ".join(p.rstrip(".") for p in parts) + "."

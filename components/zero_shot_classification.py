@@ -10,6 +10,7 @@ from models.tasks import task
 from .common import Context
 from .render import label_bars, label_scores
 from .task_tab import task_tab
+from .words import text, word
 
 TASK = "zero-shot-classification"
 LABELS = "technology, sports, politics, cooking"
@@ -32,9 +33,8 @@ def build(ctx: Context) -> None:
             gr.Warning("The text is longer than the model reads; only its beginning was classified.")
         return label_scores(result["labels"])
 
-    task_tab(ctx, TASK, intro="Classify a text with any labels you type, no training: a natural-language-inference "
-                              "model checks how well the text supports \"This example is {label}.\" for each.",
-             inputs=lambda: [gr.Textbox(label="Text", lines=4, placeholder="Type a sentence…")],
-             outputs=lambda: [label_bars("Labels")],
-             fn=zero_shot_classification, run_label="Classify", examples=EXAMPLES, values={"labels": LABELS},
+    task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
+             inputs=lambda: [gr.Textbox(label=word("text"), lines=4, placeholder=word("placeholder.sentence"))],
+             outputs=lambda: [label_bars(word("labels"))],
+             fn=zero_shot_classification, run_label=word("run.classify"), examples=EXAMPLES, values={"labels": LABELS},
              model_last=True)
