@@ -30,6 +30,7 @@ from .catalog import Catalog, shown_endpoint
 from .download import hub_repo, plan_files
 from .errors import ModelNotFound
 from .loading import is_local, shown
+from .messages import Message, say
 from .tasks import canonical_task
 
 log = logging.getLogger("playground")
@@ -50,10 +51,9 @@ class HubUnreachable(ModelNotFound):
     the failed reach, so that the next click fails at once instead of retrying for 25 s."""
 
 
-def not_on_server(model_id: str) -> str:
+def not_on_server(model_id: str) -> Message:
     """The visitor's sentence for a typed id: no `--download`, which fetches catalog models only."""
-    return (f"{shown(model_id)} is not on this server and the Hub cannot be reached right now; "
-            "pick a model marked ready.")
+    return say("hub.not_on_server", model=shown(model_id))
 
 
 # -- switching the Hub off for one load ------------------------------------------------------------
@@ -421,9 +421,9 @@ class Availability:
                     "or point the catalog at local folders (--config).")
         return ADVICE
 
-    def unavailable_message(self, task: str, model_id: str) -> str:
+    def unavailable_message(self, task: str, model_id: str) -> Message:
         """The visitor's sentence: which model, and what to do (never `--download`, the operator's)."""
         spec = self.catalog.find(canonical_task(task), model_id)
         if spec is None:
             return not_on_server(model_id)
-        return f"{spec.name} is not available on this server right now; pick a model marked ready."
+        return say("hub.model_unavailable", model=spec.name)

@@ -180,7 +180,7 @@ class Pipeline:
         """Local references to the weights, so a concurrent unload cannot pull them away mid-call."""
         values = tuple(getattr(self, n, None) for n in names)
         if any(v is None for v in values):
-            raise ModelUnloaded(f"{self.spec.name} was unloaded; run the request again to reload it.")
+            raise ModelUnloaded(say("model.unloaded", model=self.spec.name))
         return values
 
 
@@ -201,39 +201,44 @@ def _check_text(text: Any, what: str, max_chars: int) -> str:
     return check_unicode(text, what)
 
 
-def check_unicode(text: str, what: str = "text") -> str:
-    """Refuse lone surrogates ("\\ud800"), which JSON can carry but no tokenizer or UTF-8 output can."""
+def check_unicode(text: str, what: str = "text", what_zh: str | None = None) -> str:
+    """Refuse lone surrogates ("\\ud800"), which JSON can carry but no tokenizer or UTF-8 output can. `what_zh`:
+    what the Chinese sentence calls it, where models/messages.py WORDS_ZH has no word for `what`."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise InvalidInput(f"The {what} holds characters that are not valid Unicode (at position {e.start}); "
-                           "remove them or send UTF-8 text.") from None
+        words = {"what_zh": what_zh} if what_zh is not None else {}
+        raise InvalidInput(say("text.not_unicode", what=what, position=e.start, **words)) from None
     return text
 
 
 def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, integer: bool = False) -> float | int:
-    """A finite number within [low, high] (or (low, high] when low_open)."""
+                 low_open: bool = False, integer: bool = False, param: str | None = None) -> float | int:
+    """A finite number within [low, high] (or (low, high] when low_open). `name` is how the English sentence
+    names it ("Max new tokens (max_new_tokens)"), `param` the API's name, which the Chinese one uses."""
+    named = {"name": name, "name_zh": param or name}
     if isinstance(value, bool) or value is None or isinstance(value, str):
         try:
             value = float(value) if isinstance(value, str) and value.strip() else None
         except ValueError:
             value = None
         if value is None:
-            raise InvalidInput(f"{name} must be a number.")
+            raise InvalidInput(say("param.not_a_number", **named))
     if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidInput(f"{name} must be a finite number, not {value!r}.")
+        raise InvalidInput(say("param.not_finite", value=value, **named))
     if integer:
         if float(value) != int(value):
-            raise InvalidInput(f"{name} must be a whole number, not {value!r}.")
+            raise InvalidInput(say("param.not_whole", value=value, **named))
         value = int(value)
-    bound = f"between {plain_number(low)} and {plain_number(high)}" if low is not None and high is not None else (
-        f"at least {plain_number(low)}" if low is not None else f"at most {plain_number(high)}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise InvalidInput(f"{name} must be {'greater than ' + plain_number(low) if low_open and high is None else bound}, "
-                           f"not {plain_number(value)}.")
-    if high is not None and value > high:
-        raise InvalidInput(f"{name} must be {bound}, not {plain_number(value)}.")
+    if (low is not None and (value <= low if low_open else value < low)) or (high is not None and value > high):
+        shown = plain_number(value)
+        if low is not None and high is not None:
+            raise InvalidInput(say("param.between", low=plain_number(low), high=plain_number(high), value=shown,
+                                   **named))
+        if low is not None:
+            raise InvalidInput(say("param.greater_than" if low_open else "param.at_least", low=plain_number(low),
+                                   value=shown, **named))
+        raise InvalidInput(say("param.at_most", high=plain_number(high), value=shown, **named))
     return value
 
 
@@ -246,7 +251,7 @@ def check_seed(seed: Any) -> int | None:
     """None means random; otherwise a 32-bit unsigned integer."""
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         return None
-    return int(check_number(seed, "Seed", low=0, high=2**32 - 1, integer=True))
+    return int(check_number(seed, "Seed", low=0, high=2**32 - 1, integer=True, param="seed"))
 
 
 def parse_texts(value: Any, what: str, *, split_commas: bool, dedupe: bool = True) -> list[str]:
@@ -265,25 +270,25 @@ def _parse_texts(value: Any, what: str, split_commas: bool, dedupe: bool) -> lis
     elif value is None:
         pieces = []
     else:
-        raise InvalidInput(f"The {what}s must be a list of strings or one string, not {type(value).__name__}.")
+        raise InvalidInput(say("text.list_type", what=what, kind=type(value).__name__))
     pieces = list(pieces)
     if len(pieces) > MAX_LABELS:
-        raise InvalidInput(f"There are {len(pieces):,} {what}s; the limit is {MAX_LABELS:,}. Remove some.")
+        raise InvalidInput(say("text.list_too_many", count=len(pieces), what=what, limit=MAX_LABELS))
     out: list[str] = []
     seen: set[str] = set()
     for piece in pieces:
         if not isinstance(piece, str):
-            raise InvalidInput(f"Each {what} must be a string, not {type(piece).__name__}.")
+            raise InvalidInput(say("text.list_item_type", what=what, kind=type(piece).__name__))
         piece = check_unicode(piece.strip(), what)
         if len(piece) > MAX_LABEL_CHARS:
-            raise InvalidInput(f"The {what} {piece[:40]!r}... is {len(piece):,} characters long; "
-                               f"the limit is {MAX_LABEL_CHARS}.")
+            raise InvalidInput(say("text.list_item_too_long", what=what, piece=piece[:40], length=len(piece),
+                                   limit=MAX_LABEL_CHARS))
         if piece and (piece not in seen or not dedupe):
             seen.add(piece)
             out.append(piece)
     if not out:
-        sep = "commas or new lines" if split_commas else "new lines"
-        raise InvalidInput(f"No {what}s were given; type at least one, separated by {sep}.")
+        raise InvalidInput(say("text.list_empty", what=what,
+                               separator="commas or new lines" if split_commas else "new lines"))
     return out
 
 

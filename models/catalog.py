@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .base import ModelSpec
 from .errors import InvalidInput
+from .messages import say
 from .tasks import TASKS, canonical_task
 
 # The curated models, per task, as its declaration lists them (models/tasks.py); the first is the default.
@@ -76,7 +77,7 @@ class Catalog:
         if not model_id:
             model_id = self.default(task)
             if model_id is None:
-                raise InvalidInput(f"The catalog has no model for {task}; add one to the catalog file.")
+                raise InvalidInput(say("model.no_default", task=task))
         return self.find(task, model_id) or ModelSpec(task=task, model_id=model_id)
 
 

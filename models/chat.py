@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 
 from .base import check_unicode
 from .errors import InvalidInput, about
+from .messages import say
 
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 1_000  # a longer chat is refused with a sentence (the window drops turns long before)
@@ -18,19 +19,19 @@ MAX_TOP_LOGPROBS = 20  # alternatives per token, as OpenAI's API
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
-def content_text(content: Any, where: str) -> str:
-    """A message's content as text: a string, or OpenAI's list of parts where every part is text."""
+def content_text(content: Any, number: int) -> str:
+    """Message `number`'s content as text: a string, or OpenAI's list of parts where every part is text."""
     if isinstance(content, str):
         return content
     if isinstance(content, list) and content and all(isinstance(p, dict) for p in content):
         texts = []
         for part in content:
             if part.get("type", "text") != "text" or not isinstance(part.get("text"), str):
-                raise InvalidInput(f"{where} has a part of type {str(part.get('type'))[:30]!r}; "
-                                   "only text parts can be read by a text model.", field="messages")
+                raise InvalidInput(say("chat.part_not_text", number=number, kind=str(part.get("type"))[:30]),
+                                   field="messages")
             texts.append(part["text"])
         return "".join(texts)
-    raise InvalidInput(f"{where}'s content must be a string, not {type(content).__name__}.", field="messages")
+    raise InvalidInput(say("chat.content_type", number=number, kind=type(content).__name__), field="messages")
 
 
 def check_messages(messages: Any, *, to_answer: bool = True) -> list[dict[str, str]]:
@@ -40,45 +41,42 @@ def check_messages(messages: Any, *, to_answer: bool = True) -> list[dict[str, s
     if isinstance(messages, tuple):
         messages = list(messages)
     if not isinstance(messages, list):
-        raise InvalidInput(f"messages must be a list of {{role, content}} objects, not {type(messages).__name__}.",
-                           field="messages")
+        raise InvalidInput(say("chat.not_a_list", kind=type(messages).__name__), field="messages")
     if not messages:
-        raise InvalidInput("messages is empty; send at least one user message.", field="messages")
+        raise InvalidInput(say("chat.empty"), field="messages")
     if len(messages) > MAX_MESSAGES:
-        raise InvalidInput(f"The chat has {len(messages):,} messages; at most {MAX_MESSAGES:,} are read. "
-                           "Start a new chat or drop the oldest turns.", field="messages")
+        raise InvalidInput(say("chat.too_many", count=len(messages), limit=MAX_MESSAGES), field="messages")
     checked, total = [], 0
+    roles = ", ".join(ROLES)
     for i, message in enumerate(messages, 1):
-        where = f"Message {i}"
         if not isinstance(message, dict):
-            raise InvalidInput(f"{where} must be an object with a role and a content, not {type(message).__name__}.",
-                               field="messages")
+            raise InvalidInput(say("chat.not_an_object", number=i, kind=type(message).__name__), field="messages")
         role = message.get("role")
         if role is None:
-            raise InvalidInput(f"{where} has no role; give it one of {', '.join(ROLES)}.", field="messages")
+            raise InvalidInput(say("chat.no_role", number=i, roles=roles), field="messages")
         if role == "developer":
             role = "system"
         if role not in ROLES:
             shown = role[:30] if isinstance(role, str) else type(role).__name__
-            raise InvalidInput(f"{where} has the role {shown!r}; the roles are {', '.join(ROLES)}.", field="messages")
+            raise InvalidInput(say("chat.unknown_role", number=i, role=shown, roles=roles), field="messages")
         if "content" not in message or message["content"] is None:
-            raise InvalidInput(f"{where} has no content.", field="messages")
-        text = content_text(message["content"], where)
+            raise InvalidInput(say("chat.no_content", number=i), field="messages")
+        text = content_text(message["content"], i)
         if len(text) > MAX_MESSAGE_CHARS:
-            raise InvalidInput(f"{where} is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}.",
+            raise InvalidInput(say("chat.message_too_long", number=i, length=len(text), limit=MAX_MESSAGE_CHARS),
                                field="messages")
         total += len(text)
         if total > MAX_CHAT_CHARS:
-            raise InvalidInput(f"The chat is over {MAX_CHAT_CHARS:,} characters; start a new one or drop the "
-                               "oldest turns.", field="messages")
+            raise InvalidInput(say("chat.too_long", limit=MAX_CHAT_CHARS), field="messages")
         with about("messages"):
-            checked.append({"role": role, "content": check_unicode(text, f"text of message {i}")})
+            checked.append({"role": role, "content": check_unicode(text, f"text of message {i}",
+                                                                   f"第 {i} 条消息的文本")})
     if not to_answer:
         return checked
     if checked[-1]["role"] != "user":
-        raise InvalidInput("The last message must be the user's: it is what the model answers.", field="messages")
+        raise InvalidInput(say("chat.last_not_user"), field="messages")
     if not checked[-1]["content"].strip():
-        raise InvalidInput("The last message is empty; type something.", field="messages")
+        raise InvalidInput(say("chat.last_empty"), field="messages")
     return checked
 
 
@@ -143,11 +141,11 @@ def check_stop_strings(stop: Any) -> list[str]:
     if isinstance(stop, str):
         stop = [stop]
     if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
-        raise InvalidInput("stop must be a string or a list of strings.", field="stop")
+        raise InvalidInput(say("chat.stop_type"), field="stop")
     if len(stop) > MAX_STOP_STRINGS:
-        raise InvalidInput(f"stop holds {len(stop)} strings; at most {MAX_STOP_STRINGS} are allowed.", field="stop")
+        raise InvalidInput(say("chat.stop_too_many", count=len(stop), limit=MAX_STOP_STRINGS), field="stop")
     if any(not s or len(s) > MAX_STOP_CHARS for s in stop):
-        raise InvalidInput(f"Each stop string must have 1 to {MAX_STOP_CHARS} characters.", field="stop")
+        raise InvalidInput(say("chat.stop_length", limit=MAX_STOP_CHARS), field="stop")
     return list(stop)
 
 
@@ -176,16 +174,15 @@ def check_logprobs(logprobs: Any, top_logprobs: Any) -> tuple[bool, int]:
         logprobs = False
     if not isinstance(logprobs, bool):
         shown = repr(logprobs) if len(repr(logprobs)) <= 40 else repr(logprobs)[:40] + "…"
-        raise InvalidInput(f"logprobs must be true or false, not {shown}.", field="logprobs")
+        raise InvalidInput(say("chat.logprobs_type", value=shown), field="logprobs")
     if top_logprobs is None:
         return logprobs, 0
     whole = isinstance(top_logprobs, int) or (isinstance(top_logprobs, float) and top_logprobs.is_integer())
     if isinstance(top_logprobs, bool) or not whole or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
         shown = repr(top_logprobs) if len(repr(top_logprobs)) <= 40 else repr(top_logprobs)[:40] + "…"
-        raise InvalidInput(f"top_logprobs must be a whole number from 0 to {MAX_TOP_LOGPROBS}, not {shown}.",
-                           field="top_logprobs")
+        raise InvalidInput(say("chat.top_logprobs_range", limit=MAX_TOP_LOGPROBS, value=shown), field="top_logprobs")
     if top_logprobs and not logprobs:
-        raise InvalidInput("top_logprobs needs logprobs set to true.", field="top_logprobs")
+        raise InvalidInput(say("chat.top_logprobs_alone"), field="top_logprobs")
     return logprobs, int(top_logprobs)
 
 

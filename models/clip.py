@@ -28,6 +28,7 @@ from .base import MAX_LABEL_CHARS, Pipeline, check_text, check_unicode, parse_te
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, about
 from .images import open_image
 from .loading import _HUB_ID, is_local, read_json, resolve
+from .messages import say
 from .results import ClipMatch
 
 MAX_QUERY_CHARS = 1000
@@ -99,16 +100,15 @@ class ClipMatching(Pipeline):
             return self._from_hub(model_id)
         if model_id in open_clip.list_models():
             tags = list_pretrained_tags_by_model(model_id)
-            hint = f"; its tags are {', '.join(tags[:8])}" if tags else ""
-            raise ModelNotFound(f"{model_id} needs a pretrained tag, written {model_id}:TAG{hint}.")
-        raise ModelNotFound(
-            f"{model_id!r} is not an open_clip model; write ARCH:TAG (ViT-B-32:laion2b_s34b_b79k), "
-            "hf-hub:org/repo, or a folder that holds open_clip_config.json.")
+            if tags:
+                raise ModelNotFound(say("clip.needs_tag_listed", model=model_id, tags=", ".join(tags[:8])))
+            raise ModelNotFound(say("clip.needs_tag", model=model_id))
+        raise ModelNotFound(say("clip.not_open_clip", model=model_id))
 
     def _from_folder(self, folder: Path, *, tokenizer: str) -> dict[str, Any]:
         config = read_json(folder / CONFIG_NAME)
         if not isinstance(config, dict) or "model_cfg" not in config:
-            raise ModelNotFound(f"{folder.name}/{CONFIG_NAME} has no model_cfg, so it is not an open_clip export.")
+            raise ModelNotFound(say("clip.not_an_export", folder=folder.name, config=CONFIG_NAME))
         names = SAFE_WEIGHTS + (PICKLE_WEIGHTS if self.allow_pickle else ())
         found = [folder / n for n in names if (folder / n).is_file()]
         if not found:
@@ -116,15 +116,14 @@ class ClipMatching(Pipeline):
             if len(others) == 1:
                 found = others
             elif not others:
-                raise ModelNotFound(f"The folder {folder.name} has no weights; it needs {SAFE_WEIGHTS[0]}.")
+                raise ModelNotFound(say("clip.no_weights", folder=folder.name, weights=SAFE_WEIGHTS[0]))
             else:
-                raise ModelNotFound(f"The folder {folder.name} has several .safetensors files; "
-                                    f"name the weights {SAFE_WEIGHTS[0]}.")
+                raise ModelNotFound(say("clip.several_weights", folder=folder.name, weights=SAFE_WEIGHTS[0]))
         return {"name": f"local-dir:{folder}", "checkpoint": str(found[0]), "tokenizer": tokenizer, "options": {}}
 
     def _from_hub(self, repo: str) -> dict[str, Any]:
         if ".." in repo or not _HUB_ID.match(repo) or "/" not in repo:
-            raise ModelNotFound(f"{repo!r} is not a Hub id; write hf-hub:owner/name.")
+            raise ModelNotFound(say("clip.not_a_hub_id", repo=repo))
         config = hf_hub_download(repo, CONFIG_NAME)
         checkpoint = self._download_weights(repo, "open_clip_pytorch_model.bin")
         info = self._from_folder(Path(config).parent, tokenizer=f"hf-hub:{repo}")
@@ -134,12 +133,15 @@ class ClipMatching(Pipeline):
 
     def _from_tag(self, arch: str, tag: str) -> dict[str, Any]:
         if arch not in open_clip.list_models():
-            raise ModelNotFound(f"open_clip has no architecture {arch}; check the name before the colon.")
+            raise ModelNotFound(say("clip.unknown_architecture", arch=arch))
         cfg = get_pretrained_cfg(arch, tag)
         if not cfg:
             tags = list_pretrained_tags_by_model(arch)
-            listed = ", ".join(tags[:12]) + (f" and {len(tags) - 12} more" if len(tags) > 12 else "")
-            raise ModelNotFound(f"{arch} has no pretrained tag {tag!r}; use one of: {listed or 'none'}.")
+            first = ", ".join(tags[:12])
+            raise ModelNotFound(say("clip.unknown_tag", arch=arch, tag=tag,
+                                    tags=(first + (f" and {len(tags) - 12} more" if len(tags) > 12 else "")) or "none",
+                                    tags_zh=(first + (f" 等（另有 {len(tags) - 12} 个）" if len(tags) > 12 else ""))
+                                    or "无"))
         if cfg.get("file"):
             checkpoint = str(cfg["file"])
             self._refuse_pickle(checkpoint, f"{arch}:{tag}")
@@ -151,7 +153,7 @@ class ClipMatching(Pipeline):
             from open_clip.pretrained import download_pretrained_from_url
             checkpoint = download_pretrained_from_url(cfg["url"])
         else:
-            raise ModelNotFound(f"{arch}:{tag} names no weights that can be downloaded.")
+            raise ModelNotFound(say("clip.no_download", arch=arch, tag=tag))
         options = {
             "force_quick_gelu": bool(cfg.get("quick_gelu", False)),  # open_clip only warns on a mismatch
             "image_mean": cfg.get("mean"), "image_std": cfg.get("std"),
@@ -175,8 +177,7 @@ class ClipMatching(Pipeline):
 
     def _refuse_pickle(self, filename: str, name: str) -> None:
         if not self.allow_pickle and not str(filename).endswith(".safetensors"):
-            raise ModelLoadFailed(f"{name} is published only as a pickle checkpoint, which can run code when loaded; "
-                                  "pick another model (or start the app with --allow-pickle).")
+            raise ModelLoadFailed(say("clip.pickle_only", name=name))
 
     def _weights(self) -> list[str]:
         return ["model", "tokenizer", "preprocess"]
@@ -205,7 +206,7 @@ class ClipMatching(Pipeline):
         "captions" (inputs: image) or "similarity" (inputs: texts)."""
         key = str(mode).strip().lower().replace("_", "-")
         if key not in _MODES:
-            raise InvalidInput(f"Unknown mode {mode!r}; use one of: zero-shot, search, captions, similarity.")
+            raise InvalidInput(say("clip.unknown_mode", mode=mode))
         return getattr(self, _MODES[key])(inputs, **params)
 
     def zero_shot(self, image: Any, labels: list[str] | str, template: str = "a photo of a {}.") -> list[dict[str, Any]]:
@@ -365,24 +366,23 @@ def _check_template(template: Any) -> str:
     if template is None or (isinstance(template, str) and not template.strip()):
         return "{}"
     if not isinstance(template, str):
-        raise InvalidInput(f"The template must be a string, not {type(template).__name__}.")
+        raise InvalidInput(say("clip.template_type", kind=type(template).__name__))
     check_unicode(template, "template")
     if len(template) > MAX_LABEL_CHARS:
-        raise InvalidInput(f"The template is {len(template):,} characters long; the limit is {MAX_LABEL_CHARS}.")
+        raise InvalidInput(say("clip.template_too_long", length=len(template), limit=MAX_LABEL_CHARS))
     if template.count("{}") != 1:
-        raise InvalidInput(f"The template must contain {{}} exactly once, where each label goes "
-                           f"(like 'a photo of a {{}}.'); {template!r} has it {template.count('{}')} times.")
+        raise InvalidInput(say("clip.template_braces", template=template, count=template.count("{}")))
     return template.strip()
 
 
 def check_images(images: Any) -> list[Any]:
     """The gallery as a list of images (not opened yet: ClipMatching._find_images opens them)."""
     if images is None or (isinstance(images, (list, tuple)) and not images):
-        raise InvalidInput("The gallery is empty; add at least one image.", field="images")
+        raise InvalidInput(say("clip.gallery_empty"), field="images")
     if not isinstance(images, (list, tuple)):
         images = [images]
     if len(images) > MAX_IMAGES:
-        raise InvalidInput(f"The gallery has {len(images)} images; the limit is {MAX_IMAGES}. Remove some.", field="images")
+        raise InvalidInput(say("clip.gallery_too_big", count=len(images), limit=MAX_IMAGES), field="images")
     return list(images)
 
 

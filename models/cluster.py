@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Mapping
 from .base import ModelSpec
 from .catalog import Catalog
 from .errors import ClusterUnavailable, InvalidInput, PlaygroundError
-from .messages import say
+from .messages import Message, say
 from .loading import check_model_id
 from .progress import LoadProgress
 from .tasks import TASKS, canonical_task, task as declared
@@ -469,11 +469,11 @@ class ClusterManager:
             try:
                 self._connect()
             except PlaygroundError as e:
-                self._failure = str(e)
+                said = e.args[0] if e.args else None
+                self._failure = said if isinstance(said, Message) else str(e)  # a Message keeps its languages
                 raise
             except Exception as e:  # noqa: BLE001 - Ray's own errors become the sentence
-                self._failure = (f"The model cluster at {self.address} cannot be reached ({type(e).__name__}); "
-                                 "the page keeps working and the models come back when the cluster does.")
+                self._failure = say("cluster.unreachable_because", address=self.address, error=type(e).__name__)
                 self._disconnect()
                 raise ClusterUnavailable(self._failure) from e
             self._failure = None
@@ -549,7 +549,7 @@ class ClusterManager:
         if self._connected.is_set():
             return
         if self._failure is None:
-            raise ClusterUnavailable(f"The model cluster at {self.address} is still starting; try again in a moment.")
+            raise ClusterUnavailable(say("cluster.starting", address=self.address))
         if time.monotonic() - self._tried_at < RECONNECT_SECONDS or (self.address == "local" and not self._started_ray):
             raise ClusterUnavailable(self._failure)
         self.connect()  # a cluster joined, not started here: any thread may join it again
@@ -673,7 +673,7 @@ class ClusterManager:
                 progress(item[1], item[2])
             elif item[0] == "result":
                 return item[1]
-        raise ClusterUnavailable("The model cluster ended the request without an answer; try again.")
+        raise ClusterUnavailable(say("cluster.no_answer"))
 
     def call(self, task: str, model_id: str | None, fn: Callable[[Any], Any]) -> Any:
         raise InvalidInput("A call on the Ray backend names a pipeline method or a function of models/; "
@@ -792,11 +792,9 @@ def _cluster_errors(manager: ClusterManager, retry: Callable[[], bool]) -> Itera
             if retry():
                 again.append(True)
                 return
-            raise ClusterUnavailable("The replica serving this model stopped before it answered; try again "
-                                     "in a moment.") from None
+            raise ClusterUnavailable(say("cluster.replica_stopped")) from None
         if isinstance(cause, (ConnectionError, ray_errors.RaySystemError, ray_errors.GetTimeoutError)):
-            manager._failure = (f"The model cluster at {manager.address} stopped answering; the page keeps "
-                                "working and the models come back when the cluster does.")
+            manager._failure = say("cluster.stopped_answering", address=manager.address)
             manager._tried_at = time.monotonic()
             manager._disconnect()
             raise ClusterUnavailable(manager._failure) from None

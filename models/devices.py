@@ -5,6 +5,7 @@ import gc
 from typing import Any
 
 from .errors import InvalidInput
+from .messages import say
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -14,7 +15,7 @@ def pick_device(preference: str = "auto") -> str:
     import torch
 
     if preference not in DEVICES and not preference.startswith("cuda:"):
-        raise InvalidInput(f"Unknown device {preference!r}; use one of: {', '.join(DEVICES)}.")
+        raise InvalidInput(say("device.unknown", device=preference, devices=", ".join(DEVICES)))
     if preference == "auto":
         if torch.cuda.is_available():
             return "cuda"
@@ -22,7 +23,7 @@ def pick_device(preference: str = "auto") -> str:
             return "mps"
         return "cpu"
     if preference.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidInput("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu.")
+        raise InvalidInput(say("device.no_cuda"))
     return preference
 
 

@@ -26,6 +26,7 @@ from .base import Pipeline, ProgressCallback, check_number, check_text, check_un
 from .errors import InvalidInput, WrongModelKind, about
 from .fitting import image_defaults, side_of
 from .loading import is_local, resolve
+from .messages import say
 
 MAX_PROMPT_CHARS = 1000
 SMALL_GPU_BYTES = 8 * 2**30  # below this much free memory, offload idle components to the CPU
@@ -74,8 +75,7 @@ class TextToImage(Pipeline):
                 path, dtype=dtype, use_safetensors=None if self.allow_pickle else True)
         except ValueError as e:
             if "AutoPipeline can't find a pipeline" in str(e):
-                raise WrongModelKind(f"{self.spec.model_id} is not a text-to-image model; "
-                                     "pick a model made for text-to-image.") from e
+                raise WrongModelKind(say("diffusion.not_text_to_image", model=self.spec.model_id)) from e
             raise
         if device != "cpu":
             self.report(f"moving the weights to {device}")
@@ -140,10 +140,10 @@ class TextToImage(Pipeline):
         if negative_prompt is None:
             negative_prompt = ""
         if not isinstance(negative_prompt, str):
-            raise InvalidInput(f"The negative prompt must be a string, not {type(negative_prompt).__name__}.")
+            raise InvalidInput(say("text.not_a_string", what="negative prompt", kind=type(negative_prompt).__name__))
         if len(negative_prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f"The negative prompt is {len(negative_prompt):,} characters long; "
-                               f"the limit is {MAX_PROMPT_CHARS:,}.")
+            raise InvalidInput(say("text.too_long", what="negative prompt", length=len(negative_prompt),
+                                   limit=MAX_PROMPT_CHARS))
         check_unicode(negative_prompt, "negative prompt")
         p: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative_prompt}
         # The declared limits (models/tasks.py) first, then this model's: None is the model's own value.
@@ -155,18 +155,18 @@ class TextToImage(Pipeline):
         for name in ("width", "height"):
             with about(name):
                 side = int(check_number(d[name] if declared[name] is None else declared[name], name.capitalize(),
-                                        low=d["min_side"], high=d["max_side"], integer=True))
+                                        low=d["min_side"], high=d["max_side"], integer=True, param=name))
             if side % 8:
-                raise InvalidInput(f"{name.capitalize()} must be a multiple of 8, like {side // 8 * 8} or "
-                                   f"{side // 8 * 8 + 8}; {side} is not.", field=name)
+                raise InvalidInput(say("diffusion.not_multiple_of_8", name=name.capitalize(), name_zh=name,
+                                       lower=side // 8 * 8, upper=side // 8 * 8 + 8, side=side), field=name)
             p[name] = side
         p["num_images"], p["seed"] = declared["num_images"], declared["seed"]
         name = d["scheduler"] if scheduler is None or scheduler == "" else scheduler
         name = str(name).strip().lower()
         if name not in d["schedulers"]:
             asked = repr(str(scheduler)) if len(str(scheduler)) <= 40 else repr(str(scheduler)[:40] + "…")
-            raise InvalidInput(f"Unknown scheduler {asked} for this model; use one of: {', '.join(d['schedulers'])}.",
-                               field="scheduler")
+            raise InvalidInput(say("diffusion.unknown_scheduler", scheduler=asked,
+                                   schedulers=", ".join(d["schedulers"])), field="scheduler")
         p["scheduler"] = name
         return p
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .errors import InvalidInput, about
+from .messages import say
 
 METHODS = ("fast", "integrated_gradients")
 DEFAULT_STEPS = 64
@@ -45,13 +46,13 @@ def check_method(method: Any, steps: Any) -> tuple[str, int]:
         if name in ("ig", "integrated"):
             name = "integrated_gradients"
         if name not in METHODS:
-            raise InvalidInput(f"method must be fast or integrated_gradients, not {str(method)[:40]!r}.")
+            raise InvalidInput(say("explain.method", value=str(method)[:40]))
     with about("steps"):
         if steps is None or steps == "":
             steps = DEFAULT_STEPS
         if isinstance(steps, bool) or not isinstance(steps, (int, float)) or steps != int(steps) \
                 or not 2 <= steps <= MAX_STEPS:
-            raise InvalidInput(f"steps must be a whole number from 2 to {MAX_STEPS}, not {str(steps)[:20]}.")
+            raise InvalidInput(say("explain.steps", limit=MAX_STEPS, value=str(steps)[:20]))
     return name, int(steps)
 
 
@@ -64,7 +65,7 @@ def explain(pipeline: Any, inputs: Any, *, target: Any = None, method: Any = "fa
     method, steps = check_method(method, steps)
     explainer = EXPLAINERS.get(pipeline.task)
     if explainer is None:
-        raise InvalidInput(f"The {pipeline.task} task has no attributions; its answer is explained another way.")
+        raise InvalidInput(say("explain.no_attributions", task=pipeline.task))
     return explainer(pipeline, inputs, target, method, steps, params)
 
 
@@ -175,7 +176,7 @@ def _label_index(config: Any, target: Any, default: str) -> tuple[int, str]:
     for name, i in names.items():
         if name.lower() == wanted.lower():
             return i, name
-    raise InvalidInput(f"{wanted[:60]!r} is not one of the model's labels: {', '.join(names)}.", field="target")
+    raise InvalidInput(say("explain.not_a_model_label", wanted=wanted[:60], labels=", ".join(names)), field="target")
 
 
 def _sentiment(pipeline: Any, text: Any, target: Any, method: str, steps: int, params: dict) -> dict[str, Any]:
@@ -199,7 +200,8 @@ def _zero_shot(pipeline: Any, text: Any, target: Any, method: str, steps: int, p
     wanted = ranked[0]["label"] if target in (None, "") else str(target).strip()
     label = next((name for name in labels if name.lower() == wanted.lower()), None)
     if label is None:
-        raise InvalidInput(f"{wanted[:60]!r} is not one of the labels given: {', '.join(labels)}.", field="target")
+        raise InvalidInput(say("explain.not_a_given_label", wanted=wanted[:60], labels=", ".join(labels)),
+                           field="target")
     hypothesis = params["hypothesis_template"].replace("{}", label)
     enc = _encode(pipeline, text, hypothesis, truncation="only_first")
     entail = pipeline.entailment_id
@@ -216,23 +218,21 @@ def _entities(pipeline: Any, text: Any, target: Any, method: str, steps: int, pa
     text = check_text(text)
     entities = pipeline.predict(text)["entities"]
     if not entities:
-        raise InvalidInput("The model found no entity in this text, so there is none to explain.", field="target")
+        raise InvalidInput(say("explain.no_entity"), field="target")
     with about("target"):
         try:
             index = 0 if target in (None, "") else int(str(target).strip())
         except ValueError:
             index = -1
         if not 0 <= index < len(entities):
-            raise InvalidInput(f"target must be an entity's number, from 0 to {len(entities) - 1} "
-                               f"(0 is {entities[0]['text']!r}).")
+            raise InvalidInput(say("explain.entity_number", last=len(entities) - 1, first=entities[0]["text"]))
     entity = entities[index]
     enc = _encode(pipeline, text)
     offsets = enc["offset_mapping"][0].tolist()
     tokens = [t for t, ((s, e), w) in enumerate(zip(offsets, enc.word_ids(0)))
               if w is not None and s < entity["end"] and e > entity["start"]]
     if not tokens:
-        raise InvalidInput("That entity lies past the part of the text the explanation reads (the model's window); "
-                           "shorten the text.", field="target")
+        raise InvalidInput(say("explain.entity_past_window"), field="target")
     model = pipeline.model
     with torch.no_grad():
         logits = model(**pipeline.on_device({k: v for k, v in enc.items() if k != "offset_mapping"})).logits[0]
@@ -253,8 +253,7 @@ def _question_answering(pipeline: Any, item: Any, target: Any, method: str, step
     context = check_text(item.get("context"), "context")
     side = "start" if target in (None, "") else str(target).strip().lower()
     if side not in ("start", "end"):
-        raise InvalidInput(f"target must be start or end (the answer's first or last token), not {side[:20]!r}.",
-                           field="target")
+        raise InvalidInput(say("explain.side", value=side[:20]), field="target")
     answer = pipeline.predict({"question": question, "context": context}, **params)
     enc = _encode(pipeline, question, context, truncation="only_second")
     offsets = enc["offset_mapping"][0].tolist()
@@ -265,8 +264,7 @@ def _question_answering(pipeline: Any, item: Any, target: Any, method: str, step
         spot = answer["start"] if side == "start" else answer["end"] - 1
         token = next((t for t, ((s, e), q) in enumerate(zip(offsets, sequence)) if q == 1 and s <= spot < e), None)
         if token is None:
-            raise InvalidInput("The answer lies past the part of the context the explanation reads (the model's "
-                               "window); shorten the context.", field="target")
+            raise InvalidInput(say("explain.answer_past_window"), field="target")
         name = f"{side} of {answer['answer']!r}"
     key = "start_logits" if side == "start" else "end_logits"
     found = explain_text(pipeline, enc, [question, context], ["question", "context"],
@@ -288,12 +286,10 @@ def _fill_mask(pipeline: Any, text: Any, target: Any, method: str, steps: int, p
         wanted = str(target).strip()
         ids = pipeline.tokenize(tokenizer, wanted, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
-            raise InvalidInput(f"{wanted[:40]!r} is not one token of the model's vocabulary; give a single word "
-                               "it knows.", field="target")
+            raise InvalidInput(say("explain.not_one_token", wanted=wanted[:40]), field="target")
         token = ids[0]
     if not masks:
-        raise InvalidInput(f"The {tokenizer.mask_token} lies past the part of the text the explanation reads (the "
-                           "model's window); shorten the text.", field="text")
+        raise InvalidInput(say("explain.mask_past_window", mask=tokenizer.mask_token), field="text")
     position = masks[0]
     found = explain_text(pipeline, enc, [text], ["text"], lambda out: out.logits[:, position, token], method, steps)
     return {"words": found["words"], **_answer(found, wanted, method, steps, TEXT_BASELINE)}
@@ -388,7 +384,8 @@ def _clip(pipeline: Any, item: Any, target: Any, method: str, steps: int, params
     wanted = names[0] if target in (None, "") else str(target).strip()
     chosen = next((n for n in names if n.lower() == wanted.lower()), None)
     if chosen is None:
-        raise InvalidInput(f"{wanted[:60]!r} is not one of the texts given: {', '.join(names)[:200]}.", field="target")
+        raise InvalidInput(say("explain.not_a_given_text", wanted=wanted[:60], texts=", ".join(names)[:200]),
+                           field="target")
     from .clip import check_template
 
     text = check_template(template).replace("{}", chosen) if template is not None else chosen
@@ -409,8 +406,7 @@ def _clip_search(pipeline: Any, item: dict[str, Any], target: Any, method: str, 
         except ValueError:
             index = -1
         if not 0 <= index < len(images):
-            raise InvalidInput(f"target must be an image's number among those searched, from 0 to {len(images) - 1} "
-                               f"(empty: the best match, {best}).")
+            raise InvalidInput(say("explain.image_number", last=len(images) - 1, best=best))
     found = _clip_heatmap(pipeline, images[index], query, method, steps)
     return {**found, "text": query, "image_index": index,
             **_answer(found, f"{query!r} in image {index}", method, steps, IMAGE_BASELINE)}

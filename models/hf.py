@@ -14,6 +14,7 @@ from .base import Pipeline
 from .errors import InvalidInput
 from .fitting import WINDOW_KEYS, context_window
 from .loading import check_architecture, resolve
+from .messages import say
 
 MAX_BATCH_TOKENS = 512  # the longest input a classification batch pads to
 
@@ -35,7 +36,7 @@ def load_transformers(pipeline: Pipeline, auto_model: str, *, task_label: str, s
     pipeline.model = model
     if processor == "AutoTokenizer":
         if not getattr(proc, "is_fast", False):
-            raise InvalidInput(f"{pipeline.spec.model_id} has no fast tokenizer, which this app needs for character offsets.")
+            raise InvalidInput(say("model.no_fast_tokenizer", model=pipeline.spec.model_id))
         pipeline.tokenizer = proc
     else:
         pipeline.processor = proc

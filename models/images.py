@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput, about
+from .messages import say
 
 MAX_PIXELS = 40_000_000  # refuse above this before decoding; a 40 MP photo is a big camera's
 MAX_SIDE = 2048          # larger images are downscaled to this (no model here reads more)
@@ -24,11 +25,11 @@ def _check_image_file(path: str | Path) -> None:
         with Image.open(path) as image:
             width, height = image.size
     except Image.DecompressionBombError as e:
-        raise InvalidInput(f"The image is far too large to decode; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from e
+        raise InvalidInput(say("image.too_large_to_decode", limit=MAX_PIXELS // 1_000_000)) from e
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise InvalidInput("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.") from e
+        raise InvalidInput(say("image.unreadable")) from e
     if width * height > MAX_PIXELS:
-        raise InvalidInput(f"The image is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+        raise InvalidInput(say("image.too_large", width=width, height=height, limit=MAX_PIXELS // 1_000_000))
 
 
 def open_image(source: Any) -> Any:
@@ -41,7 +42,7 @@ def _open_image(source: Any) -> Any:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if source is None:
-        raise InvalidInput("No image was given; upload an image.")
+        raise InvalidInput(say("image.missing"))
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, (str, Path, bytes, bytearray)):
@@ -49,21 +50,21 @@ def _open_image(source: Any) -> Any:
         try:
             image = Image.open(data)
         except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise InvalidInput("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.") from e
+            raise InvalidInput(say("image.unreadable")) from e
         except Image.DecompressionBombError as e:
-            raise InvalidInput(f"The image is far too large to decode; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from e
+            raise InvalidInput(say("image.too_large_to_decode", limit=MAX_PIXELS // 1_000_000)) from e
     elif hasattr(source, "__array_interface__"):
         try:
             image = Image.fromarray(source)
         except (TypeError, ValueError) as e:
-            raise InvalidInput("The array is not an image; send height x width (x 3 or 4) values.") from e
+            raise InvalidInput(say("image.bad_array")) from e
     else:
-        raise InvalidInput(f"Expected an image, not {type(source).__name__}.")
+        raise InvalidInput(say("image.wrong_type", kind=type(source).__name__))
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise InvalidInput(f"The image is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+        raise InvalidInput(say("image.too_large", width=width, height=height, limit=MAX_PIXELS // 1_000_000))
     if width < 1 or height < 1:
-        raise InvalidInput("The image has no pixels; upload a real image.")
+        raise InvalidInput(say("image.no_pixels"))
     try:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animated GIF / WebP: the first frame
@@ -71,7 +72,7 @@ def _open_image(source: Any) -> Any:
         image = ImageOps.exif_transpose(image)
         return to_rgb(image)
     except (OSError, SyntaxError, ValueError) as e:
-        raise InvalidInput("The image file is truncated or corrupt; upload it again or try another file.") from e
+        raise InvalidInput(say("image.corrupt")) from e
 
 
 def to_rgb(image: Any) -> Any:

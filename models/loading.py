@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, OutOfMemory, PlaygroundError, WrongModelKind
+from .messages import say
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
 MAX_MODEL_ID_CHARS = 512  # a Hub id is at most 193 characters; a folder path rarely passes 200
@@ -25,15 +26,14 @@ def check_model_id(model_id: object) -> str | None:
     if model_id is None:
         return None
     if not isinstance(model_id, str):
-        raise InvalidInput(f"The model must be given as text (a Hub id or a folder path), not as {type(model_id).__name__}.")
+        raise InvalidInput(say("model.not_text", kind=type(model_id).__name__))
     if not model_id.strip():
         return model_id  # blank: resolve() says that no model was chosen
     model_id = model_id.strip()
     if len(model_id) > MAX_MODEL_ID_CHARS:
-        raise InvalidInput(f"The model id is {len(model_id):,} characters long; a Hub id or a folder path "
-                           f"has at most {MAX_MODEL_ID_CHARS}.")
+        raise InvalidInput(say("model.id_too_long", length=len(model_id), limit=MAX_MODEL_ID_CHARS))
     if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in model_id):
-        raise InvalidInput("The model id holds control or invalid characters; type a Hub id (owner/name) or a folder path.")
+        raise InvalidInput(say("model.id_bad_characters"))
     return model_id
 
 
@@ -50,11 +50,11 @@ def is_local(model_id: str) -> bool:
 def resolve(model_id: str, *, needs: str = "config.json", allow_pickle: bool = False) -> str:
     """Return what `from_pretrained` should get: an absolute folder, or a checked Hub id."""
     if not isinstance(model_id, str) or not model_id.strip():
-        raise ModelNotFound("No model was chosen; pick one from the list or type a Hub id.")
+        raise ModelNotFound(say("model.none_chosen"))
     model_id = model_id.strip()
     if not is_local(model_id):
         if ".." in model_id or not _HUB_ID.match(model_id):
-            raise ModelNotFound(f"{shown(model_id)!r} is not a Hub id (owner/name) or an existing folder.")
+            raise ModelNotFound(say("model.not_an_id", model=shown(model_id)))
         return model_id
     try:
         folder = Path(model_id).expanduser().resolve()
@@ -62,9 +62,9 @@ def resolve(model_id: str, *, needs: str = "config.json", allow_pickle: bool = F
     except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long, a NUL byte
         is_dir = False
     if not is_dir:
-        raise ModelNotFound(f"The folder {shown(model_id)} does not exist; check the path.")
+        raise ModelNotFound(say("model.no_folder", model=shown(model_id)))
     if needs and not (folder / needs).is_file():
-        raise ModelNotFound(f"The folder {shown(model_id)} is not a model folder: it has no {needs}.")
+        raise ModelNotFound(say("model.not_a_model_folder", model=shown(model_id), needs=needs))
     check_weight_format(folder, allow_pickle=allow_pickle)
     return str(folder)
 
@@ -74,16 +74,15 @@ def check_weight_format(folder: Path, *, allow_pickle: bool) -> None:
     has_safe = any(f.endswith(".safetensors") for f in files)
     has_pickle = any(f.endswith((".bin", ".pt", ".pth", ".ckpt")) for f in files)
     if not has_safe and has_pickle and not allow_pickle:
-        raise ModelLoadFailed(
-            f"{folder.name} has weights only as pickle (.bin) files, which can run code when loaded; "
-            "convert them to safetensors (or start the app with --allow-pickle).")
+        raise ModelLoadFailed(say("model.pickle_only_folder", folder=folder.name))
 
 
 def read_json(path: str | Path) -> dict:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
-        raise ModelNotFound(f"{Path(path).name} in {Path(path).parent} cannot be read: {e}.") from e
+        raise ModelNotFound(say("model.unreadable_file", file=Path(path).name, folder=str(Path(path).parent),
+                                error=str(e))) from e
 
 
 def check_architecture(config: object, model_id: str, task_label: str, suffixes: tuple[str, ...],
@@ -96,8 +95,7 @@ def check_architecture(config: object, model_id: str, task_label: str, suffixes:
         return
     archs = getattr(config, "architectures", None) or []
     if archs and not any(a.endswith(suffixes) for a in archs):
-        raise WrongModelKind(
-            f"{shown(model_id)} is a {archs[0]} model, not a {task_label} model; pick a model made for {task_label}.")
+        raise WrongModelKind(say("model.wrong_kind", model=shown(model_id), architecture=archs[0], task=task_label))
 
 
 @contextlib.contextmanager
@@ -122,9 +120,9 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
         cur = cur.__cause__ or cur.__context__
     text = " ".join(texts)
     if "GatedRepoError" in names or "gated repo" in text:
-        return ModelNotFound(f"{model_id} is a gated model; accept its terms on the Hub and log in, or pick another model.")
+        return ModelNotFound(say("model.gated", model=model_id))
     if "RepositoryNotFoundError" in names or "is not a valid model identifier" in text:
-        return ModelNotFound(f"{model_id} was not found on the Hub; check the id (owner/name) and that the repo is public.")
+        return ModelNotFound(say("model.not_on_hub", model=model_id))
     if "LocalEntryNotFoundError" in names or "couldn't connect" in text.lower() or "offline" in text.lower():
         # The visitor gets a sentence without `--download` (the operator's, for catalog models
         # only); the operator gets the advice in the log. The manager remembers the failed reach.
@@ -134,27 +132,24 @@ def explain_load_error(model_id: str, error: BaseException) -> PlaygroundError:
                                                 model_id, ADVICE)
         return HubUnreachable(not_on_server(model_id))
     if "safetensors" in text and ("does not appear to have" in text or "EntryNotFoundError" in names):
-        return ModelLoadFailed(
-            f"{model_id} has no safetensors weights, only pickle files that can run code; pick a model with safetensors.")
+        return ModelLoadFailed(say("model.pickle_only_hub", model=model_id))
     if "EntryNotFoundError" in names or "does not appear to have a file" in text:
-        return ModelNotFound(f"{model_id} is missing files it needs ({_first_line(text)}); check that the repo is a complete model.")
+        return ModelNotFound(say("model.missing_files", model=model_id, detail=_first_line(text)))
     if "backend tokenizer" in text or "Can't load tokenizer" in text:
-        return ModelNotFound(f"{model_id} has no tokenizer that can be read (tokenizer.json); "
-                             "check that the folder holds the whole model.")
+        return ModelNotFound(say("model.no_tokenizer", model=model_id))
     if "Can't load image processor" in text or "Can't load feature extractor" in text:
-        return ModelNotFound(f"{model_id} has no image processor (preprocessor_config.json); "
-                             "check that the folder holds the whole model.")
+        return ModelNotFound(say("model.no_image_processor", model=model_id))
     missing = re.search(r"no file named (\S+) found in directory (\S+?)\.?(\s|$)", text)
     if missing:
-        return ModelNotFound(f"{model_id} is missing {missing.group(1)} in its {Path(missing.group(2)).name} folder; "
-                             "check that the folder holds the whole model.")
+        return ModelNotFound(say("model.missing_file", model=model_id, file=missing.group(1),
+                                 folder=Path(missing.group(2)).name))
     if names & {"OutOfMemoryError", "MemoryError"} or "out of memory" in text.lower():
-        return OutOfMemory(f"There is not enough memory to load {model_id}; unload other models or pick a smaller one.")
+        return OutOfMemory(say("model.no_memory_to_load", model=model_id))
     if "Unrecognized model" in text or "model_type" in text or "does not recognize this architecture" in text:
-        return ModelNotFound(f"{model_id} is not a model that this app can load: its config.json names no known model type.")
+        return ModelNotFound(say("model.unknown_type", model=model_id))
     if "SafetensorError" in names or "HeaderTooLarge" in text or "incomplete metadata" in text.lower():
-        return ModelLoadFailed(f"The weights of {model_id} are corrupt or truncated; download them again.")
-    return ModelLoadFailed(f"{model_id} could not be loaded: {_first_line(text)}")
+        return ModelLoadFailed(say("model.corrupt_weights", model=model_id))
+    return ModelLoadFailed(say("model.load_failed", model=model_id, detail=_first_line(text)))
 
 
 def _first_line(text: str) -> str:

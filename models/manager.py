@@ -112,7 +112,7 @@ class ModelManager:
             progress = self._loading.get(key)
             if progress is None:
                 if len(self._loading) >= MAX_PENDING_LOADS:  # a load outlives the page that asked for it
-                    raise ModelLoadFailed("The server is busy loading other models; try again in a minute.")
+                    raise ModelLoadFailed(say("model.server_busy"))
                 progress = self._loading[key] = fresh or LoadProgress(label=spec.name)
             key_lock = self._key_locks.setdefault(key, _KeyLock())
             key_lock.users += 1
@@ -375,7 +375,7 @@ def _torch_dtype(name: str) -> Any:
 
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
-        raise InvalidInput(f"Unknown dtype {name!r}; use float32, float16 or bfloat16.")
+        raise InvalidInput(say("device.unknown_dtype", dtype=name))
     return dtype
 
 
@@ -403,5 +403,4 @@ def out_of_memory_as_sentence() -> Iterator[None]:
         if not is_out_of_memory(e):
             raise
         release_memory()
-        raise OutOfMemory("The device ran out of memory for this request; try a shorter text, fewer or smaller "
-                          "images, fewer steps, or unload other models.") from None
+        raise OutOfMemory(say("model.out_of_memory")) from None

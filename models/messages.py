@@ -14,25 +14,503 @@ ENGLISH = "en"
 CHINESE = "zh-CN"
 LANGUAGES = (ENGLISH, CHINESE)
 
-# key -> {language: template}; the templates take the same named values (str.format).
+# key -> {language: template}; the templates take the same named values (str.format). Grouped by subject, the
+# groups in alphabetical order; one entry per sentence. A value that is itself a Message is rendered in the same
+# language; a value `name` whose Chinese differs is given as `name_zh` too (or found in WORDS_ZH).
 MESSAGES: dict[str, dict[str, str]] = {
-    "text.empty": {ENGLISH: "The {what} is empty; type some text.",
-                   CHINESE: "{what_zh}是空的，请输入一些文字。"},
-    "text.not_a_string": {ENGLISH: "The {what} must be a string, not {kind}.",
-                          CHINESE: "{what_zh}必须是字符串，而不是 {kind}。"},
-    "text.too_long": {ENGLISH: "The {what} is {length:,} characters long; the limit is {limit:,}.",
-                      CHINESE: "{what_zh}有 {length:,} 个字符，上限是 {limit:,} 个。"},
-    "model.hosted_only": {ENGLISH: "This hosted playground only runs the models in its list; pick one of those "
-                                   "instead of {model}.",
-                          CHINESE: "这个托管的游乐场只运行列表中的模型；请从列表中选一个，而不是 {model}。"},
+    # chat: a conversation's messages and OpenAI's stop and logprobs (models/chat.py, models/text.py)
+    "chat.not_a_list": {ENGLISH: "messages must be a list of {{role, content}} objects, not {kind}.",
+                        CHINESE: "参数 messages 必须是 {{role, content}} 对象的列表，而不是 {kind}。"},
+    "chat.empty": {ENGLISH: "messages is empty; send at least one user message.",
+                   CHINESE: "参数 messages 是空的；请至少发送一条用户消息。"},
+    "chat.too_many": {ENGLISH: "The chat has {count:,} messages; at most {limit:,} are read. Start a new chat or "
+                               "drop the oldest turns.",
+                      CHINESE: "这段对话有 {count:,} 条消息，最多只读取 {limit:,} 条。请开始新的对话，"
+                               "或删掉最早的几轮。"},
+    "chat.not_an_object": {ENGLISH: "Message {number} must be an object with a role and a content, not {kind}.",
+                           CHINESE: "第 {number} 条消息必须是带有 role 和 content 的对象，而不是 {kind}。"},
+    "chat.no_role": {ENGLISH: "Message {number} has no role; give it one of {roles}.",
+                     CHINESE: "第 {number} 条消息没有 role；请给它以下之一：{roles}。"},
+    "chat.unknown_role": {ENGLISH: "Message {number} has the role {role!r}; the roles are {roles}.",
+                          CHINESE: "第 {number} 条消息的 role 是 {role!r}；可用的 role 有：{roles}。"},
+    "chat.no_content": {ENGLISH: "Message {number} has no content.",
+                        CHINESE: "第 {number} 条消息没有内容（content）。"},
+    "chat.part_not_text": {ENGLISH: "Message {number} has a part of type {kind!r}; only text parts can be read by a "
+                                    "text model.",
+                           CHINESE: "第 {number} 条消息有一部分的类型是 {kind!r}；文本模型只能读取文本部分。"},
+    "chat.content_type": {ENGLISH: "Message {number}'s content must be a string, not {kind}.",
+                          CHINESE: "第 {number} 条消息的内容（content）必须是字符串，而不是 {kind}。"},
+    "chat.message_too_long": {ENGLISH: "Message {number} is {length:,} characters long; the limit is {limit:,}.",
+                              CHINESE: "第 {number} 条消息有 {length:,} 个字符，上限是 {limit:,} 个。"},
+    "chat.too_long": {ENGLISH: "The chat is over {limit:,} characters; start a new one or drop the oldest turns.",
+                      CHINESE: "这段对话超过了 {limit:,} 个字符；请开始新的对话，或删掉最早的几轮。"},
+    "chat.last_not_user": {ENGLISH: "The last message must be the user's: it is what the model answers.",
+                           CHINESE: "最后一条消息必须来自用户：模型回答的就是它。"},
+    "chat.last_empty": {ENGLISH: "The last message is empty; type something.",
+                        CHINESE: "最后一条消息是空的；请输入一些内容。"},
+    "chat.no_template": {ENGLISH: "{model} has no chat template: it continues a text. Send a plain text prompt, or "
+                                  "pick a chat model.",
+                         CHINESE: "{model} 没有聊天模板：它只会续写文本。请发送纯文本提示词，或选择一个聊天模型。"},
+    "chat.stop_type": {ENGLISH: "stop must be a string or a list of strings.",
+                       CHINESE: "参数 stop 必须是字符串或字符串列表。"},
+    "chat.stop_too_many": {ENGLISH: "stop holds {count} strings; at most {limit} are allowed.",
+                           CHINESE: "参数 stop 有 {count} 个字符串；最多允许 {limit} 个。"},
+    "chat.stop_length": {ENGLISH: "Each stop string must have 1 to {limit} characters.",
+                         CHINESE: "每个停止字符串（stop）必须有 1 到 {limit} 个字符。"},
+    "chat.logprobs_type": {ENGLISH: "logprobs must be true or false, not {value}.",
+                           CHINESE: "参数 logprobs 必须是 true 或 false，而不是 {value}。"},
+    "chat.top_logprobs_range": {ENGLISH: "top_logprobs must be a whole number from 0 to {limit}, not {value}.",
+                                CHINESE: "参数 top_logprobs 必须是 0 到 {limit} 之间的整数，而不是 {value}。"},
+    "chat.top_logprobs_alone": {ENGLISH: "top_logprobs needs logprobs set to true.",
+                                CHINESE: "参数 top_logprobs 需要把 logprobs 设为 true。"},
+    # clip: open_clip models, templates and galleries (models/clip.py)
+    "clip.needs_tag": {ENGLISH: "{model} needs a pretrained tag, written {model}:TAG.",
+                       CHINESE: "{model} 需要一个预训练标签，写作 {model}:TAG。"},
+    "clip.needs_tag_listed": {ENGLISH: "{model} needs a pretrained tag, written {model}:TAG; its tags are {tags}.",
+                              CHINESE: "{model} 需要一个预训练标签，写作 {model}:TAG；它的标签有：{tags}。"},
+    "clip.not_open_clip": {ENGLISH: "{model!r} is not an open_clip model; write ARCH:TAG "
+                                    "(ViT-B-32:laion2b_s34b_b79k), hf-hub:org/repo, or a folder that holds "
+                                    "open_clip_config.json.",
+                           CHINESE: "{model!r} 不是 open_clip 模型；请写成 ARCH:TAG（ViT-B-32:laion2b_s34b_b79k）、"
+                                    "hf-hub:org/repo，或包含 open_clip_config.json 的文件夹。"},
+    "clip.not_an_export": {ENGLISH: "{folder}/{config} has no model_cfg, so it is not an open_clip export.",
+                           CHINESE: "{folder}/{config} 中没有 model_cfg，所以它不是 open_clip 导出的模型。"},
+    "clip.no_weights": {ENGLISH: "The folder {folder} has no weights; it needs {weights}.",
+                        CHINESE: "文件夹 {folder} 中没有权重；需要 {weights}。"},
+    "clip.several_weights": {ENGLISH: "The folder {folder} has several .safetensors files; name the weights "
+                                      "{weights}.",
+                             CHINESE: "文件夹 {folder} 中有多个 .safetensors 文件；请把权重文件命名为 {weights}。"},
+    "clip.not_a_hub_id": {ENGLISH: "{repo!r} is not a Hub id; write hf-hub:owner/name.",
+                          CHINESE: "{repo!r} 不是 Hub id；请写成 hf-hub:owner/name。"},
+    "clip.unknown_architecture": {ENGLISH: "open_clip has no architecture {arch}; check the name before the colon.",
+                                  CHINESE: "open_clip 没有架构 {arch}；请检查冒号前的名称。"},
+    "clip.unknown_tag": {ENGLISH: "{arch} has no pretrained tag {tag!r}; use one of: {tags}.",
+                         CHINESE: "{arch} 没有预训练标签 {tag!r}；请使用以下之一：{tags_zh}。"},
+    "clip.no_download": {ENGLISH: "{arch}:{tag} names no weights that can be downloaded.",
+                         CHINESE: "{arch}:{tag} 没有指向可以下载的权重。"},
+    "clip.pickle_only": {ENGLISH: "{name} is published only as a pickle checkpoint, which can run code when loaded; "
+                                  "pick another model (or start the app with --allow-pickle).",
+                         CHINESE: "{name} 只以 pickle 检查点发布，加载时可能执行代码；请选择其他模型（或用 "
+                                  "--allow-pickle 启动应用）。"},
+    "clip.unknown_mode": {ENGLISH: "Unknown mode {mode!r}; use one of: zero-shot, search, captions, similarity.",
+                          CHINESE: "未知的模式 {mode!r}；请使用以下之一：zero-shot、search、captions、similarity。"},
+    "clip.template_type": {ENGLISH: "The template must be a string, not {kind}.",
+                           CHINESE: "模板必须是字符串，而不是 {kind}。"},
+    "clip.template_too_long": {ENGLISH: "The template is {length:,} characters long; the limit is {limit}.",
+                               CHINESE: "模板有 {length:,} 个字符，上限是 {limit} 个。"},
+    "clip.template_braces": {ENGLISH: "The template must contain {{}} exactly once, where each label goes (like 'a "
+                                      "photo of a {{}}.'); {template!r} has it {count} times.",
+                             CHINESE: "模板必须恰好包含一次 {{}}，每个标签会填在那里（例如 'a photo of a {{}}.'）；"
+                                      "{template!r} 中有 {count} 个。"},
+    "clip.gallery_empty": {ENGLISH: "The gallery is empty; add at least one image.",
+                           CHINESE: "图库是空的；请至少添加一张图片。"},
+    "clip.gallery_too_big": {ENGLISH: "The gallery has {count} images; the limit is {limit}. Remove some.",
+                             CHINESE: "图库中有 {count} 张图片，上限是 {limit} 张。请删掉一些。"},
+    # cluster: the Ray backend (models/cluster.py)
     "cluster.unreachable": {ENGLISH: "The model cluster at {address} cannot be reached; the page keeps working and "
                                      "the models come back when the cluster does.",
                             CHINESE: "无法连接位于 {address} 的模型集群；页面仍可使用，集群恢复后模型会回来。"},
+    "cluster.unreachable_because": {ENGLISH: "The model cluster at {address} cannot be reached ({error}); the page "
+                                             "keeps working and the models come back when the cluster does.",
+                                    CHINESE: "无法连接位于 {address} 的模型集群（{error}）；页面仍可使用，"
+                                             "集群恢复后模型会回来。"},
+    "cluster.starting": {ENGLISH: "The model cluster at {address} is still starting; try again in a moment.",
+                         CHINESE: "位于 {address} 的模型集群还在启动；请稍后再试。"},
+    "cluster.no_answer": {ENGLISH: "The model cluster ended the request without an answer; try again.",
+                          CHINESE: "模型集群结束了请求，却没有给出回答；请再试一次。"},
+    "cluster.replica_stopped": {ENGLISH: "The replica serving this model stopped before it answered; try again in a "
+                                         "moment.",
+                                CHINESE: "为这个模型服务的副本在回答之前停止了；请稍后再试。"},
+    "cluster.stopped_answering": {ENGLISH: "The model cluster at {address} stopped answering; the page keeps working "
+                                           "and the models come back when the cluster does.",
+                                  CHINESE: "位于 {address} 的模型集群不再应答；页面仍可使用，集群恢复后模型会回来。"},
+    # device: where models run, chosen at the first load (models/devices.py, models/manager.py)
+    "device.unknown": {ENGLISH: "Unknown device {device!r}; use one of: {devices}.",
+                       CHINESE: "未知的设备 {device!r}；请使用以下之一：{devices}。"},
+    "device.no_cuda": {ENGLISH: "--device cuda was asked for, but no CUDA GPU is visible; use --device cpu.",
+                       CHINESE: "指定了 --device cuda，但找不到 CUDA GPU；请使用 --device cpu。"},
+    "device.unknown_dtype": {ENGLISH: "Unknown dtype {dtype!r}; use float32, float16 or bfloat16.",
+                             CHINESE: "未知的 dtype {dtype!r}；请使用 float32、float16 或 bfloat16。"},
+    # diffusion: text-to-image (models/diffusion.py)
+    "diffusion.not_text_to_image": {ENGLISH: "{model} is not a text-to-image model; pick a model made for "
+                                             "text-to-image.",
+                                    CHINESE: "{model} 不是文生图模型；请选择用于文生图的模型。"},
+    "diffusion.not_multiple_of_8": {ENGLISH: "{name} must be a multiple of 8, like {lower} or {upper}; {side} is "
+                                             "not.",
+                                    CHINESE: "参数 {name_zh} 必须是 8 的倍数，例如 {lower} 或 {upper}；{side} "
+                                             "不是。"},
+    "diffusion.unknown_scheduler": {ENGLISH: "Unknown scheduler {scheduler} for this model; use one of: "
+                                             "{schedulers}.",
+                                    CHINESE: "这个模型没有调度器 {scheduler}；请使用以下之一：{schedulers}。"},
+    # explain: attributions (models/explain.py)
+    "explain.method": {ENGLISH: "method must be fast or integrated_gradients, not {value!r}.",
+                       CHINESE: "参数 method 必须是 fast 或 integrated_gradients，而不是 {value!r}。"},
+    "explain.steps": {ENGLISH: "steps must be a whole number from 2 to {limit}, not {value}.",
+                      CHINESE: "参数 steps 必须是 2 到 {limit} 之间的整数，而不是 {value}。"},
+    "explain.no_attributions": {ENGLISH: "The {task} task has no attributions; its answer is explained another way.",
+                                CHINESE: "任务 {task} 没有归因；它的答案用别的方式解释。"},
+    "explain.not_a_model_label": {ENGLISH: "{wanted!r} is not one of the model's labels: {labels}.",
+                                  CHINESE: "{wanted!r} 不是模型的标签之一：{labels}。"},
+    "explain.not_a_given_label": {ENGLISH: "{wanted!r} is not one of the labels given: {labels}.",
+                                  CHINESE: "{wanted!r} 不在给出的标签中：{labels}。"},
+    "explain.no_entity": {ENGLISH: "The model found no entity in this text, so there is none to explain.",
+                          CHINESE: "模型在这段文本中没有找到实体，所以没有可解释的实体。"},
+    "explain.entity_number": {ENGLISH: "target must be an entity's number, from 0 to {last} (0 is {first!r}).",
+                              CHINESE: "参数 target 必须是实体的编号，从 0 到 {last}（0 是 {first!r}）。"},
+    "explain.entity_past_window": {ENGLISH: "That entity lies past the part of the text the explanation reads (the "
+                                            "model's window); shorten the text.",
+                                   CHINESE: "这个实体超出了解释所读取的文本范围（模型的窗口）；请缩短文本。"},
+    "explain.side": {ENGLISH: "target must be start or end (the answer's first or last token), not {value!r}.",
+                     CHINESE: "参数 target 必须是 start 或 end（答案的第一个或最后一个 token），而不是 {value!r}。"},
+    "explain.answer_past_window": {ENGLISH: "The answer lies past the part of the context the explanation reads (the "
+                                            "model's window); shorten the context.",
+                                   CHINESE: "答案超出了解释所读取的上下文范围（模型的窗口）；请缩短上下文。"},
+    "explain.not_one_token": {ENGLISH: "{wanted!r} is not one token of the model's vocabulary; give a single word it "
+                                       "knows.",
+                              CHINESE: "{wanted!r} 不是模型词表中的单个 token；请给出一个它认识的词。"},
+    "explain.mask_past_window": {ENGLISH: "The {mask} lies past the part of the text the explanation reads (the "
+                                          "model's window); shorten the text.",
+                                 CHINESE: "{mask} 超出了解释所读取的文本范围（模型的窗口）；请缩短文本。"},
+    "explain.not_a_given_text": {ENGLISH: "{wanted!r} is not one of the texts given: {texts}.",
+                                 CHINESE: "{wanted!r} 不在给出的文本中：{texts}。"},
+    "explain.image_number": {ENGLISH: "target must be an image's number among those searched, from 0 to {last} "
+                                      "(empty: the best match, {best}).",
+                             CHINESE: "参数 target 必须是所搜索图片的编号，从 0 到 {last}（留空：最佳匹配，即 "
+                                      "{best}）。"},
+    # fill_mask: the fill-mask task (models/text.py)
+    "fill_mask.no_mask_token": {ENGLISH: "{model} has no mask token, so it cannot fill a mask; pick a masked "
+                                         "language model (BERT, RoBERTa, DistilBERT...).",
+                                CHINESE: "{model} 没有掩码标记，无法填空；请选择掩码语言模型（BERT、RoBERTa、"
+                                         "DistilBERT 等）。"},
+    "fill_mask.no_mask": {ENGLISH: "The text has no {mask}; type {mask} where the missing word goes.",
+                          CHINESE: "文本中没有 {mask}；请在缺词的位置输入 {mask}。"},
+    "fill_mask.mask_too_far": {ENGLISH: "The {mask} is past the first {limit} tokens that the model reads; shorten "
+                                        "the text before it.",
+                               CHINESE: "{mask} 在模型读取的前 {limit} 个 token 之后；请缩短它前面的文本。"},
+    # generation: text generation, local or remote (models/text.py, models/remote.py)
+    "generation.temperature_zero": {ENGLISH: "Temperature must be greater than 0 when sampling; use do_sample=False "
+                                             "for greedy decoding.",
+                                    CHINESE: "采样时 temperature 必须大于 0；如需贪心解码，请使用 do_sample=False。"},
+    "generation.prompt_too_long": {ENGLISH: "The {what} is {tokens} tokens; {model} reads at most {limit}. Shorten "
+                                            "it.",
+                                   CHINESE: "{what_zh}有 {tokens} 个 token；{model} 最多读取 {limit} 个。请缩短它。"},
+    "generation.no_room": {ENGLISH: "The {what} ({tokens} tokens) plus max_new_tokens ({max_new_tokens}) exceeds the "
+                                    "model's context of {limit} tokens; set max_new_tokens to {room} or less.",
+                           CHINESE: "{what_zh}（{tokens} 个 token）加上 max_new_tokens（{max_new_tokens}）超过了模型 "
+                                    "{limit} 个 token 的上下文；请把 max_new_tokens 设为 {room} 或更小。"},
+    # hub: models the server cannot get now (models/availability.py)
+    "hub.not_on_server": {ENGLISH: "{model} is not on this server and the Hub cannot be reached right now; pick a "
+                                   "model marked ready.",
+                          CHINESE: "{model} 不在这台服务器上，目前也无法连接 Hub；请选择标记为就绪的模型。"},
+    "hub.model_unavailable": {ENGLISH: "{model} is not available on this server right now; pick a model marked "
+                                       "ready.",
+                              CHINESE: "{model} 目前在这台服务器上不可用；请选择标记为就绪的模型。"},
+    # image: an uploaded image (models/images.py)
+    "image.missing": {ENGLISH: "No image was given; upload an image.",
+                      CHINESE: "没有提供图片；请上传一张图片。"},
+    "image.too_large_to_decode": {ENGLISH: "The image is far too large to decode; the limit is {limit} megapixels.",
+                                  CHINESE: "图片太大，无法解码；上限是 {limit} 百万像素。"},
+    "image.unreadable": {ENGLISH: "The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
+                         CHINESE: "这个文件不是可以读取的图片；请上传 PNG、JPEG、GIF 或 WebP。"},
+    "image.too_large": {ENGLISH: "The image is {width:,} x {height:,} pixels; the limit is {limit} megapixels.",
+                        CHINESE: "图片为 {width:,} x {height:,} 像素；上限是 {limit} 百万像素。"},
+    "image.bad_array": {ENGLISH: "The array is not an image; send height x width (x 3 or 4) values.",
+                        CHINESE: "这个数组不是图片；请发送 高 x 宽（x 3 或 4）的数值。"},
+    "image.wrong_type": {ENGLISH: "Expected an image, not {kind}.",
+                         CHINESE: "需要一张图片，而不是 {kind}。"},
+    "image.no_pixels": {ENGLISH: "The image has no pixels; upload a real image.",
+                        CHINESE: "图片没有像素；请上传一张真正的图片。"},
+    "image.corrupt": {ENGLISH: "The image file is truncated or corrupt; upload it again or try another file.",
+                      CHINESE: "图片文件不完整或已损坏；请重新上传，或换一个文件。"},
+    # model: finding, loading and running a model (models/loading.py, manager.py, base.py, hf.py, catalog.py)
+    "model.hosted_only": {ENGLISH: "This hosted playground only runs the models in its list; pick one of those "
+                                   "instead of {model}.",
+                          CHINESE: "这个托管的游乐场只运行列表中的模型；请从列表中选一个，而不是 {model}。"},
+    "model.no_default": {ENGLISH: "The catalog has no model for {task}; add one to the catalog file.",
+                         CHINESE: "目录中没有 {task} 的模型；请在目录文件中添加一个。"},
+    "model.not_text": {ENGLISH: "The model must be given as text (a Hub id or a folder path), not as {kind}.",
+                       CHINESE: "模型必须以文本给出（Hub id 或文件夹路径），而不是 {kind}。"},
+    "model.id_too_long": {ENGLISH: "The model id is {length:,} characters long; a Hub id or a folder path has at "
+                                   "most {limit}.",
+                          CHINESE: "模型 id 有 {length:,} 个字符；Hub id 或文件夹路径最多 {limit} 个字符。"},
+    "model.id_bad_characters": {ENGLISH: "The model id holds control or invalid characters; type a Hub id "
+                                         "(owner/name) or a folder path.",
+                                CHINESE: "模型 id 含有控制字符或无效字符；请输入 Hub id（owner/name）或文件夹路径。"},
+    "model.none_chosen": {ENGLISH: "No model was chosen; pick one from the list or type a Hub id.",
+                          CHINESE: "没有选择模型；请从列表中选一个，或输入 Hub id。"},
+    "model.not_an_id": {ENGLISH: "{model!r} is not a Hub id (owner/name) or an existing folder.",
+                        CHINESE: "{model!r} 不是 Hub id（owner/name），也不是已有的文件夹。"},
+    "model.no_folder": {ENGLISH: "The folder {model} does not exist; check the path.",
+                        CHINESE: "文件夹 {model} 不存在；请检查路径。"},
+    "model.not_a_model_folder": {ENGLISH: "The folder {model} is not a model folder: it has no {needs}.",
+                                 CHINESE: "文件夹 {model} 不是模型文件夹：其中没有 {needs}。"},
+    "model.pickle_only_folder": {ENGLISH: "{folder} has weights only as pickle (.bin) files, which can run code when "
+                                          "loaded; convert them to safetensors (or start the app with "
+                                          "--allow-pickle).",
+                                 CHINESE: "{folder} 的权重只有 pickle（.bin）文件，加载时可能执行代码；"
+                                          "请把它们转换为 safetensors（或用 --allow-pickle 启动应用）。"},
+    "model.unreadable_file": {ENGLISH: "{file} in {folder} cannot be read: {error}.",
+                              CHINESE: "无法读取 {folder} 中的 {file}：{error}。"},
+    "model.wrong_kind": {ENGLISH: "{model} is a {architecture} model, not a {task} model; pick a model made for "
+                                  "{task}.",
+                         CHINESE: "{model} 是 {architecture} 模型，不是{task_zh}模型；请选择用于{task_zh}的模型。"},
+    "model.no_fast_tokenizer": {ENGLISH: "{model} has no fast tokenizer, which this app needs for character "
+                                         "offsets.",
+                                CHINESE: "{model} 没有快速分词器（fast tokenizer），而本应用需要它来计算字符位置。"},
+    "model.gated": {ENGLISH: "{model} is a gated model; accept its terms on the Hub and log in, or pick another "
+                             "model.",
+                    CHINESE: "{model} 是受限模型；请在 Hub 上接受它的条款并登录，或选择其他模型。"},
+    "model.not_on_hub": {ENGLISH: "{model} was not found on the Hub; check the id (owner/name) and that the repo is "
+                                  "public.",
+                         CHINESE: "在 Hub 上找不到 {model}；请检查 id（owner/name），并确认这个仓库是公开的。"},
+    "model.pickle_only_hub": {ENGLISH: "{model} has no safetensors weights, only pickle files that can run code; "
+                                       "pick a model with safetensors.",
+                              CHINESE: "{model} 没有 safetensors 权重，只有可能执行代码的 pickle 文件；请选择带 "
+                                       "safetensors 权重的模型。"},
+    "model.missing_files": {ENGLISH: "{model} is missing files it needs ({detail}); check that the repo is a "
+                                     "complete model.",
+                            CHINESE: "{model} 缺少所需的文件（{detail}）；请检查这个仓库是否是完整的模型。"},
+    "model.no_tokenizer": {ENGLISH: "{model} has no tokenizer that can be read (tokenizer.json); check that the "
+                                    "folder holds the whole model.",
+                           CHINESE: "{model} 没有可以读取的分词器（tokenizer.json）；"
+                                    "请检查文件夹中是否有完整的模型。"},
+    "model.no_image_processor": {ENGLISH: "{model} has no image processor (preprocessor_config.json); check that the "
+                                          "folder holds the whole model.",
+                                 CHINESE: "{model} 没有图像处理器（preprocessor_config.json）；"
+                                          "请检查文件夹中是否有完整的模型。"},
+    "model.missing_file": {ENGLISH: "{model} is missing {file} in its {folder} folder; check that the folder holds "
+                                    "the whole model.",
+                           CHINESE: "{model} 的 {folder} 文件夹中缺少 {file}；请检查文件夹中是否有完整的模型。"},
+    "model.no_memory_to_load": {ENGLISH: "There is not enough memory to load {model}; unload other models or pick a "
+                                         "smaller one.",
+                                CHINESE: "内存不足，无法加载 {model}；请卸载其他模型，或选择更小的模型。"},
+    "model.unknown_type": {ENGLISH: "{model} is not a model that this app can load: its config.json names no known "
+                                    "model type.",
+                           CHINESE: "本应用无法加载 {model}：它的 config.json 没有写明已知的模型类型。"},
+    "model.corrupt_weights": {ENGLISH: "The weights of {model} are corrupt or truncated; download them again.",
+                              CHINESE: "{model} 的权重已损坏或不完整；请重新下载。"},
+    "model.load_failed": {ENGLISH: "{model} could not be loaded: {detail}",
+                          CHINESE: "无法加载 {model}：{detail}"},
+    "model.server_busy": {ENGLISH: "The server is busy loading other models; try again in a minute.",
+                          CHINESE: "服务器正忙于加载其他模型；请过一分钟再试。"},
+    "model.unloaded": {ENGLISH: "{model} was unloaded; run the request again to reload it.",
+                       CHINESE: "{model} 已被卸载；请重新运行请求，以再次加载它。"},
+    "model.out_of_memory": {ENGLISH: "The device ran out of memory for this request; try a shorter text, fewer or "
+                                     "smaller images, fewer steps, or unload other models.",
+                            CHINESE: "设备内存不足，无法完成这个请求；请缩短文本、减少或缩小图片、减少步数，"
+                                     "或卸载其他模型。"},
+    # param: a task's declared parameters (models/base.py check_number, models/tasks.py)
+    "param.not_a_number": {ENGLISH: "{name} must be a number.",
+                           CHINESE: "参数 {name_zh} 必须是数字。"},
+    "param.not_finite": {ENGLISH: "{name} must be a finite number, not {value!r}.",
+                         CHINESE: "参数 {name_zh} 必须是有限的数字，而不是 {value!r}。"},
+    "param.not_whole": {ENGLISH: "{name} must be a whole number, not {value!r}.",
+                        CHINESE: "参数 {name_zh} 必须是整数，而不是 {value!r}。"},
+    "param.between": {ENGLISH: "{name} must be between {low} and {high}, not {value}.",
+                      CHINESE: "参数 {name_zh} 必须在 {low} 到 {high} 之间，当前为 {value}。"},
+    "param.at_least": {ENGLISH: "{name} must be at least {low}, not {value}.",
+                       CHINESE: "参数 {name_zh} 不能小于 {low}，当前为 {value}。"},
+    "param.greater_than": {ENGLISH: "{name} must be greater than {low}, not {value}.",
+                           CHINESE: "参数 {name_zh} 必须大于 {low}，当前为 {value}。"},
+    "param.at_most": {ENGLISH: "{name} must be at most {high}, not {value}.",
+                      CHINESE: "参数 {name_zh} 不能大于 {high}，当前为 {value}。"},
+    "param.not_bool": {ENGLISH: "The option \"{label}\" ({name}) must be true or false, not {value}.",
+                       CHINESE: "选项“{label}”（{name}）必须是 true 或 false，而不是 {value}。"},
+    "param.not_text": {ENGLISH: "{name} must be text, not {kind}.",
+                       CHINESE: "参数 {name_zh} 必须是文本，而不是 {kind}。"},
+    "param.text_too_long": {ENGLISH: "{name} is {length:,} characters long; the limit is {limit:,}.",
+                            CHINESE: "参数 {name_zh} 有 {length:,} 个字符，上限是 {limit:,} 个。"},
+    "param.label_count": {ENGLISH: "Give between {low} and {high} {name}, separated by commas; {count} were given.",
+                          CHINESE: "请给出 {low} 到 {high} 个 {name}，用逗号分隔；现在给了 {count} 个。"},
+    "param.unknown": {ENGLISH: "{task} takes no parameter {name!r}; it takes {known}.",
+                      CHINESE: "任务 {task_zh} 没有参数 {name!r}；它接受的参数：{known_zh}。"},
+    # qa: extractive question answering (models/question_answering.py)
+    "qa.question_too_long": {ENGLISH: "The question is {tokens} tokens long; keep it under {limit} tokens.",
+                             CHINESE: "问题有 {tokens} 个 token；请让它少于 {limit} 个 token。"},
+    # remote: a chat model on a remote OpenAI-compatible server (models/remote.py)
+    "remote.no_models_endpoint": {ENGLISH: "{server} has no /models (404); check the endpoint in the catalog: it is "
+                                           "the server's OpenAI base URL, usually ending in /v1.",
+                                  CHINESE: "{server} 没有 /models（404）；请检查目录中的 endpoint：它是服务器的 "
+                                           "OpenAI 基础 URL，通常以 /v1 结尾。"},
+    "remote.not_openai": {ENGLISH: "{server} did not answer /models as an OpenAI-compatible server does; check the "
+                                   "endpoint in the catalog.",
+                          CHINESE: "{server} 对 /models 的回答不像兼容 OpenAI 的服务器；请检查目录中的 endpoint。"},
+    "remote.not_served": {ENGLISH: "{server} does not serve {model}; it serves {served}.",
+                          CHINESE: "{server} 不提供 {model}；它提供的是：{served_zh}。"},
+    "remote.serves_nothing": {ENGLISH: "{server} does not serve {model}; it serves no model now.",
+                              CHINESE: "{server} 不提供 {model}；它现在不提供任何模型。"},
+    "remote.unreachable": {ENGLISH: "{server} cannot be reached ({reason}); check that its server is running and the "
+                                    "endpoint in the catalog.",
+                           CHINESE: "无法连接 {server}（{reason_zh}）；请检查它的服务器是否在运行，以及目录中的 "
+                                    "endpoint。"},
+    "remote.needs_key": {ENGLISH: "{server} refused {what} ({code}): it needs a key; name the environment variable "
+                                  "that holds it as api_key_env in the catalog.",
+                         CHINESE: "{server} 拒绝了{what_zh}（{code}）：它需要密钥；请在目录中用 api_key_env "
+                                  "写明存放密钥的环境变量。"},
+    "remote.key_not_set": {ENGLISH: "{server} refused {what} ({code}): it needs a key, and {name} is not set; set "
+                                    "{name} to the server's key.",
+                           CHINESE: "{server} 拒绝了{what_zh}（{code}）：它需要密钥，而 {name} 没有设置；请把 {name} "
+                                    "设为这个服务器的密钥。"},
+    "remote.key_refused": {ENGLISH: "{server} refused the key in {name} ({code}); set {name} to a key that the "
+                                    "server accepts.",
+                           CHINESE: "{server} 拒绝了 {name} 中的密钥（{code}）；请把 {name} 设为服务器接受的密钥。"},
+    "remote.not_found": {ENGLISH: "{server} answered 404 for {model}{said}",
+                         CHINESE: "{server} 对 {model} 回答了 404{said_zh}"},
+    "remote.refused": {ENGLISH: "{server} refused {what} ({code}){said}",
+                       CHINESE: "{server} 拒绝了{what_zh}（{code}）{said_zh}"},
+    "remote.busy": {ENGLISH: "{server} is busy (429); try again in a moment.",
+                    CHINESE: "{server} 正忙（429）；请稍后再试。"},
+    "remote.failed": {ENGLISH: "{server} failed ({code}){said}",
+                      CHINESE: "{server} 出错了（{code}）{said_zh}"},
+    "remote.failed_midway": {ENGLISH: "{server} failed midway: {detail}",
+                             CHINESE: "{server} 中途出错：{detail_zh}"},
+    "remote.no_logprobs": {ENGLISH: "{server} gives no token probabilities for {model}; ask without logprobs.",
+                           CHINESE: "{server} 没有为 {model} 提供 token 概率；请不要请求 logprobs。"},
+    # task: the task a request names (models/tasks.py)
+    "task.unknown": {ENGLISH: "Unknown task {task}; use one of: {tasks}.",
+                     CHINESE: "未知的任务 {task}；请使用以下之一：{tasks}。"},
+    # text: a text input, and lists of labels, captions or texts (models/base.py)
+    "text.not_a_string": {ENGLISH: "The {what} must be a string, not {kind}.",
+                          CHINESE: "{what_zh}必须是字符串，而不是 {kind}。"},
+    "text.empty": {ENGLISH: "The {what} is empty; type some text.",
+                   CHINESE: "{what_zh}是空的，请输入一些文字。"},
+    "text.too_long": {ENGLISH: "The {what} is {length:,} characters long; the limit is {limit:,}.",
+                      CHINESE: "{what_zh}有 {length:,} 个字符，上限是 {limit:,} 个。"},
+    "text.not_unicode": {ENGLISH: "The {what} holds characters that are not valid Unicode (at position {position}); "
+                                  "remove them or send UTF-8 text.",
+                         CHINESE: "{what_zh}含有无效的 Unicode 字符（位置 {position}）；请删除这些字符，或发送 UTF-8 "
+                                  "文本。"},
+    "text.list_type": {ENGLISH: "The {what}s must be a list of strings or one string, not {kind}.",
+                       CHINESE: "{what_zh}必须是字符串列表或一个字符串，而不是 {kind}。"},
+    "text.list_too_many": {ENGLISH: "There are {count:,} {what}s; the limit is {limit:,}. Remove some.",
+                           CHINESE: "共有 {count:,} 个{what_zh}，上限是 {limit:,} 个。请删掉一些。"},
+    "text.list_item_type": {ENGLISH: "Each {what} must be a string, not {kind}.",
+                            CHINESE: "每个{what_zh}都必须是字符串，而不是 {kind}。"},
+    "text.list_item_too_long": {ENGLISH: "The {what} {piece!r}... is {length:,} characters long; the limit is "
+                                         "{limit}.",
+                                CHINESE: "{what_zh} {piece!r}... 有 {length:,} 个字符，上限是 {limit} 个。"},
+    "text.list_empty": {ENGLISH: "No {what}s were given; type at least one, separated by {separator}.",
+                        CHINESE: "没有给出{what_zh}；请至少输入一个，用{separator_zh}分隔。"},
+    # training: fine-tuning's data checks and job (models/training.py, models/training_worker.py)
+    "training.tasks": {ENGLISH: "Fine-tuning takes the tasks {tasks}, not {task!r}.",
+                       CHINESE: "微调只支持这些任务：{tasks}，不支持 {task!r}。"},
+    "training.columns": {ENGLISH: "The file needs columns for {options}; its columns are {found}. Name them so, or "
+                                  "choose the mapping.",
+                         CHINESE: "文件需要这些列：{options_zh}；它的列是：{found_zh}。请这样命名列，"
+                                  "或选择列的映射。"},
+    "training.mapping_column": {ENGLISH: "The mapping names a column {column!r} the file does not have.",
+                                CHINESE: "映射中的列 {column!r} 在文件中不存在。"},
+    "training.row": {ENGLISH: "Row {number}: {problem}",
+                     CHINESE: "第 {number} 行：{problem}"},
+    "training.too_few_rows": {ENGLISH: "The file has {count} rows; fine-tuning needs at least {minimum}.",
+                              CHINESE: "文件有 {count} 行；微调至少需要 {minimum} 行。"},
+    "training.one_label": {ENGLISH: "Every row has the same label; a classifier needs at least two.",
+                           CHINESE: "每一行的标签都相同；分类器至少需要两种标签。"},
+    "training.too_many_labels": {ENGLISH: "The file has {count} labels; the limit is {limit}.",
+                                 CHINESE: "文件有 {count} 种标签，上限是 {limit} 种。"},
+    "training.format": {ENGLISH: "The file must be CSV, TSV, JSONL or JSON, not {suffix}.",
+                        CHINESE: "文件必须是 CSV、TSV、JSONL 或 JSON，而不是 {suffix_zh}。"},
+    "training.unreadable": {ENGLISH: "The file could not be read; upload it again.",
+                            CHINESE: "无法读取文件；请重新上传。"},
+    "training.too_big": {ENGLISH: "The file is {size:.1f} MB; the limit is {limit} MB.",
+                         CHINESE: "文件大小为 {size:.1f} MB，上限是 {limit} MB。"},
+    "training.not_utf8": {ENGLISH: "The file is not UTF-8 text (byte {byte} is not); save it as UTF-8.",
+                          CHINESE: "文件不是 UTF-8 文本（第 {byte} 个字节不符合）；请另存为 UTF-8。"},
+    "training.line_not_json": {ENGLISH: "Line {number} is not JSON.",
+                               CHINESE: "第 {number} 行不是 JSON。"},
+    "training.not_parsable": {ENGLISH: "The file could not be read as {format}: {detail}.",
+                              CHINESE: "无法按 {format} 读取文件：{detail}。"},
+    "training.not_rows": {ENGLISH: "The file must hold one object (a row with named columns) per row.",
+                          CHINESE: "文件的每一行都必须是一个对象（带有列名的一行数据）。"},
+    "training.too_many_rows": {ENGLISH: "The file has {count:,} rows; the limit is {limit:,}.",
+                               CHINESE: "文件有 {count:,} 行，上限是 {limit:,} 行。"},
+    "training.field_not_text": {ENGLISH: "its {what} is not text.",
+                                CHINESE: "{what_zh}不是文本。"},
+    "training.field_missing": {ENGLISH: "it has no {what}.",
+                               CHINESE: "缺少{what_zh}。"},
+    "training.field_empty": {ENGLISH: "its {what} is empty.",
+                             CHINESE: "{what_zh}是空的。"},
+    "training.field_too_long": {ENGLISH: "its {what} is {length:,} characters long; the limit is {limit:,}.",
+                                CHINESE: "{what_zh}有 {length:,} 个字符，上限是 {limit:,} 个。"},
+    "training.no_label": {ENGLISH: "it has no label.",
+                          CHINESE: "缺少标签。"},
+    "training.label_type": {ENGLISH: "its label is not a word or a number.",
+                            CHINESE: "标签不是一个词或一个数字。"},
+    "training.not_a_list": {ENGLISH: "its {what} are not a list.",
+                            CHINESE: "{what_zh}不是列表。"},
+    "training.no_tokens": {ENGLISH: "it has no tokens.",
+                           CHINESE: "没有词（tokens）。"},
+    "training.tag_count": {ENGLISH: "it has {tokens} tokens but {tags} tags; give one tag per token.",
+                           CHINESE: "有 {tokens} 个词（tokens），却有 {tags} 个标记（tags）；每个词需要一个标记。"},
+    "training.bad_tag": {ENGLISH: "its tag {tag!r} is not O or B-/I- followed by a type (B-PER, I-LOC).",
+                         CHINESE: "标记 {tag!r} 既不是 O，也不是 B-/I- 加类型（如 B-PER、I-LOC）。"},
+    "training.entity_type": {ENGLISH: "an entity is not an object with start, end and label.",
+                             CHINESE: "有一个实体不是带有 start、end 和 label 的对象。"},
+    "training.entity_offsets": {ENGLISH: "an entity's start and end ({start}, {end}) are not character offsets "
+                                         "inside its text of {length} characters.",
+                                CHINESE: "有一个实体的 start 和 end（{start}, {end}）不在它那段 {length} "
+                                         "个字符的文本之内。"},
+    "training.entities_overlap": {ENGLISH: "two of its entities overlap.",
+                                  CHINESE: "有两个实体互相重叠。"},
+    "training.message_type": {ENGLISH: "a message is not an object with a role (system, user or assistant).",
+                              CHINESE: "有一条消息不是带有 role（system、user 或 assistant）的对象。"},
+    "training.no_assistant": {ENGLISH: "it has no assistant message to learn from.",
+                              CHINESE: "没有可供学习的 assistant 消息。"},
+    "training.eval_labels": {ENGLISH: "The evaluation file has labels the training file lacks: {labels}.",
+                             CHINESE: "评估文件中有训练文件没有的标签：{labels}。"},
+    "training.method": {ENGLISH: "method must be full or lora, not {value!r}.",
+                        CHINESE: "参数 method 必须是 full 或 lora，而不是 {value!r}。"},
+    "training.number_range": {ENGLISH: "{name} must be a number from {low:g} to {high:g}, not {value!r}.",
+                              CHINESE: "参数 {name} 必须是 {low:g} 到 {high:g} 之间的数字，而不是 {value!r}。"},
+    "training.time_limit": {ENGLISH: "The training passed its time limit of {seconds:.0f} s while it was loading or "
+                                     "evaluating, and was ended; nothing was saved.",
+                            CHINESE: "训练在加载或评估时超过了 {seconds:.0f} 秒的时间限制，已被终止；"
+                                     "没有保存任何内容。"},
+    "training.ended": {ENGLISH: "The training process ended without a result (it ran out of memory, or was killed); "
+                                "try a smaller batch size or model.",
+                       CHINESE: "训练进程没有给出结果就结束了（内存不足，或被终止）；请尝试更小的 batch size "
+                                "或更小的模型。"},
+    "training.needs_peft": {ENGLISH: "LoRA needs the peft package: pip install -r requirements-train.txt.",
+                            CHINESE: "LoRA 需要 peft 包：pip install -r requirements-train.txt。"},
+    "training.lora_targets": {ENGLISH: "LoRA cannot be set on this model: {detail} Name its target modules.",
+                              CHINESE: "无法在这个模型上设置 LoRA：{detail} 请指定它的目标模块。"},
+    "training.eval_label_unknown": {ENGLISH: "The evaluation rows have a label the training rows lack: {label!r}.",
+                                    CHINESE: "评估数据中有训练数据没有的标签：{label!r}。"},
+    "training.failed": {ENGLISH: "Training failed: {kind}: {detail}",
+                        CHINESE: "训练失败：{kind}：{detail}"},
+    # zero_shot: zero-shot classification (models/text.py)
+    "zero_shot.not_nli": {ENGLISH: "{model} is not a natural-language-inference model: none of its labels is "
+                                   "'entailment'; pick a zero-shot model.",
+                          CHINESE: "{model} 不是自然语言推理模型：它的标签中没有 'entailment'；"
+                                   "请选择零样本分类模型。"},
+    "zero_shot.template": {ENGLISH: "The hypothesis template must hold {{}} exactly once, where the label goes, like "
+                                    "'This example is {{}}.'",
+                           CHINESE: "假设模板必须恰好包含一次 {{}}，标签会填在那里，例如 'This example is {{}}.'"},
+    "zero_shot.hypothesis_too_long": {ENGLISH: "A hypothesis (the template with a label) is {tokens} tokens long; "
+                                               "keep the template and each label under {limit} tokens together.",
+                                      CHINESE: "有一个假设（模板加上一个标签）有 {tokens} 个 token；"
+                                               "模板和每个标签合起来请少于 {limit} 个 token。"},
 }
 
 # Words a template's values may need in another language (the English word is the value; `_zh` its Chinese).
-WORDS_ZH = {"text": "文本", "prompt": "提示词", "question": "问题", "context": "上下文", "query": "查询",
-            "labels": "标签", "captions": "说明文字", "message": "消息", "last message": "最后一条消息"}
+WORDS_ZH = {
+    # what a text input is (check_text, check_unicode, parse_texts, training's columns)
+    "text": "文本", "prompt": "提示词", "question": "问题", "context": "上下文", "query": "查询",
+    "search text": "搜索文本", "negative prompt": "反向提示词", "template": "模板", "labels": "标签", "label": "标签",
+    "captions": "说明文字", "caption": "说明文字", "message": "消息", "messages": "消息",
+    "last message": "最后一条消息", "completion": "回答", "tokens": "词（tokens）", "tags": "标记（tags）",
+    "entities": "实体", "commas or new lines": "逗号或换行", "new lines": "换行", "none": "无",
+    "a file without an ending": "没有扩展名的文件",
+    # the tasks' task_label (a model made for another task: model.wrong_kind)
+    "text generation": "文本生成", "text classification": "文本分类",
+    "token classification (entities)": "命名实体识别", "fill-mask (masked language modelling)": "完形填空（掩码语言模型）",
+    "natural-language inference": "自然语言推理", "extractive question answering": "抽取式问答",
+    "image classification": "图像分类", "chat on a remote server": "远程服务器上的聊天",
+    # why a remote server was not reached (models/remote.py _reason, _error_text)
+    "it did not answer in time": "它没有及时应答", "connection refused": "连接被拒绝", "unknown host": "主机名未知",
+    "its TLS certificate was not accepted": "它的 TLS 证书未被接受", "it closed the connection": "它关闭了连接",
+    "network error": "网络错误", "the stream broke off.": "数据流中断了。",
+}
 
 
 class Message(str):
@@ -62,10 +540,11 @@ def _rebuild(key: str, values: dict[str, Any]) -> Message:
 
 
 def _with_words(values: dict[str, Any], language: str) -> dict[str, Any]:
-    """The values, plus `<name>_zh` for each: the value's Chinese word where WORDS_ZH has one."""
-    out = dict(values)
-    for name, value in values.items():
-        out[f"{name}_zh"] = WORDS_ZH.get(value, value) if isinstance(value, str) else value
+    """The values (a Message among them rendered in `language`), plus `<name>_zh` for each that was not given
+    one: the value's Chinese word where WORDS_ZH has one, else the value."""
+    out = {name: value.render(language) if isinstance(value, Message) else value for name, value in values.items()}
+    for name, value in list(out.items()):
+        out.setdefault(f"{name}_zh", WORDS_ZH.get(value, value) if isinstance(value, str) else value)
     return out
 
 

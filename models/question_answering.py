@@ -129,5 +129,6 @@ def whole_words(context_encoding: Any, start: int, end: int, context: str) -> tu
 
 def raise_too_long(tokens: int, window: int) -> None:
     from .errors import InvalidInput
+    from .messages import say
 
-    raise InvalidInput(f"The question is {tokens} tokens long; keep it under {window // 2} tokens.", field="question")
+    raise InvalidInput(say("qa.question_too_long", tokens=tokens, limit=window // 2), field="question")

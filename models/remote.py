@@ -42,6 +42,7 @@ from .catalog import shown_endpoint
 from .chat import (THINK_CLOSE, THINK_OPEN, check_logprobs, check_messages, check_stop_strings, cut_at_stop,
                    logprob_totals, split_thinking)
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, ModelUnloaded
+from .messages import say
 from .results import Generation
 
 log = logging.getLogger("playground")
@@ -144,25 +145,26 @@ class RemoteChat(Pipeline):
         if response.status_code >= 400:
             status = _Status(response.status_code, _message_of(response))
             if status.status == 404:
-                raise ModelNotFound(f"{self.shown} has no /models (404); check the endpoint in the catalog: it is "
-                                    "the server's OpenAI base URL, usually ending in /v1.")
+                raise ModelNotFound(say("remote.no_models_endpoint", server=self.shown))
             raise self._refused(status, "/models")
         try:
             data = response.json()
             listed = [m for m in data["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
         except (ValueError, KeyError, TypeError):
-            raise RemoteUnavailable(f"{self.shown} did not answer /models as an OpenAI-compatible server does; "
-                                    "check the endpoint in the catalog.") from None
+            raise RemoteUnavailable(say("remote.not_openai", server=self.shown)) from None
         ids = {m["id"]: m for m in listed}
         wanted = self.spec.model_id
         for name in (wanted, f"{wanted}:latest", wanted.rsplit(":", 1)[0]):  # Ollama's tag; a provider suffix
             if name in ids:
                 return ids[name]
         names = list(ids)
-        served = ", ".join(names[:MAX_SHOWN_MODELS]) + (f" and {len(names) - MAX_SHOWN_MODELS} more"
-                                                        if len(names) > MAX_SHOWN_MODELS else "")
-        raise ModelNotFound(f"{self.shown} does not serve {_cut(wanted, 80)}; "
-                            + (f"it serves {_cut(served, 160)}." if names else "it serves no model now."))
+        if not names:
+            raise ModelNotFound(say("remote.serves_nothing", server=self.shown, model=_cut(wanted, 80)))
+        more = len(names) - MAX_SHOWN_MODELS
+        first = ", ".join(names[:MAX_SHOWN_MODELS])
+        raise ModelNotFound(say("remote.not_served", server=self.shown, model=_cut(wanted, 80),
+                                served=_cut(first + (f" and {more} more" if more > 0 else ""), 160),
+                                served_zh=_cut(first + (f" 等（另有 {more} 个）" if more > 0 else ""), 160)))
 
     def to(self, device: str) -> None:
         """Nothing to move: the weights are on the server."""
@@ -193,7 +195,7 @@ class RemoteChat(Pipeline):
         with self._lock:
             http = self._http
             if http is None:
-                raise ModelUnloaded(f"{self.spec.name} was unloaded; run the request again to reload it.")
+                raise ModelUnloaded(say("model.unloaded", model=self.spec.name))
             self._users += 1
         try:
             yield http
@@ -215,30 +217,28 @@ class RemoteChat(Pipeline):
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _unreachable(self, error: BaseException) -> RemoteUnavailable:
-        return RemoteUnavailable(f"{self.shown} cannot be reached ({_reason(error)}); check that its server is "
-                                 f"running and the endpoint in the catalog.")
+        return RemoteUnavailable(say("remote.unreachable", server=self.shown, reason=_reason(error)))
 
     def _refused(self, status: _Status, what: str = "the request") -> Exception:
         """A sentence for an error status; 401 and 403 name the key's variable."""
         code, message = status.status, status.message
+        asked = {"server": self.shown, "what": what, "code": code,
+                 "what_zh": "请求" if what == "the request" else f" {what} 请求"}
         if code in (401, 403):
             name = self.spec.api_key_env
             if not name:
-                return RemoteUnavailable(f"{self.shown} refused {what} ({code}): it needs a key; name the environment "
-                                         "variable that holds it as api_key_env in the catalog.")
+                return RemoteUnavailable(say("remote.needs_key", **asked))
             if self._key() is None:
-                return RemoteUnavailable(f"{self.shown} refused {what} ({code}): it needs a key, and {name} is not "
-                                         f"set; set {name} to the server's key.")
-            return RemoteUnavailable(f"{self.shown} refused the key in {name} ({code}); set {name} to a key that "
-                                     "the server accepts.")
-        said = f": {message}" if message else "."
+                return RemoteUnavailable(say("remote.key_not_set", name=name, **asked))
+            return RemoteUnavailable(say("remote.key_refused", server=self.shown, name=name, code=code))
+        said = {"said": f": {message}" if message else ".", "said_zh": f"：{message}" if message else "。"}
         if code == 404:
-            return ModelNotFound(f"{self.shown} answered 404 for {_cut(self.spec.model_id, 60)}{said}")
+            return ModelNotFound(say("remote.not_found", server=self.shown, model=_cut(self.spec.model_id, 60), **said))
         if code in (400, 413, 422):
-            return InvalidInput(f"{self.shown} refused {what} ({code}){said}")
+            return InvalidInput(say("remote.refused", **asked, **said))
         if code == 429:
-            return RemoteUnavailable(f"{self.shown} is busy (429); try again in a moment.")
-        return RemoteUnavailable(f"{self.shown} failed ({code}){said}")
+            return RemoteUnavailable(say("remote.busy", server=self.shown))
+        return RemoteUnavailable(say("remote.failed", server=self.shown, code=code, **said))
 
     # -- generating --------------------------------------------------------------------------------------
     def predict(self, inputs: Any, **params: Any) -> dict[str, Any]:
@@ -254,8 +254,7 @@ class RemoteChat(Pipeline):
         params = self.declaration.check(params)
         params["do_sample"] = do_sample = bool(do_sample)
         if do_sample and params["temperature"] <= 0:
-            raise InvalidInput("Temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.",
-                               field="temperature")
+            raise InvalidInput(say("generation.temperature_zero"), field="temperature")
         if params["seed"] is None:
             params["seed"] = secrets.randbelow(2**32)
         return params
@@ -364,7 +363,7 @@ class RemoteChat(Pipeline):
                     break
                 raise self._unreachable(e) from None
             except Exception as e:  # noqa: BLE001 - an error event midway, a chunk that is not JSON: one sentence
-                raise RemoteUnavailable(f"{self.shown} failed midway: {_error_text(e)}") from None
+                raise RemoteUnavailable(say("remote.failed_midway", server=self.shown, detail=_error_text(e))) from None
             if chunk is None:
                 break
             if stop.is_set():
@@ -390,8 +389,8 @@ class RemoteChat(Pipeline):
                 if not (reasoning or content):
                     continue
                 if logprobs and not (content_lp or reasoning_lp):
-                    raise InvalidInput(f"{self.shown} gives no token probabilities for {self.spec.name}; "
-                                       "ask without logprobs.", field="logprobs")
+                    raise InvalidInput(say("remote.no_logprobs", server=self.shown, model=self.spec.name),
+                                       field="logprobs")
                 if first is None:
                     first = time.perf_counter() - start
                 pieces += 1

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import check_number, check_seed, check_unicode, parse_texts
 from .errors import InvalidInput, UnknownTask, about
+from .messages import say
 
 if TYPE_CHECKING:
     from .base import Pipeline
@@ -54,7 +55,7 @@ class Param:
             if value is None and self.default is None:
                 return None
             number = check_number(value, self.shown, low=self.low, high=self.high, low_open=self.low_open,
-                                  integer=self.integer)
+                                  integer=self.integer, param=self.name)
             return int(number) if self.integer else float(number)
 
 
@@ -63,19 +64,19 @@ def _check_other(param: Param, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-        raise InvalidInput(f'The option "{param.label}" ({param.name}) must be true or false, not {shown}.')
+        raise InvalidInput(say("param.not_bool", label=param.label, name=param.name, value=shown))
     if param.kind == "text":
+        named = {"name": param.shown, "name_zh": param.name}
         if not isinstance(value, str):
-            raise InvalidInput(f"{param.shown} must be text, not {type(value).__name__}.")
+            raise InvalidInput(say("param.not_text", kind=type(value).__name__, **named))
         if param.high is not None and len(value) > param.high:
-            raise InvalidInput(f"{param.shown} is {len(value):,} characters long; the limit is {int(param.high):,}.")
-        return check_unicode(value, param.shown)
+            raise InvalidInput(say("param.text_too_long", length=len(value), limit=int(param.high), **named))
+        return check_unicode(value, param.shown, f"参数 {param.name} ")
     if param.kind == "labels":  # as CLIP's labels: commas or new lines, or a list
         labels = parse_texts(value, "label", split_commas=True)
         low, high = int(param.low or 1), int(param.high or 100)
         if not low <= len(labels) <= high:
-            raise InvalidInput(f"Give between {low} and {high} {param.name}, separated by commas; "
-                               f"{len(labels)} were given.")
+            raise InvalidInput(say("param.label_count", low=low, high=high, name=param.name, count=len(labels)))
         return labels
     raise ValueError(f"Unknown parameter kind {param.kind!r}.")
 
@@ -129,8 +130,8 @@ class Task:
         """Every declared parameter checked, absent ones at their default; an undeclared one is refused."""
         unknown = sorted(set(values) - {p.name for p in self.params})
         if unknown:
-            raise InvalidInput(f"{self.title} takes no parameter {unknown[0]!r}; it takes "
-                               f"{', '.join(p.name for p in self.params) or 'none'}.")
+            raise InvalidInput(say("param.unknown", task=self.title, task_zh=self.key, name=unknown[0],
+                                   known=", ".join(p.name for p in self.params) or "none"))
         return {p.name: p.check(values.get(p.name, p.default)) for p in self.params}
 
 
@@ -288,7 +289,7 @@ def canonical_task(name: str) -> str:
     if key not in TASKS:
         text = name if isinstance(name, str) else str(name)
         shown = repr(text if len(text) <= 40 else text[:40] + "…")
-        raise UnknownTask(f"Unknown task {shown}; use one of: {', '.join(TASKS)}.")
+        raise UnknownTask(say("task.unknown", task=shown, tasks=", ".join(TASKS)))
     return key
 
 

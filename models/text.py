@@ -21,6 +21,7 @@ from .chat import (THINK_OPEN, check_logprobs, check_messages, check_stop_string
                    logprob_totals, split_thinking)
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, probabilities, same_word
+from .messages import say
 from .results import Entities, Generation, Labels, MaskFill
 
 # -- text generation -------------------------------------------------------------------------------
@@ -54,8 +55,7 @@ class TextGeneration(Pipeline):
         params = self.declaration.check(params)
         params["do_sample"] = do_sample = bool(do_sample)
         if do_sample and params["temperature"] <= 0:
-            raise InvalidInput("Temperature must be greater than 0 when sampling; use do_sample=False for greedy decoding.",
-                               field="temperature")
+            raise InvalidInput(say("generation.temperature_zero"), field="temperature")
         if params["seed"] is None:
             params["seed"] = secrets.randbelow(2**32)
         return params
@@ -67,8 +67,7 @@ class TextGeneration(Pipeline):
         tokenizer = self.tokenizer
         if isinstance(prompt, (list, tuple)):
             if not self.is_chat:
-                raise InvalidInput(f"{self.spec.name} has no chat template: it continues a text. Send a plain text "
-                                   "prompt, or pick a chat model.", field="messages")
+                raise InvalidInput(say("chat.no_template", model=self.spec.name), field="messages")
             messages = check_messages(prompt)
         else:
             check_text(prompt, "prompt")
@@ -117,11 +116,10 @@ class TextGeneration(Pipeline):
             what = "last message" if field == "messages" else "prompt"
             room = limit - input_ids.shape[1]
             if room < 1:
-                raise InvalidInput(f"The {what} is {input_ids.shape[1]} tokens; {self.spec.name} reads at most {limit}. "
-                                   "Shorten it.", field=field)
-            raise InvalidInput(f"The {what} ({input_ids.shape[1]} tokens) plus max_new_tokens ({p['max_new_tokens']}) "
-                               f"exceeds the model's context of {limit} tokens; set max_new_tokens to {room} or less.",
-                               field="max_new_tokens")
+                raise InvalidInput(say("generation.prompt_too_long", what=what, tokens=input_ids.shape[1],
+                                       model=self.spec.name, limit=limit), field=field)
+            raise InvalidInput(say("generation.no_room", what=what, tokens=input_ids.shape[1],
+                                   max_new_tokens=p["max_new_tokens"], limit=limit, room=room), field="max_new_tokens")
         stop = stop or threading.Event()
         recorder = _LogprobRecorder(top_logprobs) if logprobs else None
         counter = _TokenCounter(input_ids.shape[1], stop, recorder)
@@ -541,8 +539,7 @@ class FillMask(Pipeline):
     def _load(self, device: str, dtype: Any) -> None:
         super()._load(device, dtype)
         if self.tokenizer.mask_token_id is None:
-            raise InvalidInput(f"{self.spec.name} has no mask token, so it cannot fill a mask; pick a masked "
-                               "language model (BERT, RoBERTa, DistilBERT...).")
+            raise InvalidInput(say("fill_mask.no_mask_token", model=self.spec.name))
 
     def preprocess(self, inputs: list[str], **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
@@ -550,12 +547,11 @@ class FillMask(Pipeline):
         texts = [check_text(t) for t in inputs]
         for text in texts:
             if mask not in text:
-                raise InvalidInput(f"The text has no {mask}; type {mask} where the missing word goes.", field="text")
+                raise InvalidInput(say("fill_mask.no_mask", mask=mask), field="text")
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         enc = self.tokenize(tokenizer, texts, padding="longest", truncation=True, max_length=limit, return_tensors="pt")
         if not bool((enc["input_ids"] == tokenizer.mask_token_id).any(-1).all()):
-            raise InvalidInput(f"The {mask} is past the first {limit} tokens that the model reads; "
-                               "shorten the text before it.", field="text")
+            raise InvalidInput(say("fill_mask.mask_too_far", mask=mask, limit=limit), field="text")
         masks = [torch.nonzero(row == tokenizer.mask_token_id).squeeze(-1) for row in enc["input_ids"]]
         return {"model_inputs": dict(enc), "masks": masks}
 
@@ -614,23 +610,21 @@ class ZeroShotClassification(Pipeline):
         names = {str(label).lower(): int(i) for label, i in (self.model.config.label2id or {}).items()}
         self.entailment_id = next((i for label, i in names.items() if label.startswith("entail")), None)
         if self.entailment_id is None:
-            raise InvalidInput(f"{self.spec.name} is not a natural-language-inference model: none of its labels "
-                               "is 'entailment'; pick a zero-shot model.")
+            raise InvalidInput(say("zero_shot.not_nli", model=self.spec.name))
 
     def preprocess(self, inputs: list[str], *, labels: list[str], hypothesis_template: str,
                    **params: Any) -> dict[str, Any]:
         model, tokenizer = self._require_loaded("model", "tokenizer")
         # replace, never str.format: a visitor's "{:>400000000}" would build a 400 MB string
         if hypothesis_template.count("{}") != 1:
-            raise InvalidInput("The hypothesis template must hold {} exactly once, where the label goes, "
-                               "like 'This example is {}.'", field="hypothesis_template")
+            raise InvalidInput(say("zero_shot.template"), field="hypothesis_template")
         texts = [check_text(t) for t in inputs]
         limit = min(context_length(model, tokenizer), MAX_BATCH_TOKENS)
         longest = max(len(ids) for ids in self.tokenize(
             tokenizer, [hypothesis_template.replace("{}", label) for label in labels], add_special_tokens=False)["input_ids"])
         if longest > limit // 2:
-            raise InvalidInput(f"A hypothesis (the template with a label) is {longest} tokens long; keep the template "
-                               f"and each label under {limit // 2} tokens together.", field="hypothesis_template")
+            raise InvalidInput(say("zero_shot.hypothesis_too_long", tokens=longest, limit=limit // 2),
+                               field="hypothesis_template")
         premises = [text for text in texts for _ in labels]
         hypotheses = [hypothesis_template.replace("{}", label) for _ in texts for label in labels]
         enc = self.tokenize(tokenizer, premises, hypotheses, padding="longest", truncation="only_first",

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import InvalidInput, PlaygroundError
+from .messages import MESSAGES, Message, say
 
 TASKS = ("sentiment", "ner", "text-generation")
 FORMATS = (".csv", ".tsv", ".jsonl", ".json")
@@ -67,7 +68,7 @@ class Data:
     rows: list[dict[str, Any]] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     label_counts: dict[str, int] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # each a Message: the reader's language on the page
 
     @property
     def ok(self) -> bool:
@@ -81,7 +82,7 @@ class Data:
 def read_data(path: Any, task: str, mapping: dict[str, str] | None = None, *, min_rows: int = MIN_ROWS) -> Data:
     """The file read, its columns mapped and every row checked (see the module's docstring)."""
     if task not in TASKS:
-        raise InvalidInput(f"Fine-tuning takes the tasks {', '.join(TASKS)}, not {str(task)[:40]!r}.", field="task")
+        raise InvalidInput(say("training.tasks", tasks=", ".join(TASKS), task=str(task)[:40]), field="task")
     data = Data(task=task)
     records = _records(path, data)
     if records is None:
@@ -93,30 +94,31 @@ def read_data(path: Any, task: str, mapping: dict[str, str] | None = None, *, mi
     missing = [role for role, column in data.mapping.items() if column not in data.columns]
     needed = _ROLES[task]
     if not any(set(option) <= set(data.mapping) for option in needed):
-        options = " or ".join("+".join(option) for option in needed)
-        found = ", ".join(data.columns) or "none"
-        data.problems.append(f"The file needs columns for {options}; its columns are {found}. Name them so, or "
-                             "choose the mapping.")
+        found = ", ".join(data.columns)
+        data.problems.append(say("training.columns", options=" or ".join("+".join(option) for option in needed),
+                                 options_zh=" 或 ".join("+".join(option) for option in needed),
+                                 found=found or "none", found_zh=found or "无"))
         return data
     if missing:
-        data.problems.append(f"The mapping names a column {data.mapping[missing[0]]!r} the file does not have.")
+        data.problems.append(say("training.mapping_column", column=data.mapping[missing[0]]))
         return data
     normalise = {"sentiment": _sentiment_row, "ner": _ner_row, "text-generation": _chat_row}[task]
     for number, record in enumerate(records, start=1):
         try:
             row = normalise(record, data.mapping)
         except InvalidInput as e:
-            data.problems.append(f"Row {number}: {e}")
+            said = e.args[0] if e.args and isinstance(e.args[0], Message) else str(e)
+            data.problems.append(say("training.row", number=number, problem=said))
             continue
         data.rows.append(row)
         for label in _labels_of(task, row):
             data.label_counts[label] = data.label_counts.get(label, 0) + 1
     if len(records) < min_rows:
-        data.problems.append(f"The file has {len(records)} rows; fine-tuning needs at least {min_rows}.")
+        data.problems.append(say("training.too_few_rows", count=len(records), minimum=min_rows))
     if task == "sentiment" and data.rows and len(data.label_counts) < 2:
-        data.problems.append("Every row has the same label; a classifier needs at least two.")
+        data.problems.append(say("training.one_label"))
     if len(data.label_counts) > MAX_LABELS:
-        data.problems.append(f"The file has {len(data.label_counts)} labels; the limit is {MAX_LABELS}.")
+        data.problems.append(say("training.too_many_labels", count=len(data.label_counts), limit=MAX_LABELS))
     return data
 
 
@@ -128,21 +130,21 @@ def _records(path: Any, data: Data) -> list[dict[str, Any]] | None:
     path = Path(str(getattr(path, "name", path) or ""))
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        data.problems.append(f"The file must be CSV, TSV, JSONL or JSON, not {suffix or 'a file without an ending'}.")
+        data.problems.append(say("training.format", suffix=suffix or "a file without an ending"))
         return None
     try:
         size = path.stat().st_size
     except OSError:
-        data.problems.append("The file could not be read; upload it again.")
+        data.problems.append(say("training.unreadable"))
         return None
     if size > MAX_FILE_BYTES:
-        data.problems.append(f"The file is {size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
+        data.problems.append(say("training.too_big", size=size / 2**20, limit=MAX_FILE_BYTES // 2**20))
         return None
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        data.problems.append(f"The file is not UTF-8 text (byte {e.start + 1} is not); save it as UTF-8.")
+        data.problems.append(say("training.not_utf8", byte=e.start + 1))
         return None
     try:
         if suffix in (".csv", ".tsv"):
@@ -155,19 +157,19 @@ def _records(path: Any, data: Data) -> list[dict[str, Any]] | None:
                     try:
                         records.append(json.loads(line))
                     except ValueError:
-                        data.problems.append(f"Line {number} is not JSON.")
+                        data.problems.append(say("training.line_not_json", number=number))
                         return None
         else:
             loaded = json.loads(text)
             records = loaded.get("data", loaded.get("rows")) if isinstance(loaded, dict) else loaded
     except (ValueError, csv.Error) as e:
-        data.problems.append(f"The file could not be read as {suffix[1:].upper()}: {str(e)[:80]}.")
+        data.problems.append(say("training.not_parsable", format=suffix[1:].upper(), detail=str(e)[:80]))
         return None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        data.problems.append("The file must hold one object (a row with named columns) per row.")
+        data.problems.append(say("training.not_rows"))
         return None
     if len(records) > MAX_ROWS:
-        data.problems.append(f"The file has {len(records):,} rows; the limit is {MAX_ROWS:,}.")
+        data.problems.append(say("training.too_many_rows", count=len(records), limit=MAX_ROWS))
         return None
     return records
 
@@ -206,21 +208,21 @@ def _short(value: Any) -> Any:
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"its {what} is not text." if value is not None else f"it has no {what}.")
+        raise InvalidInput(say("training.field_not_text" if value is not None else "training.field_missing", what=what))
     if not value.strip():
-        raise InvalidInput(f"its {what} is empty.")
+        raise InvalidInput(say("training.field_empty", what=what))
     if len(value) > MAX_TEXT_CHARS:
-        raise InvalidInput(f"its {what} is {len(value):,} characters long; the limit is {MAX_TEXT_CHARS:,}.")
+        raise InvalidInput(say("training.field_too_long", what=what, length=len(value), limit=MAX_TEXT_CHARS))
     return value
 
 
 def _label(value: Any) -> str:
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidInput("it has no label.")
+        raise InvalidInput(say("training.no_label"))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, (str, int)):
-        raise InvalidInput("its label is not a word or a number.")
+        raise InvalidInput(say("training.label_type"))
     return str(value).strip()
 
 
@@ -235,7 +237,7 @@ def _listed(value: Any, what: str) -> list[Any]:
         except ValueError:
             value = value.split()
     if not isinstance(value, list):
-        raise InvalidInput(f"its {what} are not a list.")
+        raise InvalidInput(say("training.not_a_list", what=what))
     return value
 
 
@@ -244,9 +246,9 @@ def _ner_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
         tokens = _listed(record.get(mapping["tokens"]), "tokens")
         tags = _listed(record.get(mapping["tags"]), "tags")
         if not tokens:
-            raise InvalidInput("it has no tokens.")
+            raise InvalidInput(say("training.no_tokens"))
         if len(tokens) != len(tags):
-            raise InvalidInput(f"it has {len(tokens)} tokens but {len(tags)} tags; give one tag per token.")
+            raise InvalidInput(say("training.tag_count", tokens=len(tokens), tags=len(tags)))
         text, spans = "", []
         for token, tag in zip(tokens, tags):
             token = str(token)
@@ -257,7 +259,7 @@ def _ner_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
                 continue
             kind, _, name = tag.partition("-") if "-" in tag else ("B", "", tag)
             if kind not in ("B", "I", "E", "S") or not name:
-                raise InvalidInput(f"its tag {tag!r} is not O or B-/I- followed by a type (B-PER, I-LOC).")
+                raise InvalidInput(say("training.bad_tag", tag=tag))
             if kind in ("I", "E") and spans and spans[-1]["label"] == name and spans[-1]["end"] == start - 1:
                 spans[-1]["end"] = start + len(token)
             else:
@@ -267,16 +269,15 @@ def _ner_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     spans = []
     for span in _listed(record.get(mapping["spans"]), "entities"):
         if not isinstance(span, dict):
-            raise InvalidInput("an entity is not an object with start, end and label.")
+            raise InvalidInput(say("training.entity_type"))
         start, end = span.get("start"), span.get("end")
         label = span.get("label", span.get("entity", span.get("type")))
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            raise InvalidInput(f"an entity's start and end ({start}, {end}) are not character offsets inside "
-                               f"its text of {len(text)} characters.")
+            raise InvalidInput(say("training.entity_offsets", start=start, end=end, length=len(text)))
         spans.append({"start": start, "end": end, "label": _label(label)})
     spans.sort(key=lambda s: s["start"])
     if any(a["end"] > b["start"] for a, b in zip(spans, spans[1:])):
-        raise InvalidInput("two of its entities overlap.")
+        raise InvalidInput(say("training.entities_overlap"))
     return {"text": text, "spans": spans}
 
 
@@ -286,10 +287,10 @@ def _chat_row(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]
         out = []
         for message in messages:
             if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
-                raise InvalidInput("a message is not an object with a role (system, user or assistant).")
+                raise InvalidInput(say("training.message_type"))
             out.append({"role": message["role"], "content": _text(message.get("content"), "message")})
         if not any(m["role"] == "assistant" for m in out):
-            raise InvalidInput("it has no assistant message to learn from.")
+            raise InvalidInput(say("training.no_assistant"))
         return {"messages": out}
     return {"messages": [{"role": "user", "content": _text(record.get(mapping["prompt"]), "prompt")},
                          {"role": "assistant", "content": _text(record.get(mapping["completion"]), "completion")}]}
@@ -308,7 +309,7 @@ def check_eval(train: Data, evaluation: Data) -> None:
     if train.task == "sentiment":
         unseen = sorted(set(evaluation.label_counts) - set(train.label_counts))
         if unseen:
-            evaluation.problems.append(f"The evaluation file has labels the training file lacks: {', '.join(unseen[:5])}.")
+            evaluation.problems.append(say("training.eval_labels", labels=", ".join(unseen[:5])))
 
 
 def split(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -341,22 +342,47 @@ class Settings:
 
     def check(self) -> "Settings":
         if self.task not in TASKS:
-            raise InvalidInput(f"Fine-tuning takes the tasks {', '.join(TASKS)}, not {self.task!r}.", field="task")
+            raise InvalidInput(say("training.tasks", tasks=", ".join(TASKS), task=self.task), field="task")
         if self.method not in ("full", "lora"):
-            raise InvalidInput(f"method must be full or lora, not {str(self.method)[:20]!r}.", field="method")
+            raise InvalidInput(say("training.method", value=str(self.method)[:20]), field="method")
         for name, low, high in (("epochs", 0.01, 100), ("learning_rate", 1e-7, 1.0), ("batch_size", 1, 512),
                                 ("lora_rank", 1, 256), ("lora_alpha", 1, 1024), ("seed", 0, 2**32 - 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or not low <= value <= high:
-                raise InvalidInput(f"{name} must be a number from {low:g} to {high:g}, not {value!r}.", field=name)
+                raise InvalidInput(say("training.number_range", name=name, low=low, high=high, value=value), field=name)
         for name in ("batch_size", "lora_rank", "lora_alpha", "seed"):
             if getattr(self, name) != int(getattr(self, name)):
-                raise InvalidInput(f"{name} must be a whole number, not {getattr(self, name)!r}.", field=name)
+                raise InvalidInput(say("param.not_whole", name=name, value=getattr(self, name)), field=name)
         return self
 
 
 # -- the job -------------------------------------------------------------------------------------------------
+
+def said_as_data(error: BaseException) -> dict[str, Any]:
+    """A failure as the worker reports it (JSON): {"error": its sentence}, with the sentence's key and values
+    when it was written with one (models/messages.py), so the app renders it in the reader's language."""
+    out: dict[str, Any] = {"error": str(error)}
+    message = error.args[0] if error.args else None
+    if isinstance(message, Message):
+        try:
+            json.dumps(message.values)
+        except (TypeError, ValueError):
+            return out
+        out.update(key=message.key, values=message.values)
+    return out
+
+
+def said_again(data: dict[str, Any]) -> str:
+    """The sentence said_as_data wrote: a Message again where it came with a key, else its text."""
+    key, values = data.get("key"), data.get("values")
+    if key in MESSAGES and isinstance(values, dict):
+        try:
+            return say(key, **values)
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+    return str(data["error"])
+
 
 class Job:
     """One training in a worker process (`python -m models.training_worker JOB.json`: a fresh interpreter, so
@@ -407,21 +433,19 @@ class Job:
                     self.stop()  # the time limit (or Stop): stop at the next step, keep what was learned
                 if time.monotonic() > deadline + GRACE_SECONDS:  # still loading or evaluating: ended
                     process.kill()
-                    raise TrainingFailed(f"The training passed its time limit of {self.settings.max_seconds:.0f} s "
-                                         "while it was loading or evaluating, and was ended; nothing was saved.")
+                    raise TrainingFailed(say("training.time_limit", seconds=self.settings.max_seconds))
                 try:
                     line = lines.get(timeout=0.5)
                 except queue_module.Empty:
                     continue
                 if line is None:
                     process.wait(timeout=30)
-                    raise TrainingFailed("The training process ended without a result (it ran out of memory, or "
-                                         "was killed); try a smaller batch size or model.")
+                    raise TrainingFailed(say("training.ended"))
                 if not line.startswith(MARK):
                     continue  # a library's own print (the Trainer prints its metrics)
                 message = json.loads(line[len(MARK):])
                 if "error" in message:
-                    raise TrainingFailed(message["error"])
+                    raise TrainingFailed(said_again(message))
                 yield message
                 if message.get("done"):
                     return

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InvalidInput, PlaygroundError
-from .training import CURVE_COLOURS, MARK, Settings
+from .messages import say
+from .training import CURVE_COLOURS, MARK, Settings, said_as_data
 
 
 TIMINGS = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")  # not metrics
@@ -51,12 +52,12 @@ def main(job_file: str) -> None:
         sys.stdout.flush()
         os._exit(0)  # everything is saved and said: skip the interpreter's 1-2 s teardown of torch
     except PlaygroundError as e:
-        report({"error": str(e)})
+        report(said_as_data(e))
     except Exception as e:  # noqa: BLE001 - the app shows it as a sentence; the traceback goes to the log
         import traceback
 
         traceback.print_exc()
-        report({"error": f"Training failed: {type(e).__name__}: {str(e)[:200]}"})
+        report(said_as_data(PlaygroundError(say("training.failed", kind=type(e).__name__, detail=str(e)[:200]))))
 
 
 def train(settings: Settings, rows: list[dict[str, Any]], eval_rows: list[dict[str, Any]] | None, out_dir: Path,
@@ -137,7 +138,7 @@ def _with_lora(model: Any, settings: Settings, notes: list[str]) -> Any:
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError:
-        raise InvalidInput("LoRA needs the peft package: pip install -r requirements-train.txt.", field="method") from None
+        raise InvalidInput(say("training.needs_peft"), field="method") from None
     targets = list(settings.lora_target_modules) or None  # None: PEFT's default for the architecture
     try:
         config = LoraConfig(r=int(settings.lora_rank), lora_alpha=int(settings.lora_alpha), target_modules=targets,
@@ -145,7 +146,7 @@ def _with_lora(model: Any, settings: Settings, notes: list[str]) -> Any:
                                 settings.task, "CAUSAL_LM"))
         model = get_peft_model(model, config)
     except ValueError as e:
-        raise InvalidInput(f"LoRA cannot be set on this model: {str(e)[:160]} Name its target modules.",
+        raise InvalidInput(say("training.lora_targets", detail=str(e)[:160]),
                            field="lora_target_modules") from None
     trainable, total = model.get_nb_trainable_parameters()
     notes.append(f"LoRA trains {trainable:,} of {total:,} parameters ({100 * trainable / total:.2f}%).")
@@ -229,7 +230,7 @@ class Sentiment(_Classification):
         items = []
         for row in rows:
             if row["label"] not in index:
-                raise InvalidInput(f"The evaluation rows have a label the training rows lack: {row['label']!r}.")
+                raise InvalidInput(say("training.eval_label_unknown", label=row["label"]))
             enc = self.tokenizer(row["text"], truncation=True, max_length=self.settings.max_length)
             items.append({**{k: list(v) for k, v in enc.items()}, "labels": index[row["label"]]})
         return _Rows(items)

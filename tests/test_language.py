@@ -4,6 +4,7 @@ language (and across a pickle, as they cross to a Ray replica), and the API in E
 asks (gradio_client with an Accept-Language header)."""
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any, Iterator
 
@@ -13,7 +14,7 @@ from gradio_client import Client
 from components.language import COOKIE, from_accept_language, language_of, language_tag
 from components.words import WORDS
 from models.errors import InvalidInput
-from models.messages import CHINESE, ENGLISH, MESSAGES, Message, render, say
+from models.messages import CHINESE, ENGLISH, MESSAGES, WORDS_ZH, Message, render, say
 from tests.launch import running_app, tiny_catalog
 
 
@@ -70,6 +71,111 @@ def test_every_message_and_word_has_both_languages_with_the_same_values() -> Non
         assert names(templates[ENGLISH]) == names(templates[CHINESE]), key
     for key, words in WORDS.items():
         assert set(words) == {ENGLISH, CHINESE} and all(words.values()), key
+    assert all(isinstance(word, str) and word and isinstance(zh, str) and zh for word, zh in WORDS_ZH.items())
+    # keys are "group.name"; each group's entries together, the groups in alphabetical order
+    groups = [key.split(".")[0] for key in MESSAGES]
+    assert all(key.count(".") == 1 and key == key.lower() for key in MESSAGES)
+    assert [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g] == sorted(set(groups))
+
+
+def _samples(key: str) -> dict[str, Any]:
+    """A value for each name the templates of `key` take: a number where a template formats it (`{n:,}`,
+    `{size:.1f}`, `{low:g}`), else a text that shows where it landed."""
+    import string
+
+    numbers, texts = set(), set()
+    for template in MESSAGES[key].values():
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name:
+                (numbers if spec else texts).add(name.removesuffix("_zh"))
+    return {name: 12_345 if name in numbers else f"‹{name}›" for name in numbers | texts}
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_every_message_renders_in_both_languages(key: str) -> None:
+    """Every template formats with its values (format specs such as {n:,} and {x!r} included), each value
+    lands in both sentences, and the Chinese sentence is Chinese."""
+    import re
+
+    values = _samples(key)
+    message = say(key, **values)
+    english, chinese = str(message), message.render(CHINESE)
+    assert english == message.render(ENGLISH) == MESSAGES[key][ENGLISH].format(
+        **values, **{f"{name}_zh": value for name, value in values.items()})
+    assert not re.search(r"[\u4e00-\u9fff]", english), key
+    assert re.search(r"[\u4e00-\u9fff]", chinese) and chinese != english, key
+    for name, value in values.items():
+        shown = f"{value:,}" if isinstance(value, int) else value
+        assert shown in english or str(value) in english, (key, name)
+        assert shown in chinese or str(value) in chinese, (key, name)
+    assert pickle.loads(pickle.dumps(message)).render(CHINESE) == chinese
+
+
+def test_a_sentence_takes_chinese_words_and_sentences_inside_it() -> None:
+    """A value's Chinese: its WORDS_ZH word, or a `<name>_zh` given with it; a Message among the values (a data
+    file's row problem) is rendered in the same language as the sentence around it."""
+    from models.training import said_again, said_as_data
+
+    assert say("text.list_empty", what="label", separator="new lines").render(CHINESE) == \
+        "没有给出标签；请至少输入一个，用换行分隔。"
+    unicode = say("text.not_unicode", what="text of message 2", what_zh="第 2 条消息的文本", position=4)
+    assert str(unicode) == ("The text of message 2 holds characters that are not valid Unicode (at position 4); "
+                            "remove them or send UTF-8 text.")
+    assert unicode.render(CHINESE).startswith("第 2 条消息的文本含有无效的 Unicode 字符（位置 4）")
+    row = say("training.row", number=3, problem=say("training.field_empty", what="prompt"))
+    assert str(row) == "Row 3: its prompt is empty."
+    assert row.render(CHINESE) == "第 3 行：提示词是空的。"
+    assert pickle.loads(pickle.dumps(row)).render(CHINESE) == "第 3 行：提示词是空的。"
+    # a training worker's failure crosses the process as JSON and comes back with its key
+    failed = said_again(json.loads(json.dumps(said_as_data(InvalidInput(say("training.needs_peft"))))))
+    assert isinstance(failed, Message) and failed.render(CHINESE).startswith("LoRA 需要 peft 包")
+    assert said_again(said_as_data(RuntimeError("plain"))) == "plain"
+
+
+# Sentences that stay plain English: a developer's mistake, or the operator's configuration, told while the
+# app starts (a catalog file, its serving: section, the flags), before there is a reader with a language.
+PLAIN = {"models/base.py": {"stream"}, "models/diffusion.py": {"predict"}, "models/manager.py": {"__init__"},
+         "models/cluster.py": {"parse_replicas", "parse_serving", "split_address", "call", "family_app"},
+         "models/catalog.py": {"parse_catalog", "_check_weights", "parse_examples", "_clip_examples", "_remote",
+                               "_no_remote_twice", "load_catalog"}}
+
+
+def test_every_error_sentence_a_reader_can_meet_is_written_with_a_key() -> None:
+    """No error of models/ is raised (or returned, or kept as a data file's problem) with a sentence written
+    in place, outside PLAIN: a new one goes into models/messages.py, in both languages."""
+    import ast
+    from pathlib import Path
+
+    errors = {"InvalidInput", "ModelNotFound", "WrongModelKind", "ModelLoadFailed", "ModelNotAllowed", "OutOfMemory",
+              "HubUnreachable", "ClusterUnavailable", "ModelUnloaded", "UnknownTask", "TrainingFailed",
+              "RemoteUnavailable", "PlaygroundError"}
+    root = Path(__file__).resolve().parents[1]
+    written, plain, keys = [], set(), set()
+    for path in sorted((root / "models").glob("*.py")):
+        name = f"models/{path.name}"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if name != "models/messages.py":
+            keys |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in MESSAGES}
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                sentence = None
+                if isinstance(node, ast.Call) and node.args:
+                    callee = node.func
+                    if isinstance(callee, ast.Name) and callee.id in errors:
+                        sentence = node.args[0]
+                    elif isinstance(callee, ast.Attribute) and callee.attr == "append" and \
+                            isinstance(callee.value, ast.Attribute) and callee.value.attr == "problems":
+                        sentence = node.args[0]
+                if isinstance(sentence, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.IfExp)):
+                    if function.name in PLAIN.get(name, ()):
+                        plain.add((name, function.name))
+                    else:
+                        written.append(f"{name}:{node.lineno} in {function.name}")
+    assert not written, written
+    assert plain == {(file, f) for file, functions in PLAIN.items() for f in functions}  # PLAIN names no more
+    assert keys == set(MESSAGES), set(MESSAGES) - keys  # every sentence in MESSAGES is said somewhere
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +204,26 @@ def test_the_page_carries_the_language_script_first(app: Any) -> None:
         html = response.read().decode()
     head = html.index("<head>")
     assert html.index(COOKIE, head) < html.index("<script type=\"module\"", head)  # before Gradio's own script
+
+
+def test_a_translated_label_reads_in_english_on_the_server() -> None:
+    from components.inputs import field_name
+    from components.words import english, text, translated, word
+    from models.tasks import TASKS
+
+    assert english(word("model")) == "Model" and english("Model") == "Model" and english(None) is None
+    assert field_name(word("param.text-generation.temperature.label")) == "Temperature"
+    for key, declared in TASKS.items():  # the parameters' English is their declaration's, word for word
+        for param in declared.params:
+            assert text(f"param.{key}.{param.name}.label") == param.label
+            assert text(f"param.{key}.{param.name}.shown") == param.shown
+            if param.help:
+                assert text(f"param.{key}.{param.name}.info") == param.help
+    assert english(translated("Compare", "compare.button")) == "Compare"
+    assert translated("Something else", "compare.button") == "Something else"  # a text of its own stays itself
+
+
+def test_the_apis_description_names_parameters_in_english(app: Any) -> None:
+    info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
+    parameters = info["named_endpoints"]["/sentiment"]["parameters"]
+    assert [p["label"] for p in parameters] == ["Text", "Model"]

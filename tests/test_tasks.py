@@ -49,6 +49,7 @@ def test_the_ui_offers_exactly_what_the_adapters_accept(tiny_models) -> None:
     """Every declared parameter's control has the declaration's limits, step and default, so a value the
     page lets a person pick is one the adapter takes (the top-k slider once stopped at 200 where the
     adapter took 100,000). Parameters the model decides (default None) start where the tab says."""
+    from components.words import english
     import gradio as gr
 
     from components import Settings, build_demo
@@ -58,7 +59,7 @@ def test_the_ui_offers_exactly_what_the_adapters_accept(tiny_models) -> None:
     controls = {}
     for block in demo.blocks.values():
         if isinstance(block, gr.components.Component) and getattr(block, "label", None):
-            controls.setdefault(block.label, []).append(block)
+            controls.setdefault(english(block.label), []).append(block)
     checked = 0
     for declared in TASKS.values():
         for p in declared.params:
@@ -75,17 +76,18 @@ def test_the_ui_offers_exactly_what_the_adapters_accept(tiny_models) -> None:
 
 
 def test_every_declared_task_with_models_has_its_tab_and_one_without_is_left_out(tiny_models, caplog) -> None:
+    from components.words import english
     from components import Settings, build_demo
 
     data = tiny_catalog(tiny_models, tasks=("sentiment", "ner"))
     catalog = parse_catalog(data)
     with caplog.at_level("INFO", logger="playground"):
         demo = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings())
-    tabs = [block.label for block in demo.blocks.values() if type(block).__name__ == "Tab"]
+    tabs = [english(block.label) for block in demo.blocks.values() if type(block).__name__ == "Tab"]
     assert tabs == ["Sentiment", "Named entities", "Fine-tune", "Models"]
     assert "No Question answering tab: the catalog has no model for question-answering." in caplog.text
     hosted = build_demo(catalog, ModelManager(catalog, device="cpu"), Settings(hosted=True, allow_training=False))
-    assert "Fine-tune" not in [b.label for b in hosted.blocks.values() if type(b).__name__ == "Tab"]
+    assert "Fine-tune" not in [english(b.label) for b in hosted.blocks.values() if type(b).__name__ == "Tab"]
 
 
 def test_help_names_every_task() -> None:
