@@ -1,13 +1,16 @@
 """Text-to-image tab: a live progress bar per step, a per-user Stop, seeds shown in captions."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
 
 from models.fitting import FALLBACK_SIDE
+from models.messages import say
 
 from .common import Context, session_of
+from .language import language_of
 from .task_tab import task_tab
 from .words import text, word
 
@@ -31,6 +34,11 @@ def gpu_seconds(steps: Any = None, width: Any = None, height: Any = None, num_im
     return 20 + 0.5 * float(steps or 30) * float(num_images or 1) * pixels
 
 
+# Chinese characters (the CJK unified ideographs and their extension A): a prompt with them gets a notice when
+# the model reads English only (models/diffusion.py reads_chinese).
+CHINESE_CHARACTERS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def build(ctx: Context) -> None:
     def text_to_image(prompt: str, negative_prompt: str = "", steps: int | None = None,
                       guidance_scale: float | None = None, width: int | None = None, height: int | None = None,
@@ -38,6 +46,10 @@ def build(ctx: Context) -> None:
                       scheduler: str = "default",
                       request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
         session = session_of(request)
+        notice = ""
+        if CHINESE_CHARACTERS.search(prompt or "") and not ctx.manager.run(TASK, model, "reads_chinese"):
+            notice = say("diffusion.english_only", model=ctx.manager.spec(TASK, model).name).render(language_of(request))
+            gr.Warning(notice)
         stop_event = ctx.stops.start(session, TASK)
         try:
             estimate = ctx.manager.run(TASK, model, "estimate_seconds", steps=steps, width=width, height=height,
@@ -56,7 +68,7 @@ def build(ctx: Context) -> None:
         note = (f"seed **{result['seed']}** · {result['steps_run']}/{p['steps']} steps · "
                 f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else "")
                 + (" · the prompt is longer than the model reads; its end was left out"
-                   if result["prompt_truncated"] else ""))
+                   if result["prompt_truncated"] else "")) + (f"\n\n⚠ {notice}" if notice else "")
         return images, note
 
     schedulers: list[Any] = []

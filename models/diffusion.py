@@ -313,6 +313,15 @@ class TextToImage(Pipeline):
     def estimate_is_measured(self) -> bool:
         return bool(self._step_rates)
 
+    @property
+    def reads_chinese(self) -> bool:
+        """Whether a prompt in Chinese reaches the model as Chinese: some text encoder's tokenizer is not CLIP's
+        (CLIP's byte-level BPE was trained on English captions: Stable Diffusion 1.x/2.x, SDXL and SD-Turbo
+        read English; HunyuanDiT's BERT and T5 or Kolors' ChatGLM read Chinese)."""
+        tokenizers = [m for name, m in (self.pipe.components.items() if self.pipe is not None else [])
+                      if name.startswith("tokenizer") and m is not None]
+        return any("CLIP" not in type(t).__name__ for t in tokenizers)
+
     def estimate_seconds(self, steps: Any = None, width: Any = None, height: Any = None, num_images: Any = 1,
                          guidance_scale: Any = None) -> float:
         """Seconds a run should take once it starts: timed from earlier runs, else a rough FLOPs figure."""

@@ -132,6 +132,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "device.unknown_dtype": {ENGLISH: "Unknown dtype {dtype!r}; use float32, float16 or bfloat16.",
                              CHINESE: "未知的 dtype {dtype!r}；请使用 float32、float16 或 bfloat16。"},
     # diffusion: text-to-image (models/diffusion.py)
+    "diffusion.english_only": {ENGLISH: "{model} reads English: a prompt in Chinese may give unrelated images. Write "
+                                        "the prompt in English, or pick a model that reads Chinese (HunyuanDiT, in "
+                                        "python app.py --catalog zh).",
+                               CHINESE: "{model} 只读得懂英文：中文提示词可能生成不相关的图片。请用英文写提示词，或选一个读得懂中文的模型"
+                                        "（例如 python app.py --catalog zh 里的 HunyuanDiT）。"},
     "diffusion.not_text_to_image": {ENGLISH: "{model} is not a text-to-image model; pick a model made for "
                                              "text-to-image.",
                                     CHINESE: "{model} 不是文生图模型；请选择用于文生图的模型。"},

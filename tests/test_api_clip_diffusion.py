@@ -405,3 +405,17 @@ def test_bad_request_gives_one_plain_sentence_and_the_next_request_works(
     assert_plain_sentence(message)
     assert words in message, f"the message does not say what to fix: {message!r}"
     assert client.predict(**good)
+
+
+def test_a_chinese_prompt_on_a_model_that_reads_english_gets_a_notice(app: Any, models: dict[str, str]) -> None:
+    """The tiny pipeline's text encoder is CLIP's (English): a Chinese prompt still runs, and the note under
+    the images (a warning on the page too) says so, in the reader's language (Accept-Language zh-CN here);
+    an English prompt gets none."""
+    assert app.manager.get("text-to-image", models["diffusion"]).reads_chinese is False
+    chinese = Client(app.url, verbose=False, headers={"Accept-Language": "zh-CN"})
+    _, note = chinese.predict(**t2i_kwargs(models["diffusion"], prompt="一只红色的猫坐在蓝色的桌子上"))
+    assert "只读得懂英文" in note and "HunyuanDiT" in note
+    _, note = Client(app.url, verbose=False).predict(**t2i_kwargs(models["diffusion"], prompt="一只红色的猫"))
+    assert "reads English: a prompt in Chinese may give unrelated images" in note
+    _, note = chinese.predict(**t2i_kwargs(models["diffusion"], prompt="a red cat on a blue table"))
+    assert "⚠" not in note
