@@ -257,7 +257,8 @@ def launch_options(settings: Any, demo: Any = None) -> dict:
 
     options = {"max_file_size": "20mb", "allowed_paths": [os.path.abspath(settings.examples_dir)],
                "theme": gr.themes.Soft(), "css": CSS, "head": IMAGES_FROM_THE_APP_ONLY, "show_error": False,
-               "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server}
+               "state_session_capacity": SESSION_CAPACITY, "mcp_server": settings.mcp_server,
+               "ssr_mode": False}  # the page from this server, so its language script goes first (components/language.py)
     if demo is not None:
         options["app_kwargs"] = openai_api.app_kwargs(demo)
         # the page's language, mapped before Gradio's own script reads it (components/language.py)

@@ -580,8 +580,10 @@ def build(ctx: Context) -> None:
           [compare_picks.models, compare_picks.vary, compare_picks.values, model],
           [*side_columns, *side_heads, *side_chats, *side_lines], **quiet)
 
-    def compare_chats(message: str, models: list[str] | None, vary: str, vary_values: str, current: str | None,
-                      system_prompt: str, *rest: Any, request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
+    # the request first: Gradio hands special parameters only to positional ones (after *rest it gave None,
+    # and Stop, which finds a visitor's runs by session, stopped no side)
+    def compare_chats(request: gr.Request, message: str, models: list[str] | None, vary: str, vary_values: str,
+                      current: str | None, system_prompt: str, *rest: Any) -> Iterator[tuple[Any, ...]]:
         values, histories = rest[:len(ordered)], [list(h or []) for h in rest[len(ordered):]]
         unchanged = [gr.skip()] * (2 * MAX_SIDES)
         try:

@@ -140,7 +140,8 @@ def with_request(wrapper: Callable, fn: Callable) -> Callable[[tuple, dict[str, 
     hints = gr.utils.get_type_hints(fn)
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
-    own = any(hints.get(p.name) in (gr.Request, Optional[gr.Request]) for p in params)
+    own = any(hints.get(p.name) in (gr.Request, Optional[gr.Request]) for p in params
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))  # Gradio fills in only those
     if not own:
         at = next((i for i, p in enumerate(params) if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
                   len(params))

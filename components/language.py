@@ -14,7 +14,6 @@ request)`: that cookie, else the request's Accept-Language (a program chooses Ch
 """
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any, Callable
 
 from models.messages import CHINESE, ENGLISH, LANGUAGES
@@ -61,14 +60,12 @@ def language_of(request: Any) -> str:
     if request is None:
         return ENGLISH
     headers = getattr(request, "headers", None) or {}
-    cookie = SimpleCookie()
-    try:
-        cookie.load(headers.get("cookie", "") or "")
-    except Exception:  # noqa: BLE001 - a malformed cookie header: as if none
-        cookie = SimpleCookie()
-    chosen = cookie.get(COOKIE)
-    if chosen is not None and chosen.value in LANGUAGES:
-        return chosen.value
+    # read by hand, as Starlette does: SimpleCookie stops at the first malformed cookie (another app's on
+    # the same host) and would hide ours after it
+    for part in str(headers.get("cookie", "") or "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip() == COOKIE and value.strip() in LANGUAGES:
+            return value.strip()
     return from_accept_language(headers.get("accept-language")) or ENGLISH
 
 
@@ -90,7 +87,10 @@ SCRIPT = """<script>(function () {
     Object.defineProperty(Navigator.prototype, "language", {get: function () { return lang; }, configurable: true});
     Object.defineProperty(Navigator.prototype, "languages", {get: function () { return [lang]; }, configurable: true});
   } catch (e) {}
-  document.cookie = "%(cookie)s=" + lang + "; path=/; SameSite=Lax";
+  // in a cross-site frame (a Space embedded in huggingface.co) a Lax cookie is neither kept nor sent
+  var where = location.protocol === "https:" ? "; path=/; SameSite=None; Secure; Partitioned" : "; path=/; SameSite=Lax";
+  window.playgroundCookie = where;
+  document.cookie = "%(cookie)s=" + lang + where;
   document.documentElement.lang = lang;
   window.playgroundLanguage = lang;
 })();</script>""" % {"known": list(LANGUAGES), "cookie": COOKIE, "chinese": CHINESE, "english": ENGLISH}
@@ -99,7 +99,7 @@ SCRIPT = """<script>(function () {
 # re-translates only the selected tab's title).
 SWITCH_JS = """(value) => {
   try { window.localStorage.setItem("%(cookie)s", value); } catch (e) {}
-  document.cookie = "%(cookie)s=" + value + "; path=/; SameSite=Lax";
+  document.cookie = "%(cookie)s=" + value + (window.playgroundCookie || "; path=/; SameSite=Lax");
   if (value !== window.playgroundLanguage) window.location.reload();
   return value;
 }""" % {"cookie": COOKIE}

@@ -192,8 +192,11 @@ class Board:
         for key, when in list(self.stopped.items()):
             if now - when > 600:
                 del self.stopped[key]
+        for name, replica in list(self.replicas.items()):  # gone for ten minutes: autoscaled away, redeployed
+            if now - replica["seen"] > 600:
+                del self.replicas[name]
         stopped = [key for key in watching if key in self.stopped]
-        orders = self.orders[seen:] if seen >= 0 else []
+        orders = self.orders[seen:] if 0 <= seen <= len(self.orders) else []
         return stopped, orders, len(self.orders)
 
     def stop(self, key: str) -> None:
@@ -218,7 +221,7 @@ def board() -> Any:
     import ray
 
     return ray.remote(Board).options(name=BOARD, namespace=NAMESPACE, get_if_exists=True, lifetime="detached",
-                                     num_cpus=0).remote()
+                                     num_cpus=0, max_restarts=-1).remote()  # a Board lost comes back (empty)
 
 
 # -- a replica ---------------------------------------------------------------------------------------------
@@ -290,16 +293,20 @@ class Replica:
                 watching, running = list(self.stops), self.running
             info = {"replica": self.name, "deployment": self.family, "node": self.node, "pid": os.getpid(),
                     "device": self.manager.device_if_known(), "running": running, "models": self.manager.loaded()}
-            stopped, orders, self.seen = ray.get(self.board.sync.remote(info, watching, self.seen), timeout=10)
+            stopped, orders, upto = ray.get(self.board.sync.remote(info, watching, self.seen), timeout=10)
             with self.lock:
                 events = [self.stops[key] for key in stopped if key in self.stops]
             for event in events:
                 event.set()
-            for task, model in orders:
-                if model is None:
-                    self.manager.unload_all()
-                else:
-                    self.manager.unload(task, model)
+            if self.seen < 0 or self.seen > upto:
+                self.seen = upto  # the orders before this replica was made (or before the Board came back) are not for it
+            for task, model in orders:  # one at a time: a failing one is not taken for done with the rest
+                self.seen += 1
+                with contextlib.suppress(Exception):
+                    if model is None:
+                        self.manager.unload_all()
+                    else:
+                        self.manager.unload(task, model)
         return bool(watching)
 
     @contextlib.contextmanager
@@ -334,7 +341,10 @@ class Replica:
                 kwargs = {**kwargs, "stop": stop}
             if fn == "predict" and not stop_key:
                 value = await self._in_thread(self.manager.predict, task, model, *args, **kwargs)
-            elif fn == "load":
+            elif fn == "load":  # loaded again here if an unload order took it off behind the multiplexer's back
+                await self._in_thread(self.manager.get, task, model)
+                with contextlib.suppress(Exception):
+                    await self._in_thread(self._post)
                 value = None
             else:
                 value = await self._in_thread(self.manager.run, task, model, fn, *args, **kwargs)
@@ -383,11 +393,13 @@ class _Held:
     """What the multiplexer keeps per model: Serve calls __del__ when its cap evicts the model."""
 
     def __init__(self, manager: Any, task: str, model: str) -> None:
-        self.manager, self.task, self.model = manager, task, model
+        self.manager, self.task, self.model, self.done = manager, task, model, False
 
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.manager.unload(self.task, self.model)
+    def __del__(self) -> None:  # Serve calls it on eviction, and Python again when the object goes
+        if not self.done:
+            self.done = True
+            with contextlib.suppress(Exception):
+                self.manager.unload(self.task, self.model)
 
 
 # -- the front end's manager ---------------------------------------------------------------------------------
@@ -552,6 +564,9 @@ class ClusterManager:
             raise ClusterUnavailable(say("cluster.starting", address=self.address))
         if time.monotonic() - self._tried_at < RECONNECT_SECONDS or (self.address == "local" and not self._started_ray):
             raise ClusterUnavailable(self._failure)
+        if not self._connecting.acquire(blocking=False):  # another call is connecting: no line of them
+            raise ClusterUnavailable(self._failure)
+        self._connecting.release()
         self.connect()  # a cluster joined, not started here: any thread may join it again
 
     def close(self) -> None:
@@ -582,7 +597,9 @@ class ClusterManager:
     # -- calling ---------------------------------------------------------------------------------------
     def _handle(self, spec: ModelSpec, stream: bool = False) -> Any:
         self._ready()
-        handle = self._handles[declared(spec.task).deployment]
+        handle = self._handles.get(declared(spec.task).deployment)
+        if handle is None:  # disconnected meanwhile (another call found the cluster gone)
+            raise ClusterUnavailable(self._failure or say("cluster.unreachable", address=self.address))
         return handle.options(multiplexed_model_id=f"{spec.task}\x1f{spec.model_id}", stream=stream)
 
     def _remote(self, spec: ModelSpec, fn: Any, args: tuple, kwargs: dict[str, Any],

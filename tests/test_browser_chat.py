@@ -375,6 +375,9 @@ def test_compare_sends_one_message_to_every_chat(page: Any) -> None:
     for i in range(2):  # every side ends (stopped, or done before the click)
         expect(lines.nth(i)).to_contain_text("new tokens", timeout=RESULT_TIMEOUT)
         expect(lines.nth(i)).not_to_contain_text("generating…", timeout=RESULT_TIMEOUT)
+    # the slowed side (60 tokens take 1.8 s) was stopped: Stop finds the comparison's runs by the visitor's
+    # session (its handler once got no request, and Stop stopped nothing)
+    expect(lines.nth(0)).to_contain_text("stopped")
     screenshot(page, "chat-compare")
     set_max_tokens(panel, 128)
     no_page_errors(page)

@@ -187,6 +187,14 @@ def test_a_launched_app_shows_the_catalogs_examples_in_place_of_the_tabs(launche
     assert [["用三句话介绍一下长城。"]] in tables  # the Chat tab's
     assert [[text] for text in NER_EXAMPLES] in tables  # a task the catalog gives no examples keeps its own
     # the zero-shot labels box starts at the first example's labels
+    from components.words import WORDS
+
+    def english_label(props: dict) -> str:  # a translated label comes as its key (components/words.py)
+        label = props.get("label") or ""
+        if isinstance(label, str) and label.startswith("__i18n__"):
+            label = json.loads(label[len("__i18n__"):])
+        return WORDS[label["key"]]["en"] if isinstance(label, dict) and label.get("key") in WORDS else str(label)
+
     boxes = [c for c in config["components"] if c.get("type") == "textbox"
-             and c["props"].get("label", "").startswith("Labels")]
+             and english_label(c["props"]).startswith("Labels")]
     assert boxes and all(box["props"]["value"] == LABELS for box in boxes)

@@ -201,6 +201,10 @@ def test_two_replicas_share_a_load_and_a_killed_one_loses_no_request_silently(ra
     manager = ray_app.manager
     model = model_of(catalog, "sentiment")
     expected = manager.predict("sentiment", model, "I love this film")
+    # Serve keeps a model's requests on the replica that holds it unless one waits there over 1-2 s
+    # (RAY_SERVE_MULTIPLEXED_MODEL_ID_MATCHING_TIMEOUT_S): at 0.3 s a request, 2 at a time, 16 callers make
+    # the wait 2.4 s, and the next requests go to the other replica, which loads the model (unslowed)
+    manager.run("sentiment", model, slowed, 0.3)
     outcomes: list[Any] = []
     finish = threading.Event()
 
@@ -218,9 +222,7 @@ def test_two_replicas_share_a_load_and_a_killed_one_loses_no_request_silently(ra
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(caller, n) for n in range(16)]
         try:
-            # Serve sends a model's requests to the replica that holds it while it keeps up; 16 callers on a
-            # replica taking 2 at a time overflow to the other, which loads the model
-            assert wait_until(both_hold_it, timeout=60), manager.entry("sentiment", model)
+            assert wait_until(both_hold_it, timeout=90), manager.entry("sentiment", model)
             before = len(outcomes)
             victim = next(actor for actor in ray.util.list_named_actors(all_namespaces=True)
                           if "SERVE_REPLICA" in actor["name"] and "#text#" in actor["name"])
