@@ -4,11 +4,36 @@ strings cut from a streamed reply. Used by the generation adapter (models/text.p
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any, Callable, Iterable
 
 from .base import check_unicode
 from .errors import InvalidInput, about
 from .messages import say
+
+
+class Generating:
+    """What a generation adapter does the same whether its model is here (text.py TextGeneration, which
+    imports torch) or on another server (remote.py RemoteChat): its parameters' checks, and predict as the
+    last update of its stream. Put before Pipeline among the bases."""
+
+    def predict(self, inputs: Any, **params: Any) -> dict[str, Any]:
+        """The whole generation at once: the last update of `stream`."""
+        result: dict[str, Any] = {}
+        for result in self.stream(inputs, **params):  # type: ignore[attr-defined]
+            pass
+        return result
+
+    def check_params(self, *, do_sample: Any = True, **params: Any) -> dict[str, Any]:
+        """The declared parameters (models/tasks.py: max_new_tokens, temperature, top_p, top_k,
+        repetition_penalty, seed), checked, with do_sample; a seed is drawn when none is given."""
+        params = self.declaration.check(params)  # type: ignore[attr-defined]
+        params["do_sample"] = do_sample = bool(do_sample)
+        if do_sample and params["temperature"] <= 0:
+            raise InvalidInput(say("generation.temperature_zero"), field="temperature")
+        if params["seed"] is None:
+            params["seed"] = secrets.randbelow(2**32)
+        return params
 
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 1_000  # a longer chat is refused with a sentence (the window drops turns long before)

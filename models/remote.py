@@ -29,7 +29,6 @@ import contextlib
 import logging
 import os
 import re
-import secrets
 import threading
 import time
 from typing import Any, Iterator
@@ -39,7 +38,7 @@ from huggingface_hub import InferenceClient
 
 from .base import Pipeline, check_text
 from .catalog import shown_endpoint
-from .chat import (THINK_CLOSE, THINK_OPEN, check_logprobs, check_messages, check_stop_strings, cut_at_stop,
+from .chat import (THINK_CLOSE, THINK_OPEN, Generating, check_logprobs, check_messages, check_stop_strings, cut_at_stop,
                    logprob_totals, split_thinking)
 from .errors import InvalidInput, ModelLoadFailed, ModelNotFound, ModelUnloaded
 from .messages import say
@@ -107,7 +106,7 @@ class _Client(InferenceClient):
         super().close()
 
 
-class RemoteChat(Pipeline):
+class RemoteChat(Generating, Pipeline):
     """A chat model on a remote OpenAI-compatible server (spec.endpoint); streams like TextGeneration."""
 
     task = "text-generation"
@@ -241,24 +240,6 @@ class RemoteChat(Pipeline):
         return RemoteUnavailable(say("remote.failed", server=self.shown, code=code, **said))
 
     # -- generating --------------------------------------------------------------------------------------
-    def predict(self, inputs: Any, **params: Any) -> dict[str, Any]:
-        """The whole generation at once: the last update of `stream`."""
-        result: dict[str, Any] = {}
-        for result in self.stream(inputs, **params):
-            pass
-        return result
-
-    def check_params(self, *, do_sample: Any = True, **params: Any) -> dict[str, Any]:
-        """The declared parameters checked as TextGeneration.check_params checks them (models/text.py, which
-        imports torch), with do_sample; a seed is drawn when none is given, and sent."""
-        params = self.declaration.check(params)
-        params["do_sample"] = do_sample = bool(do_sample)
-        if do_sample and params["temperature"] <= 0:
-            raise InvalidInput(say("generation.temperature_zero"), field="temperature")
-        if params["seed"] is None:
-            params["seed"] = secrets.randbelow(2**32)
-        return params
-
     def messages(self, inputs: Any) -> list[dict[str, str]]:
         """A chat as it is checked for a local model; a prompt is the user's one message."""
         if isinstance(inputs, (list, tuple)):

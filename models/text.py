@@ -5,7 +5,6 @@ import codecs
 import json
 import math
 import re
-import secrets
 import threading
 import time
 from bisect import bisect_left
@@ -17,7 +16,7 @@ from transformers import (LogitsProcessor, LogitsProcessorList, RepetitionPenalt
                           TopPLogitsWarper)
 
 from .base import Pipeline, check_text
-from .chat import (THINK_OPEN, check_logprobs, check_messages, check_stop_strings, cut_at_stop, fit_window,
+from .chat import (THINK_OPEN, Generating, check_logprobs, check_messages, check_stop_strings, cut_at_stop, fit_window,
                    logprob_totals, split_thinking)
 from .errors import InvalidInput
 from .hf import MAX_BATCH_TOKENS, context_length, probabilities, same_word
@@ -26,7 +25,7 @@ from .results import Entities, Generation, Labels, MaskFill
 
 # -- text generation -------------------------------------------------------------------------------
 
-class TextGeneration(Pipeline):
+class TextGeneration(Generating, Pipeline):
     """Streams tokens as they are generated; one request's stop never touches another's."""
 
     task = "text-generation"
@@ -41,24 +40,6 @@ class TextGeneration(Pipeline):
     @property
     def is_chat(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
-
-    def predict(self, inputs: Any, **params: Any) -> dict[str, Any]:
-        """The whole generation at once: the last update of `stream`."""
-        result: dict[str, Any] = {}
-        for result in self.stream(inputs, **params):
-            pass
-        return result
-
-    def check_params(self, *, do_sample: Any = True, **params: Any) -> dict[str, Any]:
-        """The declared parameters (models/tasks.py: max_new_tokens, temperature, top_p, top_k,
-        repetition_penalty, seed), checked, with do_sample; a seed is drawn when none is given."""
-        params = self.declaration.check(params)
-        params["do_sample"] = do_sample = bool(do_sample)
-        if do_sample and params["temperature"] <= 0:
-            raise InvalidInput(say("generation.temperature_zero"), field="temperature")
-        if params["seed"] is None:
-            params["seed"] = secrets.randbelow(2**32)
-        return params
 
     def encode(self, prompt: Any, room: int | None = None) -> tuple[Any, dict[str, Any]]:
         """Token ids for a prompt string or a chat (a list of {role, content}), and what was done to fit it:
