@@ -239,6 +239,11 @@ def test_two_replicas_share_a_load_and_a_killed_one_loses_no_request_silently(ra
     assert len(failures) <= 4, failures  # retried once on the other replica: at most a few see a sentence
     assert all(o == expected for o in outcomes if not isinstance(o, Exception))
 
+    def text_recovered() -> bool:  # Serve starts a new replica for the killed one; the tests after need both
+        return any(d["application"] == "text" and d["status"] == "HEALTHY" and d["replicas"] == {"RUNNING": 2}
+                   for d in manager.deployments())
+    assert wait_until(text_recovered, timeout=180, interval=0.5), manager.deployments()
+
 
 def test_unload_reaches_every_replica_and_the_models_tab_lists_them(ray_app: Any, ray_client: Client,
                                                                     catalog: dict) -> None:
