@@ -363,21 +363,11 @@ def test_question_answering_attributions_are_per_character_in_both_parts(qa: Any
 
 # -- the rule, on tokenizers not built here ---------------------------------------------------------------
 
-class _Encoding(dict):
-    """What whole_words reads of a fast tokenizer's encoding: word ids and character offsets."""
-
-    def __init__(self, words: list, offsets: list) -> None:
-        super().__init__(offset_mapping=offsets)
-        self.words = words
-
-    def word_ids(self) -> list:
-        return self.words
-
-
 def test_a_character_cut_into_byte_tokens_is_never_split() -> None:
     """A byte-level BPE cuts a character it has no token for into byte tokens, each with the whole
     character's offsets; an emoji with a skin tone, or a flag, can be two tokens. None is cut."""
     from models.question_answering import whole_words
+    from tests.test_text_models import _Encoding  # what whole_words reads of a fast tokenizer's encoding
 
     context = "他住在𠮷林👍🏽🇨🇳。"
     # 他 住 在 (3 tokens), 𠮷 as two byte tokens, 林, 👍 and 🏽 apart, the flag's letters apart, 。 ; all one word
