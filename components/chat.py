@@ -26,11 +26,13 @@ import gradio as gr
 from models import InvalidInput, PlaygroundError
 from models.chat import MAX_TOP_LOGPROBS, check_messages, with_system
 from models.fitting import chat_template
+from models.messages import ENGLISH, Joined, say
 from models.tasks import task
 
 from .common import Context, base_url_of, event_options, model_picker, sentence_of, session_of
 from .compare import MAX_SIDES, as_they_come, head_of, one_by_one, picker, plan
 from .inputs import NumberField, first_refused, param_control
+from .language import language_of
 from .running import Fields, RunView, alert_html, api_endpoint, fit_on_pick, page_run, state_panels
 from .task_tab import title
 from .words import text, translated, word
@@ -47,6 +49,10 @@ EXPLAIN_TOP = 5  # the alternatives per token the page's Explain shows
 EXPLAIN_HINT = ("Each reply written while this is on shows its tokens here, coloured by how likely the model "
                 "found each one.")
 HINT = translated(EXPLAIN_HINT, "chat.explain.hint")  # as the page shows it, in the reader's language
+# the Explain table's headers (components/words.py): written by the server in the reader's language, as the browser
+# does not translate a Dataframe's headers
+EXPLAIN_HEADS = ["chat.explain.head.token", "chat.explain.head.probability", "chat.explain.head.logprob",
+                 "chat.explain.head.top"]
 
 
 # -- the conversation as the chatbot holds it, and as OpenAI's messages -----------------------------------
@@ -84,14 +90,15 @@ def until_last_user(history: list[dict[str, Any]]) -> list[Any]:
     return []
 
 
-def reply_messages(update: dict[str, Any]) -> list[dict[str, Any]]:
+def reply_messages(update: dict[str, Any], language: str = ENGLISH) -> list[dict[str, Any]]:
     """The assistant's messages for the chatbot: its thinking folded (a thought with its duration), then
     its answer."""
     out = []
     if update.get("thinking") is not None:
         seconds = update.get("thinking_seconds")
         done = seconds is not None or update.get("done")
-        metadata = {"title": "Thought" if done else "Thinking…", "status": "done" if done else "pending"}
+        title = say("chat_tab.thought" if done else "chat_tab.thinking").render(language)
+        metadata = {"title": title, "status": "done" if done else "pending"}
         if seconds is not None:
             metadata["duration"] = round(seconds, 2)  # Gradio shows it beside the title: "Thought (1.2s)"
         out.append(said("assistant", update["thinking"] or "…", metadata=metadata))
@@ -118,36 +125,41 @@ def stats_of(update: dict[str, Any]) -> dict[str, Any]:
     return stats
 
 
-def describe(stats: dict[str, Any]) -> str:
-    """The line under a reply: seed, tokens, speed, first token, the context used of the window."""
-    parts = [f"seed {stats['seed']}", f"{stats['new_tokens']} new tokens"]
+def describe(stats: dict[str, Any], language: str = ENGLISH) -> str:
+    """The line under a reply, in `language`: seed, tokens, speed, first token, the context used of the window."""
+    parts = [say("chat_tab.seed", seed=stats["seed"]), say("chat_tab.new_tokens", count=stats["new_tokens"])]
     if stats["tokens_per_second"] is not None:
-        parts.append(f"{stats['tokens_per_second']:.1f} tokens/s")
+        parts.append(say("chat_tab.speed", rate=stats["tokens_per_second"]))
     first = stats["first_token_seconds"]
-    parts.append(f"first token {first:.2f} s" if first is not None else "no token yet")
-    parts.append(f"total {stats['seconds']:.2f} s")
+    parts.append(say("chat_tab.first_token", seconds=first) if first is not None else say("chat_tab.no_token_yet"))
+    parts.append(say("chat_tab.total", seconds=stats["seconds"]))
     if stats["prompt_tokens"] is not None:
         used = stats["prompt_tokens"] + (stats["new_tokens"] or 0)
         # a remote endpoint (models/remote.py) may not say its window
-        parts.append(f"context {used:,} of {stats['window']:,} tokens" if stats.get("window")
-                     else f"context {used:,} tokens")
+        parts.append(say("chat_tab.context_of", used=used, window=stats["window"]) if stats.get("window")
+                     else say("chat_tab.context", used=used))
     if stats.get("logprob") is not None:
-        parts.append(f"log-probability {stats['logprob']:.2f}")
+        parts.append(say("chat_tab.logprob", logprob=stats["logprob"]))
     if stats.get("perplexity") is not None:
-        parts.append(f"perplexity {stats['perplexity']:.2f}")
+        parts.append(say("chat_tab.perplexity", perplexity=stats["perplexity"]))
     if not stats["done"]:
-        parts.append("generating…")
+        parts.append(say("chat_tab.generating"))
     elif stats["stopped"]:
-        parts.append("stopped")
+        parts.append(say("chat_tab.stopped"))
     elif stats["finish_reason"] == "length":
-        parts.append("reached max new tokens")
-    line = " · ".join(parts)
+        parts.append(say("chat_tab.max_reached"))
+    line = " · ".join(part.render(language) for part in parts)
     dropped = stats["dropped_turns"]
     if dropped:
-        turns = f"The {dropped} oldest turns of this chat were" if dropped > 1 else "The oldest turn of this chat was"
-        line += (f"\n\n⚠ {turns} left out so that it fits the model's window of {stats['window']:,} tokens; "
-                 f"the model did not read {'them' if dropped > 1 else 'it'}.")
+        told = (say("chat_tab.dropped_many", count=dropped, window=stats["window"]) if dropped > 1
+                else say("chat_tab.dropped_one", window=stats["window"]))
+        line += f"\n\n⚠ {told.render(language)}"
     return line
+
+
+def explain_headers(language: str = ENGLISH) -> list[str]:
+    """The Explain table's column headers in `language`."""
+    return ["#", *(text(key, language) for key in EXPLAIN_HEADS)]
 
 
 # -- Explain: the reply's tokens and how likely each was ---------------------------------------------------
@@ -168,15 +180,17 @@ def _utf8_state(raw: bytes) -> bool | None:
         return None if e.reason == "unexpected end of data" and e.start >= len(raw) - 3 else False
 
 
-def explained(stats: dict[str, Any]) -> tuple[str, list[tuple[str, float | None]], list[list[Any]]]:
-    """(the summary, gr.HighlightedText's value, the table's rows) for a reply's logprobs: each piece of
-    text shaded by how unlikely it was (1 - its probability: the redder, the less the model expected it),
-    the tokens that make one character together drawn as that character (with their joint probability);
-    one row per token with its probability, log-probability and top alternatives."""
+def explained(stats: dict[str, Any], language: str = ENGLISH) -> tuple[str, list[tuple[str, float | None]],
+                                                                      dict[str, list[Any]]]:
+    """(the summary, gr.HighlightedText's value, the table's value) for a reply's logprobs, in `language`: each
+    piece of text shaded by how unlikely it was (1 - its probability: the redder, the less the model expected
+    it), the tokens that make one character together drawn as that character (with their joint probability);
+    the table ({"headers", "data"}) one row per token with its probability, log-probability and top
+    alternatives."""
     found = stats.get("logprobs") or {}
     tokens = [*found.get("reasoning_content", []), *found.get("content", [])]
     if not tokens:
-        return "The reply has no tokens to show.", [], []
+        return say("chat_tab.no_tokens").render(language), [], {"headers": explain_headers(language), "data": []}
     pieces: list[tuple[str, float | None]] = []
     pending, logprob = b"", 0.0
 
@@ -199,12 +213,11 @@ def explained(stats: dict[str, Any]) -> tuple[str, list[tuple[str, float | None]
                           for a in t["top_logprobs"])]
             for i, t in enumerate(tokens, 1)]
     thinking = found.get("reasoning_content")
-    count = f"{len(tokens)} tokens" + (f" ({len(thinking)} of them thinking)" if thinking else "")
-    perplexity = "too large to tell" if stats.get("perplexity") is None else f"{stats['perplexity']:.3f}"
-    summary = (f"**Log-probability** {stats['logprob']:.3f} over {count} · **perplexity** {perplexity}. "
-               "The redder a token, the less likely the model found it: each is the model's own probability "
-               "at that step (temperature 1), before temperature, top-k, top-p and the repetition penalty.")
-    return summary, pieces, rows
+    perplexity = say("chat_tab.too_large") if stats.get("perplexity") is None else f"{stats['perplexity']:.3f}"
+    figures = dict(logprob=stats["logprob"], count=len(tokens), perplexity=perplexity, how=say("chat_tab.logprobs_how"))
+    summary = (say("chat_tab.logprobs_thinking", thinking=len(thinking), **figures) if thinking
+               else say("chat_tab.logprobs", **figures))
+    return summary.render(language), pieces, {"headers": explain_headers(language), "data": rows}
 
 
 # -- export, import, and the same request as code ----------------------------------------------------------
@@ -213,7 +226,7 @@ def exported(conversation: list[dict[str, str]], system_prompt: str, kind: str) 
     """A file of the conversation: JSON (OpenAI's messages, the system prompt first) or Markdown."""
     messages = with_system(conversation, system_prompt)
     if not messages:
-        raise gr.Error("The chat is empty: there is nothing to export yet.")
+        raise InvalidInput(say("chat_tab.nothing_to_export"))
     folder = EXPORTS / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     if kind == "json":
@@ -230,12 +243,11 @@ def imported(path: str | None) -> tuple[list[dict[str, str]], str]:
     """(the chatbot's messages, the system prompt) from a JSON file: a list of {role, content}, or an
     object with such a "messages" list (a chat completions request)."""
     if not path:
-        raise InvalidInput("No file came with the import; pick a .json file.", field="message")
+        raise InvalidInput(say("chat_tab.no_file"), field="message")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        raise InvalidInput("That file is not JSON; import a file exported from this tab, or a list of "
-                           "{role, content} messages.", field="message") from None
+        raise InvalidInput(say("chat_tab.not_json"), field="message") from None
     if isinstance(data, dict):
         data = data.get("messages")
     messages = check_messages(data, to_answer=False)
@@ -276,22 +288,22 @@ def as_code(base_url: str, model: str | None, conversation: list[dict[str, str]]
     )
 
 
-def template_note(ctx: Context, model: str | None) -> tuple[str, str]:
-    """(the line that says which chat template is applied, the template's text) for the picked model."""
+def template_note(ctx: Context, model: str | None, language: str = ENGLISH) -> tuple[str, str]:
+    """(the line that says which chat template is applied, in `language`; the template's text) for the picked
+    model."""
     try:
         spec = ctx.manager.spec(TASK, model)
     except Exception:  # noqa: BLE001 - a typed id that is no id: the state panel says so
         return "", ""
     if spec.endpoint:  # a remote server applies its own template (models/remote.py)
-        return (f"**Chat template:** the server's own: {spec.name} runs at {spec.endpoint}.", "")
-    has, text = chat_template(spec)
+        return say("chat_tab.template_remote", name=spec.name, endpoint=spec.endpoint).render(language), ""
+    has, template = chat_template(spec)
     if has:
-        return (f"**Chat template:** {spec.name}'s own ({len(text.splitlines())} lines), applied to the system "
-                "prompt and every message; see it under *Chat template*.", text)
+        return (say("chat_tab.template_own", name=spec.name, lines=len(template.splitlines())).render(language),
+                template)
     if has is False:
-        return (f"**No chat template:** {spec.name} is a base model that continues a text. Each message you "
-                "send is continued as it is; earlier turns and the system prompt are not read.", "")
-    return "**Chat template:** the model's own, read when it loads (its files are not here yet).", ""
+        return say("chat_tab.template_none", name=spec.name).render(language), ""
+    return say("chat_tab.template_later").render(language), ""
 
 
 def has_template(ctx: Context, model: str | None) -> bool:
@@ -302,22 +314,23 @@ def has_template(ctx: Context, model: str | None) -> bool:
         return True
 
 
-def chat_summary(figures: list[dict[str, Any]], lines: list[str]) -> str:
-    """How the chats' replies compare with side A's: time to the first token and speed of writing."""
+def chat_summary(figures: list[dict[str, Any]], lines: list[str], language: str = ENGLISH) -> str:
+    """How the chats' replies compare with side A's, in `language`: time to the first token and speed of
+    writing; '; ' between the sides and '.' at the end (Chinese: '；' and '。')."""
     names, parts = "ABCD", []
     base = figures[0] if figures and figures[0] and not lines[0].startswith("⚠") else None
     for i, f in enumerate(figures):
         if lines[i].startswith("⚠"):
-            parts.append(f"{names[i]} failed")
+            parts.append(say("chat_tab.side_failed", side=names[i]))
         elif i and base and f.get("first_token_seconds") and base.get("first_token_seconds"):
             first = f["first_token_seconds"] / base["first_token_seconds"]
-            words = [f"its first token {first:.1f}x later than A's" if first >= 1.05 else
-                     f"its first token {1 / first:.1f}x sooner than A's" if first <= 0.95 else
-                     "its first token as soon as A's"]
+            said = (say("chat_tab.first_later", side=names[i], ratio=first) if first >= 1.05 else
+                    say("chat_tab.first_sooner", side=names[i], ratio=1 / first) if first <= 0.95 else
+                    say("chat_tab.first_as_soon", side=names[i]))
             if f.get("tokens_per_second") and base.get("tokens_per_second"):
-                words.append(f"{f['tokens_per_second'] / base['tokens_per_second']:.1f}x A's tokens/s")
-            parts.append(f"{names[i]}: " + ", ".join(words))
-    return "; ".join(parts) + "." if parts else ""
+                said = say("chat_tab.and_speed", said=said, ratio=f["tokens_per_second"] / base["tokens_per_second"])
+            parts.append(said)
+    return Joined(parts, "clauses").render(language)
 
 
 # -- the tab -------------------------------------------------------------------------------------------------
@@ -365,7 +378,7 @@ def build(ctx: Context) -> None:
         params = with_logprobs(dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
                                     repetition_penalty=repetition_penalty, seed=seed), logprobs, top_logprobs)
         if not isinstance(system_prompt, (str, type(None))):
-            raise InvalidInput(f"system_prompt must be a string, not {type(system_prompt).__name__}.",
+            raise InvalidInput(say("chat_tab.system_prompt_type", kind=type(system_prompt).__name__),
                                field="system_prompt")
         conversation = with_system(check_messages(messages), system_prompt or "")
         for update in generation(request, conversation, model, params):
@@ -377,8 +390,9 @@ def build(ctx: Context) -> None:
                  request: gr.Request = None) -> Iterator[tuple[str, str]]:
         params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
                       repetition_penalty=repetition_penalty, seed=seed)
+        language = language_of(request)
         for update in generation(request, prompt, model, params):
-            yield update["text"], describe(stats_of(update))
+            yield update["text"], describe(stats_of(update), language)
 
     def on_page(history: list[dict[str, Any]], model: str | None, system_prompt: str,
                 max_new_tokens: int = d["max_new_tokens"], temperature: float = d["temperature"],
@@ -386,8 +400,9 @@ def build(ctx: Context) -> None:
                 seed: int | None = None, explain: bool = False,
                 request: gr.Request = None) -> Iterator[tuple[Any, ...]]:
         history = history or []
+        language = language_of(request)
         if not history or history[-1].get("role") != "user":  # Send with an empty box
-            raise InvalidInput("Type a message first.", field="message")
+            raise InvalidInput(say("chat_tab.type_first"), field="message")
         conversation = conversation_of(history)
         params = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
                       repetition_penalty=repetition_penalty, seed=seed)
@@ -395,13 +410,15 @@ def build(ctx: Context) -> None:
         inputs = with_system(conversation, system_prompt) if chatting else conversation[-1]["content"]
         stats: dict[str, Any] = {}
         unchanged = [gr.skip()] * 3  # the Explain panel's summary, tokens and table
-        cleared = [word("chat.explain.writing") if explain else HINT, None, None]  # the last reply's goes
+        cleared = [word("chat.explain.writing") if explain else HINT, None,  # the last reply's goes
+                   {"headers": explain_headers(language), "data": []}]
         try:
             asked = {**params, "logprobs": True, "top_logprobs": EXPLAIN_TOP} if explain else params
             for update in generation(request, inputs, model, asked):
                 explaining = unchanged if stats else cleared
                 stats = stats_of(update)
-                yield history + reply_messages(update), describe(stats), *[gr.skip()] * 4, *explaining
+                yield history + reply_messages(update, language), describe(stats, language), *[gr.skip()] * 4, \
+                    *explaining
         except Exception as e:
             if isinstance(e, InvalidInput) and e.field in ("messages", "prompt"):  # said under the message box
                 e.field = "message"
@@ -410,9 +427,9 @@ def build(ctx: Context) -> None:
             raise
         code = as_code(base_url_of(request), model, conversation, system_prompt,
                        {**params, "seed": stats.get("seed", seed)})
-        line, text = template_note(ctx, model)  # a Hub model's files are here now that it has loaded
-        shown = explained(stats) if explain and "logprobs" in stats else unchanged
-        yield gr.skip(), gr.skip(), code, line, text, gr.skip(), *shown
+        line, template_text = template_note(ctx, model, language)  # a Hub model's files are here now that it has loaded
+        shown = explained(stats, language) if explain and "logprobs" in stats else unchanged
+        yield gr.skip(), gr.skip(), code, line, template_text, gr.skip(), *shown
 
     title(TASK, text(f"intro.{TASK}"))
     with gr.Row(equal_height=False):
@@ -453,7 +470,7 @@ def build(ctx: Context) -> None:
                                                     show_legend=False, combine_adjacent=False,
                                                     elem_classes=["token-probabilities"])
                 explain_table = gr.Dataframe(
-                    headers=["#", "Token", "Probability", "Log-prob", f"Top {EXPLAIN_TOP} alternatives (probability)"],
+                    headers=explain_headers(),  # English until the server writes the table (explain_shown)
                     datatype=["number", "str", "number", "number", "str"], interactive=False, wrap=True,
                     column_widths=["7%", "16%", "13%", "13%", "51%"], max_height=360,
                     label=word("chat.explain.table"),
@@ -548,8 +565,19 @@ def build(ctx: Context) -> None:
     for run in runs:
         run.then(lambda: (gr.update(interactive=True), gr.update(interactive=True)), None, [box, send], **quiet)
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
-    chatbot.clear(lambda: ("", "", HINT, None, None), None, [stats_line, code, *explained_outputs], **quiet)
-    explain.change(lambda on: gr.Column(visible=bool(on)), [explain], [explain_panel], **quiet)
+
+    def cleared(request: gr.Request = None) -> tuple[Any, ...]:
+        return "", "", HINT, None, {"headers": explain_headers(language_of(request)), "data": []}
+
+    def explain_shown(on: bool, table: Any, request: gr.Request = None) -> tuple[Any, Any]:
+        """The panel shown or hidden; an empty table gets its headers in the reader's language (a table a reply
+        wrote has them already)."""
+        empty = table is None or len(table) == 0
+        return gr.Column(visible=bool(on)), (
+            {"headers": explain_headers(language_of(request)), "data": []} if on and empty else gr.skip())
+
+    chatbot.clear(cleared, None, [stats_line, code, *explained_outputs], **quiet)
+    explain.change(explain_shown, [explain, explain_table], [explain_panel, explain_table], **quiet)
 
     def stop_generation(request: gr.Request) -> None:
         """Stop this client's running generation at once; what was generated so far is its result."""
@@ -586,16 +614,17 @@ def build(ctx: Context) -> None:
                       current: str | None, system_prompt: str, *rest: Any) -> Iterator[tuple[Any, ...]]:
         values, histories = rest[:len(ordered)], [list(h or []) for h in rest[len(ordered):]]
         unchanged = [gr.skip()] * (2 * MAX_SIDES)
+        language = language_of(request)
         try:
             sides = plan(ctx, TASK, models or [], current, vary, vary_values)
             if not isinstance(message, str) or not message.strip():
-                raise InvalidInput("Type a message first.")
+                raise InvalidInput(say("chat_tab.type_first"))
             refused = first_refused(values)
             if refused is not None:
                 raise InvalidInput(refused.message)
             sequential = one_by_one(ctx, TASK, [m for m, _ in sides])
         except PlaygroundError as e:
-            yield (gr.skip(), *unchanged, f"⚠ {sentence_of(e)}")
+            yield (gr.skip(), *unchanged, f"⚠ {sentence_of(e, language)}")
             return
         shared = dict(zip([p.name for p in declaration.params], values))
         if shared.get("seed") is None:
@@ -603,8 +632,8 @@ def build(ctx: Context) -> None:
         for history in histories[:len(sides)]:
             history.append(said("user", message))
         shown = [list(h) for h in histories[:len(sides)]]
-        lines = ["waiting…" if sequential and i else "loading…" for i in range(len(sides))] + [""] * (
-            MAX_SIDES - len(sides))
+        lines = [say("chat_tab.waiting" if sequential and i else "chat_tab.loading").render(language)
+                 for i in range(len(sides))] + [""] * (MAX_SIDES - len(sides))
         figures: list[dict[str, Any]] = [{} for _ in sides]
 
         def job(i: int, model: Any, setting: dict[str, Any]) -> Any:
@@ -613,24 +642,24 @@ def build(ctx: Context) -> None:
             return lambda: generation(request, inputs, model, {**shared, **setting})
 
         yield ("", *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES],
-               "The models together pass the number kept loaded: the sides answer one after another."
-               if sequential else "")
+               say("chat_tab.one_after_another").render(language) if sequential else "")
         last = 0.0
-        events = as_they_come([job(i, m, setting) for i, (m, setting) in enumerate(sides)], sequential)
+        events = as_they_come([job(i, m, setting) for i, (m, setting) in enumerate(sides)], sequential,
+                              language=language)
         for event in events:
             i = event.index
             if event.error is not None:
                 lines[i] = f"⚠ {event.error}"
             elif not event.done:
                 figures[i] = stats_of(event.value)
-                shown[i] = histories[i] + reply_messages(event.value)
-                lines[i] = describe(figures[i])
+                shown[i] = histories[i] + reply_messages(event.value, language)
+                lines[i] = describe(figures[i], language)
             now = time.perf_counter()
             if now - last >= YIELD_EVERY:
                 last = now
                 yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES], gr.skip())
         yield (gr.skip(), *shown, *[gr.skip()] * (MAX_SIDES - len(sides)), *lines[:MAX_SIDES],
-               chat_summary(figures, lines))
+               chat_summary(figures, lines, language))
 
     compare_inputs = [compare_box, compare_picks.models, compare_picks.vary, compare_picks.values, model, system,
                       *ordered, *side_chats]
@@ -639,19 +668,22 @@ def build(ctx: Context) -> None:
           api_visibility="private", show_progress="hidden", **event_options(ctx))
 
     def export(kind: str) -> Any:
-        def run(history: list[dict[str, Any]], system_prompt: str) -> str:
-            return exported(conversation_of(history), system_prompt or "", kind)
+        def run(history: list[dict[str, Any]], system_prompt: str, request: gr.Request = None) -> str:
+            try:
+                return exported(conversation_of(history), system_prompt or "", kind)
+            except PlaygroundError as e:
+                raise gr.Error(sentence_of(e, language_of(request)), print_exception=False) from None
         return run
 
     export_json.click(export("json"), [chatbot, system], [exported_file], **quiet)
     export_md.click(export("markdown"), [chatbot, system], [exported_file], **quiet)
 
-    def load_file(file: Any) -> tuple[Any, Any, Any, Any]:
+    def load_file(file: Any, request: gr.Request = None) -> tuple[Any, Any, Any, Any]:
         path = getattr(file, "name", file)
         try:
             messages, system_prompt = imported(path)
         except InvalidInput as e:
-            return gr.skip(), gr.skip(), alert_html(str(e)), gr.skip()
+            return gr.skip(), gr.skip(), alert_html(sentence_of(e, language_of(request))), gr.skip()
         return messages, system_prompt, alert_html(), gr.update(open=bool(system_prompt))
 
     import_json.upload(load_file, [import_json], [chatbot, system, alert, system_fold], **quiet)
@@ -663,9 +695,12 @@ def build(ctx: Context) -> None:
 
     code_fold.expand(show_code, [chatbot, model, system, *ordered], [code], **quiet)
 
-    def fit_extra(spec: Any) -> dict[Any, Any]:
-        line, text = template_note(ctx, spec.model_id)
-        return {note: line, template: text}
+    fit_on_pick(ctx, view)
 
-    fit_extra.outputs = [note, template]  # type: ignore[attr-defined]
-    fit_on_pick(ctx, view, extra=fit_extra)
+    def show_template(model: str | None, request: gr.Request = None) -> tuple[str, str]:
+        """Which chat template the picked model gets, in the reader's language (fit_on_pick's extra is given no
+        request): on the page's load and at each pick, as fit_on_pick's own update."""
+        return template_note(ctx, model, language_of(request))
+
+    gr.on(None, show_template, [model], [note, template], queue=False, api_visibility="private",
+          show_progress="hidden")

@@ -45,7 +45,7 @@ def build(ctx: Context) -> None:
         with gr.Tab(word("clip.tab.zero_shot")):
             with gr.Row():
                 with gr.Column():
-                    zs_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
+                    zs_image = ImageInput(label=word("image"), sources=["upload", "webcam", "clipboard"], height=280)
                     labels = gr.Textbox(label=word("clip.labels"), value=texts["labels"])
                     with gr.Accordion(word("parameters"), open=False) as zs_parameters:
                         template = gr.Textbox(label=word("clip.template"), value=texts["template"])
@@ -77,7 +77,7 @@ def build(ctx: Context) -> None:
         with gr.Tab(word("clip.tab.rank")):
             with gr.Row():
                 with gr.Column():
-                    rank_image = ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=280)
+                    rank_image = ImageInput(label=word("image"), sources=["upload", "webcam", "clipboard"], height=280)
                     captions = gr.Textbox(label=word("clip.captions"), lines=5, value=texts["captions"])
                     rank_run = gr.Button(word("clip.rank"), variant="primary")
                     rank_compare = compare.picker(ctx, TASK, settings=[])

@@ -22,13 +22,15 @@ import anyio
 import gradio as gr
 
 from models import InvalidInput, PlaygroundError
+from models.messages import CHINESE, ENGLISH, Joined, render, say
 from models.tasks import task
 
 from .common import Context, base_url_of, event_options, sentence_of
-from .words import param_word, translated, word
+from .language import language_of
+from .words import param_word, text, translated, word
 
 MAX_SIDES = 4
-ONE_AFTER_ANOTHER = "The models together pass the number kept loaded, so the sides ran one after another."
+ONE_AFTER_ANOTHER = say("compare.one_after_another")  # English as a str; render(…, language) for the reader
 YIELD_EVERY = 0.05  # seconds between streamed updates of the sides
 
 
@@ -48,8 +50,8 @@ class Endpoint:
         for where in given:
             unknown = [k for k in where if k not in known]
             if unknown:
-                raise InvalidInput(f"{self.name} has no parameter {unknown[0]!r}; its parameters are "
-                                   f"{', '.join(known)}.", field="inputs")
+                raise InvalidInput(say("compare.no_parameter", endpoint=self.name, name=unknown[0],
+                                       known=", ".join(known)), field="inputs")
 
 
 def api_functions(demo: gr.Blocks) -> dict[str, Any]:
@@ -68,32 +70,30 @@ def check_request(ctx: Context, task: Any, models: Any, inputs: Any, settings: A
     """(the endpoint, the models, the inputs, each side's settings), or a sentence."""
     if not isinstance(task, str) or task.strip().lstrip("/") not in ctx.endpoints:
         names = ", ".join(sorted(ctx.endpoints))
-        raise InvalidInput(f"task must be one of the endpoints {names}, not {str(task)[:40]!r}.", field="task")
+        raise InvalidInput(say("compare.task", names=names, task=str(task)[:40]), field="task")
     endpoint = ctx.endpoints[task.strip().lstrip("/")]
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",")] if models.strip() else []
     if not isinstance(models, list) or not all(m is None or isinstance(m, str) for m in models):
-        raise InvalidInput("models must be a list of model ids or labels.", field="models")
+        raise InvalidInput(say("compare.models_type"), field="models")
     if isinstance(inputs, str):
         try:
             inputs = json.loads(inputs) if inputs.strip() else {}
         except ValueError:
-            raise InvalidInput("inputs must be a JSON object of the endpoint's parameters by name.", field="inputs") from None
+            raise InvalidInput(say("compare.inputs_json"), field="inputs") from None
     inputs = inputs if inputs is not None else {}
     if not isinstance(inputs, dict):
-        raise InvalidInput("inputs must be an object of the endpoint's parameters by name.", field="inputs")
+        raise InvalidInput(say("compare.inputs_object"), field="inputs")
     if settings in (None, "", []):
         settings = [{} for _ in models]
     if not isinstance(settings, list) or not all(isinstance(s, dict) for s in settings):
-        raise InvalidInput("settings must be a list of objects, one per side.", field="settings")
+        raise InvalidInput(say("compare.settings_type"), field="settings")
     if len(models) == 1 and len(settings) > 1:  # the same model, different settings
         models = models * len(settings)
     if not 2 <= len(models) <= MAX_SIDES:
-        raise InvalidInput(f"Compare 2 to {MAX_SIDES} models (or one model with 2 to {MAX_SIDES} settings), "
-                           f"not {len(models)}.", field="models")
+        raise InvalidInput(say("compare.sides_count", most=MAX_SIDES, count=len(models)), field="models")
     if len(settings) != len(models):
-        raise InvalidInput(f"settings has {len(settings)} entries for {len(models)} models; give one per side.",
-                           field="settings")
+        raise InvalidInput(say("compare.settings_count", count=len(settings), models=len(models)), field="settings")
     endpoint.check_known(inputs, *settings)
     for model in models:
         ctx.manager.spec(endpoint.task, model)  # a typed id that is no id, or not allowed here: its sentence
@@ -156,7 +156,8 @@ async def side_args(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, model: s
 
 async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Context, model: str | None,
                    values: dict[str, Any], request: Any, root: str) -> AsyncIterator[dict[str, Any]]:
-    """One side: {"model", "result", "metrics", "error"}, updated as a streaming endpoint streams."""
+    """One side: {"model", "result", "metrics", "error"}, updated as a streaming endpoint streams; the error in
+    the request's language."""
     from gradio.processing_utils import add_root_url
     from gradio.state_holder import SessionState
 
@@ -197,7 +198,7 @@ async def run_side(demo: gr.Blocks, block_fn: Any, endpoint: Endpoint, ctx: Cont
             prediction = await anyio.to_thread.run_sync(lambda: block_fn.fn(*args))
             side["result"] = await shown(prediction)
     except Exception as e:  # noqa: BLE001 - a side's failure is its own sentence; the others go on
-        side["error"] = sentence_of(e)
+        side["error"] = sentence_of(e, language_of(request))
     side["metrics"] = metrics_of(ctx, endpoint.task, model, time.perf_counter() - start, loaded_before, first)
     yield side
 
@@ -217,35 +218,54 @@ def _top_label(result: Any) -> tuple[str, float] | None:
     return None
 
 
-def summary(task: str, sides: list[dict[str, Any]]) -> str:
-    """How the sides differ, in words: sizes and times against side A, then whether the answers agree."""
-    parts = []
+def summary(task: str, sides: list[dict[str, Any]], language: str = ENGLISH) -> str:
+    """How the sides differ, in words (in `language`): sizes and times against side A, then whether the
+    answers agree."""
+    parts: list[Any] = []
     ok = [(i, s) for i, s in enumerate(sides) if not s["error"]]
-    failed = [f"{_name(i)} failed" for i, s in enumerate(sides) if s["error"]]
+    failed = [say("compare.failed", side=_name(i)) for i, s in enumerate(sides) if s["error"]]
     if ok:
         i0, base = ok[0]
         for i, side in ok[1:]:
             a, b = _name(i0), _name(i)
-            words = []
+            said: Any = None
             t0, t1 = base["metrics"].get("latency_seconds"), side["metrics"].get("latency_seconds")
             if t0 and t1:
                 ratio = t1 / t0
-                words.append(f"{_times(ratio)} slower than {a}" if ratio >= 1.05 else
-                             f"{_times(1 / ratio)} faster than {a}" if ratio <= 0.95 else f"as fast as {a}")
+                said = (say("compare.slower", side=b, times=_times(ratio), base=a) if ratio >= 1.05 else
+                        say("compare.faster", side=b, times=_times(1 / ratio), base=a) if ratio <= 0.95 else
+                        say("compare.as_fast", side=b, base=a))
             p0, p1 = base["metrics"].get("parameters"), side["metrics"].get("parameters")
             if p0 and p1 and p0 != p1:
                 ratio = p1 / p0
-                words.append(f"{_times(ratio)} larger" if ratio > 1 else f"{_times(1 / ratio)} smaller")
+                times = _times(ratio) if ratio > 1 else _times(1 / ratio)
+                if said is None:
+                    said = say("compare.larger" if ratio > 1 else "compare.smaller", side=b, times=times)
+                else:
+                    said = say("compare.and_larger" if ratio > 1 else "compare.and_smaller", said=said, times=times)
             q0, q1 = base["metrics"].get("throughput_per_second"), side["metrics"].get("throughput_per_second")
-            said = f"{b} is {' and '.join(words)}" if words else ""
             if q0 and q1:
-                said = f"{said}, with {q1 / q0:.2g}x {a}'s throughput" if said else f"{b} has {q1 / q0:.2g}x {a}'s throughput"
-            if said:
+                ratio_text = f"{q1 / q0:.2g}"
+                said = (say("compare.with_throughput", said=said, ratio=ratio_text, base=a) if said is not None
+                        else say("compare.has_throughput", side=b, ratio=ratio_text, base=a))
+            if said is not None:
                 parts.append(said)
         agreement = _agreement(task, [s for _, s in ok])
         if agreement:
             parts.append(agreement)
-    return "; ".join(parts + failed) + "." if parts or failed else ""
+    return _sentence(parts + failed, language)
+
+
+def _sentence(parts: list[Any], language: str) -> str:
+    """The parts (keyed Messages, or lists of them) as one sentence in `language`: '; ' between, '.' at the
+    end (Chinese: '；' and '。'); "" for none."""
+    flat = [p for part in parts for p in (part if isinstance(part, list) else [part])]
+    return Joined(flat, "clauses").render(language)
+
+
+def _then(first: str, more: str, language: str) -> str:
+    """Two sentences one after the other (a space between in English)."""
+    return Joined([p for p in (first, more) if p], "sentences").render(language)
 
 
 def _file_name(image: dict[str, Any]) -> str:
@@ -256,39 +276,41 @@ def _times(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
 
 
-def _agreement(task: str, sides: list[dict[str, Any]]) -> str:
-    """Whether the answers agree, in the task's terms: the top label, the entities found, the answer's words."""
+def _agreement(task: str, sides: list[dict[str, Any]]) -> Any:
+    """Whether the answers agree, in the task's terms: the top label, the entities found, the answer's words
+    (a keyed Message, or a list of them; None when there is nothing to say)."""
     names = "ABCD"
     results = [s["result"] for s in sides]
     tops = [_top_label(r) for r in results]
     if tops and all(t is not None for t in tops):
         labels = [t[0] for t in tops]  # type: ignore[index]
         if len(set(labels)) == 1:
-            return f"they agree on the label: {labels[0]}"
-        return "they disagree: " + " vs ".join(f"{t[0]} {t[1]:.2f}" for t in tops)  # type: ignore[index]
+            return say("compare.agree_label", label=labels[0])
+        return say("compare.disagree", scores=" vs ".join(f"{t[0]} {t[1]:.2f}" for t in tops))  # type: ignore[index]
     if task == "ner" and all(isinstance(r, list) and len(r) == 2 and isinstance(r[1], dict) for r in results):
         found = [{(row[0], row[1]) for row in (r[1].get("data") or [])} for r in results]
-        alone = [f"only {names[i]} found {', '.join(f'{e} ({t})' for e, t in sorted(f - set().union(*(found[:i] + found[i + 1:]))))}"
+        alone = [say("compare.only_found", side=names[i],
+                     entities=", ".join(f"{e} ({t})" for e, t in sorted(f - set().union(*(found[:i] + found[i + 1:])))))
                  for i, f in enumerate(found) if f - set().union(*(found[:i] + found[i + 1:]))]
-        return "; ".join(alone) if alone else "they find the same entities"
+        return alone if alone else say("compare.same_entities")
     if task == "question-answering" and all(isinstance(r, list) and r and isinstance(r[0], str) for r in results):
         answers = [r[0] for r in results]
         if len(set(answers)) == 1:
-            return f"they give the same answer: {answers[0]}"
+            return say("compare.same_answer", answer=answers[0])
         words = [set(a.lower().split()) for a in answers]
         shared = set.intersection(*words)
-        return ("their answers overlap (" if shared else "their answers differ (") + " / ".join(answers) + ")"
+        return say("compare.answers_overlap" if shared else "compare.answers_differ", answers=" / ".join(answers))
     if task == "clip" and all(isinstance(r, list) and r and all(isinstance(x, dict) and x.get("image") for x in r)
                               for r in results):  # search: the images ranked
         orders = [[_file_name(x["image"]) for x in r] for r in results]
         firsts = [o[0] for o in orders]
         if all(o == orders[0] for o in orders):
-            return f"they rank the images in the same order, {firsts[0]} first"
+            return say("compare.same_order", first=firsts[0])
         if len(set(firsts)) == 1:
-            return f"they put the same image first ({firsts[0]}), then rank the rest differently"
-        return "they put different images first: " + " vs ".join(firsts)
+            return say("compare.same_first", first=firsts[0])
+        return say("compare.different_first", firsts=" vs ".join(firsts))
     shown = [json.dumps(r, sort_keys=True, default=str) for r in results]
-    return "their results are the same" if len(set(shown)) == 1 else "their results differ"
+    return say("compare.results_same") if len(set(shown)) == 1 else say("compare.results_differ")
 
 
 # -- the endpoint ---------------------------------------------------------------------------------------------
@@ -310,15 +332,16 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
             settings: Optional: one object per side of parameters that override inputs on that side (two temperatures, two seeds).
             measure: Also measure each side's throughput, one side at a time once all have answered: the same call sent again for 2 s (as many at once as a batch holds); metrics then hold throughput_per_second, throughput_calls, throughput_at_once and throughput_seconds.
         """
+        language = language_of(request)  # English unless the client asks (Accept-Language: zh-CN)
         try:
             endpoint, models, inputs, settings = check_request(ctx, task, models, inputs, settings)
             sequential = one_by_one(ctx, endpoint.task, models)
         except PlaygroundError as e:
-            raise gr.Error(sentence_of(e)) from None
+            raise gr.Error(sentence_of(e, language)) from None
         block_fn = functions[endpoint.name]
         root = base_url_of(request).rstrip("/")
         sides: list[dict[str, Any]] = [{"model": m, "result": None, "metrics": {}, "error": None} for m in models]
-        note = ONE_AFTER_ANOTHER if sequential else None
+        note = render(ONE_AFTER_ANOTHER, language) if sequential else None
 
         def answer() -> list[dict[str, Any]]:
             return [dict(s, **({"note": note} if note else {})) for s in sides]
@@ -361,7 +384,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
                     lambda: throughput(lambda: last_of(block_fn.fn(*args)), at_once_for(ctx, endpoint.task)))
                 sides[i]["metrics"] = {**sides[i]["metrics"], **figures}
             except Exception as e:  # noqa: BLE001 - the side's result stands; its measurement failed
-                sides[i]["metrics"] = {**sides[i]["metrics"], "throughput_error": sentence_of(e)}
+                sides[i]["metrics"] = {**sides[i]["metrics"], "throughput_error": sentence_of(e, language)}
             yield answer()
 
     sides_out = gr.JSON(label="Sides", visible=False)
@@ -401,10 +424,11 @@ class SideEvent:
     done: bool = False
 
 
-def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: bool = False) -> Iterator[SideEvent]:
+def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: bool = False,
+                 language: str | None = None) -> Iterator[SideEvent]:
     """Run each side's job (an iterable of its updates, or a one-item list of its result) on its own thread,
     all at once or one after another, and give their events in the order they happen: every value, a
-    failure as its sentence, and each side's end. Closed early (the visitor left), the sides still to
+    failure as its sentence (in `language`), and each side's end. Closed early (the visitor left), the sides still to
     start do not, and those running are closed at their next value (a generation's close stops it).
     Shared by the tabs' Compare mode and the chat's."""
     events: queue.Queue = queue.Queue()
@@ -423,7 +447,7 @@ def as_they_come(jobs: list[Callable[[], Iterable[Any]]], one_after_another: boo
                 if close is not None:
                     close()
         except Exception as e:  # noqa: BLE001 - this side's sentence; the others go on
-            events.put(SideEvent(i, error=sentence_of(e)))
+            events.put(SideEvent(i, error=sentence_of(e, language)))
         events.put(SideEvent(i, done=True))
 
     def run_all() -> None:
@@ -510,12 +534,12 @@ def varied(task_key: str, name: str | None, text: Any) -> list[dict[str, Any]]:
         return []
     known = {p.name: p for p in variable(task_key)}
     if name not in known:
-        raise InvalidInput(f"{name!r} is not a setting to vary; choose one of {', '.join(known)}.", field="vary")
+        raise InvalidInput(say("compare.not_a_setting", name=name, known=", ".join(known)), field="vary")
     param = known[name]
+    setting = {"setting": param.shown, "setting_zh": _shown(task_key, param, CHINESE)}
     pieces = [p.strip() for p in str(text or "").replace("\n", ",").split(",") if p.strip()]
     if not 2 <= len(pieces) <= MAX_SIDES:
-        raise InvalidInput(f"Give 2 to {MAX_SIDES} values of {param.shown}, separated by commas "
-                           f"(like 0.2, 1.0); {len(pieces)} were given.", field="values")
+        raise InvalidInput(say("compare.values_count", most=MAX_SIDES, count=len(pieces), **setting), field="values")
     out = []
     for piece in pieces:
         if param.kind == "bool":
@@ -524,8 +548,8 @@ def varied(task_key: str, name: str | None, text: Any) -> list[dict[str, Any]]:
             try:
                 value = float(piece)
             except ValueError:
-                raise InvalidInput(f"{piece[:40]!r} is not a number; give values of {param.shown} like "
-                                   f"{param.default}.", field="values") from None
+                raise InvalidInput(say("compare.not_a_number", piece=piece[:40], default=param.default, **setting),
+                                   field="values") from None
         with_field = param.check(value)
         out.append({name: with_field})
     return out
@@ -539,20 +563,27 @@ def plan(ctx: Context, task_key: str, models: list[Any], current: Any, vary: str
     settings = varied(task_key, vary, values)
     if settings:
         if len(models) > 1:
-            raise InvalidInput("Vary a setting on one model (pick one, or none for the tab's model), or compare "
-                               "models with the same settings.", field="models")
+            raise InvalidInput(say("compare.vary_one_model"), field="models")
         model = models[0] if models else current
         return [(model, s) for s in settings]
     if not 2 <= len(models) <= MAX_SIDES:
-        raise InvalidInput(f"Pick 2 to {MAX_SIDES} models to compare, or one model and a setting to vary.",
-                           field="models")
+        raise InvalidInput(say("compare.pick_models", most=MAX_SIDES), field="models")
     return [(m, {}) for m in models]
 
 
-def head_of(ctx: Context, task_key: str, index: int, model: Any, setting: dict[str, Any]) -> str:
-    """A side's title: its letter, model and varied setting."""
-    said = "".join(f" · {task(task_key).param(k).shown} {v}" for k, v in setting.items())
+def head_of(ctx: Context, task_key: str, index: int, model: Any, setting: dict[str, Any],
+            language: str = ENGLISH) -> str:
+    """A side's title: its letter, model and varied setting (the setting's name in `language`)."""
+    said = "".join(f" · {_shown(task_key, task(task_key).param(k), language)} {v}" for k, v in setting.items())
     return f"**{'ABCD'[index]}: {label_of(ctx, task_key, model)}{said}**"
+
+
+def _shown(task_key: str, param: Any, language: str) -> str:
+    """How a choice names a declared parameter (Param.shown), in `language` (words.py's param.<task>.<name>.shown)."""
+    try:
+        return text(f"param.{task_key}.{param.name}.shown", language)
+    except KeyError:
+        return param.shown
 
 
 # -- each tab's Compare mode ----------------------------------------------------------------------------------
@@ -570,26 +601,33 @@ def api_form(components: list[Any], values: Any) -> Any:
     return out[0] if len(out) == 1 else out
 
 
-def figures_line(metrics: dict[str, Any], error: str | None) -> str:
+def figures_line(metrics: dict[str, Any], error: str | None, language: str = ENGLISH) -> str:
+    """A side's figures in a line, in `language`: this call's time, the model's size, memory, device and
+    precision, its load, the throughput measured; or its error."""
     from .running import millions  # (running.py registers endpoints here)
 
     if error:
         return f"⚠ {error}"
-    parts = [f"{metrics['latency_seconds']:.2f} s this call"]
+    parts = [say("compare.this_call", seconds=metrics["latency_seconds"])]
     if metrics.get("parameters"):
-        parts.append(f"{millions(metrics['parameters'])} parameters")
+        parts.append(say("compare.parameters", count=millions(metrics["parameters"])))
     if metrics.get("memory_bytes"):
         parts.append(f"{metrics['memory_bytes'] / 2**20:.1f} MB")
     if metrics.get("device"):
         parts.append(f"{metrics['device']} · {metrics['dtype']}")
     if metrics.get("loaded_before"):
-        parts.append("already loaded")
+        parts.append(say("compare.already_loaded"))
     elif metrics.get("load_seconds") is not None:
-        parts.append(f"loaded in {metrics['load_seconds']:.1f} s")
+        parts.append(say("compare.loaded_in", seconds=metrics["load_seconds"]))
     if metrics.get("throughput_per_second") is not None:
-        parts.append(f"**{metrics['throughput_per_second']:.3g} calls/s** measured "
-                     f"({metrics['throughput_calls']} calls, {metrics['throughput_at_once']} at once)")
-    return " · ".join(parts)
+        parts.append(say("compare.throughput", rate=f"{metrics['throughput_per_second']:.3g}",
+                         calls=metrics["throughput_calls"], at_once=metrics["throughput_at_once"]))
+    return " · ".join(render(part, language) for part in parts)
+
+
+def not_measured(line: str, error: str, language: str = ENGLISH) -> str:
+    """A side's figures line with why its throughput could not be measured."""
+    return line + " · " + say("compare.not_measured", error=error).render(language)
 
 
 @dataclass
@@ -690,10 +728,15 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
     run = on_gpu_or_plain(ctx, fn)
     single_outputs = shown[0]
 
-    def compare_on_page(*args: Any) -> Iterator[dict[Any, Any]]:
+    # the request first: Gradio hands special parameters only to positional ones (the reader's language, and
+    # the tab's handler gets it too, as it would from the page: its errors and its Stop by session)
+    def compare_on_page(request: gr.Request, *args: Any) -> Iterator[dict[Any, Any]]:
         *values, models, vary, vary_values, measure = args
+        from gradio.helpers import special_args
+
         from .inputs import first_refused
 
+        language = language_of(request)
         try:
             sides_planned = plan(ctx, view.task, models, values[model_at], vary, vary_values)
             refused = first_refused(values)
@@ -701,14 +744,15 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
                 raise InvalidInput(refused.message)
             sequential = one_by_one(ctx, view.task, [m for m, _ in sides_planned])
         except PlaygroundError as e:
-            yield {said: f"⚠ {sentence_of(e)}", area: gr.Column(visible=True)}
+            yield {said: f"⚠ {sentence_of(e, language)}", area: gr.Column(visible=True)}
             return
-        updates: dict[Any, Any] = {area: gr.Column(visible=True), said: "Comparing…"}
+        updates: dict[Any, Any] = {area: gr.Column(visible=True), said: say("compare.comparing").render(language)}
         for i, column in enumerate(columns):
             updates[column] = gr.Column(visible=i < len(sides_planned))
             if i < len(sides_planned):
-                updates[heads[i]] = head_of(ctx, view.task, i, *sides_planned[i])
-                updates[figures[i]] = "waiting…" if sequential and i else "running…"
+                updates[heads[i]] = head_of(ctx, view.task, i, *sides_planned[i], language)
+                updates[figures[i]] = (say("compare.waiting") if sequential and i
+                                       else say("compare.running")).render(language)
         yield updates
 
         def call_of(model: Any, setting: dict[str, Any]) -> Callable[[], Any]:
@@ -716,6 +760,7 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
             call[model_at] = model
             for name, value in setting.items():
                 call[param_at[name]] = value
+            call, *_ = special_args(run, call, request, None)  # the request where Gradio would put it
             return lambda: last_of(run(*call))
 
         def job(model: Any, setting: dict[str, Any]) -> Callable[[], list[Any]]:
@@ -727,32 +772,35 @@ def wire(ctx: Context, view: Any, fn: Any, inputs: list[Any], drawn: Sides, comp
             return side
 
         results: list[dict[str, Any]] = [{"error": None, "metrics": {}, "result": None} for _ in sides_planned]
-        for event in as_they_come([job(m, s) for m, s in sides_planned], sequential):
+        for event in as_they_come([job(m, s) for m, s in sides_planned], sequential, language):
             i = event.index
             if event.error is not None:
                 results[i] = {"error": event.error, "metrics": {"latency_seconds": 0.0}, "result": None}
-                yield {figures[i]: figures_line({}, event.error)}
+                yield {figures[i]: figures_line({}, event.error, language)}
             elif not event.done:
                 value, metrics = event.value
                 results[i] = {"error": None, "metrics": metrics, "result": api_form(single_outputs, value)}
                 value = value if isinstance(value, tuple) else (value,)
-                yield {figures[i]: figures_line(metrics, None), **dict(zip(shown[i], value))}
-        words = summary(view.task, results)
-        if sequential:
-            words += " " + ONE_AFTER_ANOTHER
+                yield {figures[i]: figures_line(metrics, None, language), **dict(zip(shown[i], value))}
+
+        def summarised() -> str:
+            words = summary(view.task, results, language)
+            return _then(words, render(ONE_AFTER_ANOTHER, language), language) if sequential else words
+
         if not measure:
-            yield {said: words}
+            yield {said: summarised()}
             return
-        yield {said: words + " Measuring throughput, one side at a time…"}
+        yield {said: _then(summarised(), say("compare.measuring").render(language), language)}
         for i, (model, setting) in enumerate(sides_planned):
             if results[i]["error"]:
                 continue
             try:
                 results[i]["metrics"].update(throughput(call_of(model, setting), at_once_for(ctx, view.task)))
-                yield {figures[i]: figures_line(results[i]["metrics"], None)}
+                yield {figures[i]: figures_line(results[i]["metrics"], None, language)}
             except Exception as e:  # noqa: BLE001 - the side's result stays; its measurement failed
-                yield {figures[i]: figures_line(results[i]["metrics"], None) + f" · ⚠ not measured: {sentence_of(e)}"}
-        yield {said: summary(view.task, results) + (" " + ONE_AFTER_ANOTHER if sequential else "")}
+                yield {figures[i]: not_measured(figures_line(results[i]["metrics"], None, language),
+                                                sentence_of(e, language), language)}
+        yield {said: summarised()}
 
     gr.on([compare.button.click], compare_on_page, [*inputs, *compare.inputs], drawn.components,
           api_visibility="private", show_progress_on=figures, **event_options(ctx))

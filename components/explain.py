@@ -9,13 +9,17 @@ uploads) first, as a side of /compare does."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Callable
 
 import gradio as gr
 
-from models.explain import DEFAULT_STEPS, MAX_STEPS
+from models import InvalidInput
+from models.explain import DEFAULT_STEPS, IMAGE_BASELINE, MAX_STEPS, TEXT_BASELINE
+from models.messages import ENGLISH, LANGUAGES, say
 
 from .common import Context, event_options, sentence_of
+from .language import language_of
 from .words import translated, word
 
 # endpoint -> its parameters by name -> (the adapter's input, its parameters)
@@ -47,6 +51,15 @@ TARGETS = {  # what the target box takes, per endpoint
 METHOD_CHOICES = [("Fast: gradient × input (one backward pass)", "fast"),
                   ("Integrated Gradients (steps passes, batched)", "integrated_gradients")]
 TOP_WORDS = 10
+# the bars' colours by effect, in every language (top_words names the effect in the reader's)
+EFFECT_COLOURS = {**{say("explain.toward").render(language): "#e23c3c" for language in LANGUAGES},
+                  **{say("explain.against").render(language): "#3c6ee2" for language in LANGUAGES}}
+# a text's parts, as the shaded text names them (a question and its context, a text and the hypothesis)
+PARTS = {"text": "explain.part_text", "question": "explain.part_question", "context": "explain.part_context",
+         "hypothesis": "explain.part_hypothesis"}
+# the explanation's baseline (models/explain.py) in Chinese; what is attributed (a logit) stays as it is
+BASELINES_ZH = {TEXT_BASELINE: "每个词的 token 都换成填充 token，特殊 token 保留",
+                IMAGE_BASELINE: "模型归一化之后的全零输入，即平均颜色"}
 
 
 def explanation(ctx: Context, endpoint: str, task_key: str, model: str | None, values: dict[str, Any],
@@ -60,10 +73,11 @@ def explanation(ctx: Context, endpoint: str, task_key: str, model: str | None, v
 
 # -- what a person sees ----------------------------------------------------------------------------------
 
-def shaded(found: dict[str, Any], sources: dict[str, str]) -> list[tuple[str, float | None]]:
+def shaded(found: dict[str, Any], sources: dict[str, str],
+           language: str = ENGLISH) -> list[tuple[str, float | None]]:
     """The text with each word's score scaled to -1..1 (Gradio's HighlightedText shades it: toward the
     answer in one colour, against it in the other); the text between words unshaded; a pair's parts on
-    their own lines."""
+    their own lines, each named (in `language`)."""
     words = found["words"]
     peak = max((abs(w["score"]) for w in words), default=0.0) or 1.0
     out: list[tuple[str, float | None]] = []
@@ -71,7 +85,7 @@ def shaded(found: dict[str, Any], sources: dict[str, str]) -> list[tuple[str, fl
         if out:
             out.append(("\n", None))
         if len(sources) > 1:
-            out.append((f"{part}: ", None))
+            out.append((say(PARTS[part]).render(language) if part in PARTS else f"{part}: ", None))
         at = 0
         for w in (w for w in words if w["part"] == part):
             if w["start"] > at:
@@ -83,8 +97,9 @@ def shaded(found: dict[str, Any], sources: dict[str, str]) -> list[tuple[str, fl
     return out
 
 
-def top_words(found: dict[str, Any]) -> Any:
-    """The words that moved the score most, as a bar chart's rows (a word seen twice keeps its place)."""
+def top_words(found: dict[str, Any], language: str = ENGLISH) -> Any:
+    """The words that moved the score most, as a bar chart's rows (a word seen twice keeps its place; the
+    effect, toward the answer or against it, in `language`)."""
     import pandas as pd
 
     ranked = sorted(found["words"], key=lambda w: abs(w["score"]), reverse=True)[:TOP_WORDS]
@@ -92,25 +107,30 @@ def top_words(found: dict[str, Any]) -> Any:
     for w in ranked:
         seen[w["text"]] = seen.get(w["text"], 0) + 1
         names.append(w["text"] if seen[w["text"]] == 1 else f"{w['text']} ({seen[w['text']]})")
+    toward, against = say("explain.toward").render(language), say("explain.against").render(language)
     return pd.DataFrame({"word": names, "score": [w["score"] for w in ranked],
-                         "effect": ["toward" if w["score"] >= 0 else "against" for w in ranked]})
+                         "effect": [toward if w["score"] >= 0 else against for w in ranked]})
 
 
-def said(found: dict[str, Any]) -> str:
-    """What was attributed, by which method, and how far the scores can be trusted, in words."""
-    method = ("Integrated Gradients, %d steps" % found["steps"] if found["method"] == "integrated_gradients"
-              else "gradient × input")
+def said(found: dict[str, Any], language: str = ENGLISH) -> str:
+    """What was attributed, by which method, and how far the scores can be trusted, in words (in `language`;
+    the target, the scores and the method's name as they are)."""
+    method = (say("explain.said_steps", steps=int(found["steps"])) if found["method"] == "integrated_gradients"
+              else say("explain.said_fast"))
     change = found["target_score"] - found["baseline_score"]
-    line = (f"**{found['target']}**: its {found['attributed']} {found['target_score']:.3g} against "
-            f"{found['baseline_score']:.3g} for the baseline ({found['baseline']}) · {method} · convergence "
-            f"delta {found['convergence_delta']:.3g}")
+    share: Any = ""
     if abs(change) > 1e-6:
-        share = (change + found["convergence_delta"]) / change
-        line += f": the scores account for {share:.0%} of the change from the baseline"
-        if abs(share - 1) > 0.2:
-            line += (" — read them with care" + ("; Integrated Gradients with more steps would come closer"
-                                               if found["method"] == "fast" or found["steps"] < MAX_STEPS else ""))
-    return line + "."
+        part = (change + found["convergence_delta"]) / change
+        key = ("explain.share" if abs(part - 1) <= 0.2 else
+               "explain.share_more_steps" if found["method"] == "fast" or found["steps"] < MAX_STEPS else
+               "explain.share_care")
+        share = say(key, share=part)
+    baseline = str(found["baseline"])
+    return say("explain.said", target=found["target"], attributed=found["attributed"],
+               attributed_zh=found["attributed"], target_score=f"{found['target_score']:.3g}",
+               baseline_score=f"{found['baseline_score']:.3g}", baseline=baseline,
+               baseline_zh=BASELINES_ZH.get(baseline, baseline), method=method,
+               delta=f"{found['convergence_delta']:.3g}", share=share).render(language)
 
 
 def sources_of(endpoint: str, values: dict[str, Any], found: dict[str, Any]) -> dict[str, str]:
@@ -159,7 +179,7 @@ def outputs(endpoint: str) -> list[Any]:
             drawn = [gr.HighlightedText(label=word("explain.words"),
                                         show_legend=False, combine_adjacent=False, visible=False),
                      gr.BarPlot(x="word", y="score", color="effect", label=word("explain.bars"),
-                                color_map={"toward": "#e23c3c", "against": "#3c6ee2"}, sort="-y", visible=False,
+                                color_map=EFFECT_COLOURS, sort="-y", visible=False,
                                 height=260, elem_classes=["explain-bars"])]
         drawn.append(gr.Markdown(elem_classes=["explain-said"]))
     return drawn
@@ -174,13 +194,22 @@ def wire(ctx: Context, view: Any, endpoint: str, inputs: list[Any], drawn: Contr
     task_key = ctx.endpoints[endpoint].task
 
     def explain_on_page(*args: Any) -> tuple[Any, ...]:
-        *values, target, method, steps = args
+        *values, target, method, steps, request = args
+        language = language_of(request)
         by_name = dict(zip(names, values))
         found = explanation(ctx, endpoint, task_key, by_name.get("model"), by_name, target, method, steps)
         if endpoint in HEATMAPS:
-            return gr.Image(value=found["overlay"], visible=True), said(found)
-        return (gr.HighlightedText(value=shaded(found, sources_of(endpoint, by_name, found)), visible=True),
-                gr.BarPlot(value=top_words(found), visible=True), said(found))
+            return gr.Image(value=found["overlay"], visible=True), said(found, language)
+        return (gr.HighlightedText(value=shaded(found, sources_of(endpoint, by_name, found), language), visible=True),
+                gr.BarPlot(value=top_words(found, language), visible=True), said(found, language))
+
+    # its parameters as Gradio sees them: the inputs, then the request (for the reader's language) where
+    # page_run's wrapper and Gradio put it, last, after the inputs (Gradio fills it only into a positional one)
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    explain_on_page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"input_{i}", positional) for i in range(len(inputs) + len(drawn.inputs))]
+        + [inspect.Parameter("request", positional, default=None, annotation=gr.Request)])
+    explain_on_page.__annotations__ = {"request": gr.Request}
 
     fields = Fields(params={**view.fields.params, "target": drawn.target, "steps": drawn.steps},
                     inputs=[*view.fields.inputs, drawn.target, drawn.method], folded=view.fields.folded)
@@ -217,11 +246,16 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         import anyio
         from gradio.state_holder import SessionState
 
+        language = language_of(request)  # English unless the client asks (Accept-Language: zh-CN)
         name = str(task or "").strip().lstrip("/")
-        if name not in explainable:
-            raise gr.Error(f"task must be one of the endpoints {', '.join(explainable)}, not {str(task)[:40]!r}.")
-        if inputs is not None and not isinstance(inputs, dict):
-            raise gr.Error("inputs must be an object of the endpoint's parameters by name.")
+        try:
+            if name not in explainable:
+                raise InvalidInput(say("explain.task", names=", ".join(explainable), task=str(task)[:40]),
+                                   field="task")
+            if inputs is not None and not isinstance(inputs, dict):
+                raise InvalidInput(say("compare.inputs_object"), field="inputs")
+        except InvalidInput as e:
+            raise gr.Error(sentence_of(e, language)) from None
         endpoint = ctx.endpoints[name]
         try:
             endpoint.check_known(inputs or {})
@@ -233,8 +267,8 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
             values = dict(zip(endpoint.params, args))
             found = await anyio.to_thread.run_sync(
                 lambda: explain_on_gpu(ctx, name, endpoint.task, model or None, values, target, method, steps))
-        except Exception as e:  # noqa: BLE001 - every failure as one sentence
-            raise gr.Error(sentence_of(e)) from None
+        except Exception as e:  # noqa: BLE001 - every failure as one sentence, in the reader's language
+            raise gr.Error(sentence_of(e, language)) from None
         overlay = found.pop("overlay", None)
         return found, overlay
 

@@ -5,9 +5,11 @@ from typing import Any
 
 import gradio as gr
 
+from models.messages import say
 from models.tasks import task
 
 from .common import Context
+from .language import language_of
 from .render import label_bars
 from .task_tab import task_tab
 from .words import text, word
@@ -23,11 +25,12 @@ EXAMPLES = [  # written with BERT's mask token; a model with another one says wh
 def build(ctx: Context) -> None:
     top_k = task(TASK).param("top_k")
 
-    def fill_mask(text: str, model: str | None = None, top_k: int = top_k.default) -> tuple[dict[str, float], str]:
+    def fill_mask(text: str, model: str | None = None, top_k: int = top_k.default,
+                  request: gr.Request = None) -> tuple[dict[str, float], str]:
         result: dict[str, Any] = ctx.manager.predict(TASK, model, text, top_k=top_k)
         first = result["masks"][0]
         if len(result["masks"]) > 1:
-            gr.Info(f"The text has {len(result['masks'])} masks; the candidates shown are the first one's.")
+            gr.Info(say("fill_mask.first_mask_shown", count=len(result["masks"])).render(language_of(request)))
         return {c["token_str"]: c["score"] for c in first}, first[0]["sequence"] if first else ""
 
     task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),

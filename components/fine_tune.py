@@ -18,10 +18,12 @@ import gradio as gr
 
 from models import InvalidInput, PlaygroundError
 from models.base import ModelSpec
+from models.messages import CHINESE, ENGLISH, Joined, render, say
 from models.training import CURVE_COLOURS, FORMATS, TASKS
 
 from .common import Context, sentence_of, session_of
-from .words import translated, word
+from .language import language_of
+from .words import TASK_TITLES, WORDS, text, translated, word
 
 STOPS = "fine-tune"  # the stop flags' task key
 MAX_WAITING = 4  # trainings that may wait for their turn (each holds a worker thread while it waits)
@@ -34,6 +36,12 @@ FORMAT_HELP = {
            "and `tags` (BIO: B-PER, I-PER, O).",
     "text-generation": "JSONL or JSON with `messages` (OpenAI's format), or `prompt` and `completion` columns.",
 }
+
+
+# what the worker says it is doing (models/training_worker.py), as the progress line says it
+PHASES = {"starting": "fine_tune.starting", "loading the base model": "fine_tune.loading",
+          "evaluating the base model": "fine_tune.evaluating", "training": "fine_tune.training",
+          "saving": "fine_tune.saving"}
 
 
 def format_help(key: str) -> Any:
@@ -54,8 +62,7 @@ class TrainingLine:
         ticket = object()
         with self._lock:
             if len(self._waiting) >= max_waiting:
-                raise InvalidInput(f"{len(self._waiting)} trainings are already waiting for their turn on this "
-                                   "server; try again when one has ended.")
+                raise InvalidInput(say("fine_tune.line_full", count=len(self._waiting)))
             self._waiting.append(ticket)
         return ticket
 
@@ -111,8 +118,7 @@ def parse_mapping(text: Any) -> dict[str, str] | None:
         if part.strip():
             role, sep, column = part.partition("=")
             if not sep or not role.strip() or not column.strip():
-                raise InvalidInput(f"Write the mapping as role=column pairs (text=review, label=stars), not "
-                                   f"{part.strip()[:40]!r}.", field="mapping")
+                raise InvalidInput(say("fine_tune.mapping", part=part.strip()[:40]), field="mapping")
             out[role.strip()] = column.strip()
     return out
 
@@ -135,7 +141,7 @@ def read(ctx: Context, task: str, train_file: Any, eval_file: Any, mapping: Any)
 
     path = as_path(train_file)
     if not path:
-        raise InvalidInput("Upload a training file, or pick an example dataset.", field="train_file")
+        raise InvalidInput(say("fine_tune.no_file"), field="train_file")
     train = read_data(path, task, parse_mapping(mapping))
     evaluation = None
     if as_path(eval_file):
@@ -145,7 +151,9 @@ def read(ctx: Context, task: str, train_file: Any, eval_file: Any, mapping: Any)
 
 
 def problems_of(train: Any, evaluation: Any) -> list[str]:
-    return [*train.problems, *[f"Evaluation file: {p}" for p in (evaluation.problems if evaluation else [])]]
+    """Both files' problems, each a Message (models/training.py): render(p, language) says it in a language."""
+    return [*train.problems,
+            *[say("fine_tune.evaluation", said=p) for p in (evaluation.problems if evaluation else [])]]
 
 
 def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval_file: Any, method: str,
@@ -155,9 +163,9 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
     from models.training import Job, Settings
 
     if not ctx.settings.allow_training:
-        raise InvalidInput("Fine-tuning is off on this server (a hosted app turns it on with --allow-training).")
+        raise InvalidInput(say("fine_tune.off"))
     if task not in TASKS:
-        raise InvalidInput(f"task must be sentiment, ner or text-generation, not {str(task)[:40]!r}.", field="task")
+        raise InvalidInput(say("fine_tune.task", task=str(task)[:40]), field="task")
     spec = ctx.manager.spec(task, base_model or None)  # a model outside a hosted catalog: its sentence
     targets = [t.strip() for t in str(lora_target_modules or "").replace(",", " ").split() if t.strip()]
     settings = Settings(task=task, base_model=spec.model_id, method=str(method or "full"), epochs=epochs,
@@ -168,8 +176,8 @@ def run_training(ctx: Context, task: str, base_model: Any, train_file: Any, eval
     train, evaluation = read(ctx, task, train_file, eval_file, mapping)
     problems = problems_of(train, evaluation)
     if problems:
-        more = f" ({len(problems) - 3} more problems.)" if len(problems) > 3 else ""
-        raise InvalidInput(" ".join(problems[:3]) + more, field="train_file")
+        more = [say("fine_tune.more_problems", count=len(problems) - 3)] if len(problems) > 3 else []
+        raise InvalidInput(Joined([*problems[:3], *more], "sentences"), field="train_file")
     line: TrainingLine = ctx.training_line
     ticket = line.join(MAX_WAITING)
     stop = ctx.stops.start(session, STOPS)
@@ -204,29 +212,37 @@ def curve_frame(curve: list[dict[str, Any]]) -> Any:
     return frame.astype({"step": "int64", "loss": "float64", "split": "object"})  # numbers, so the axes are scales
 
 
-def plotted(curve: list[dict[str, Any]]) -> Any:
+def plotted(curve: list[dict[str, Any]], language: str = ENGLISH) -> Any:
     """The loss curve as it stands, captioned with its last step (a new caption redraws the chart whole)."""
     last = max((p["step"] for p in curve), default=0)
     return gr.LinePlot(curve_frame(curve), visible=bool(curve),
-                       caption=f"training loss per logged step, evaluation loss per epoch · step {last}")
+                       caption=say("fine_tune.caption", step=last).render(language))
 
 
-def progress_line(message: dict[str, Any]) -> str:
+def progress_line(message: dict[str, Any], language: str = ENGLISH) -> str:
     if message.get("phase") == "waiting":
-        return f"Waiting for the training before yours: place {message['place']} in line."
+        return say("fine_tune.waiting", place=message["place"]).render(language)
     if message.get("done"):
-        return "Stopped: what was learned so far is saved." if message.get("stopped") else "Done."
+        return say("fine_tune.stopped" if message.get("stopped") else "fine_tune.done").render(language)
     if message.get("max_steps"):
         eta = message.get("eta_seconds")
-        return (f"Training: step {message['step']} of {message['max_steps']} · epoch {message.get('epoch', 0):.2f}"
-                + (f" · about {eta:.0f} s left" if eta is not None else "")
-                + (f" · loss {message['loss']:.4f}" if message.get("loss") is not None else ""))
-    return f"{str(message.get('phase', 'starting')).capitalize()}…"
+        parts = [say("fine_tune.step", step=message["step"], max_steps=message["max_steps"],
+                     epoch=message.get("epoch", 0))]
+        parts += [say("fine_tune.eta", seconds=eta)] if eta is not None else []
+        parts += [say("fine_tune.loss", loss=message["loss"])] if message.get("loss") is not None else []
+        return " · ".join(p.render(language) for p in parts)
+    phase = str(message.get("phase", "starting"))
+    return say(PHASES[phase]).render(language) if phase in PHASES else f"{phase.capitalize()}…"
 
 
-def metrics_text(metrics: dict[str, Any]) -> str:
+def metric_name(name: str, language: str = ENGLISH) -> str:
+    key = f"fine.metric.{name}"
+    return text(key, language) if key in WORDS else name.replace("_", " ")
+
+
+def metrics_text(metrics: dict[str, Any], language: str = ENGLISH) -> str:
     """The worker's metrics (its timings already left out) in words."""
-    return " · ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in (metrics or {}).items())
+    return " · ".join(f"{metric_name(k, language)} {v:.4g}" for k, v in (metrics or {}).items())
 
 
 def build(ctx: Context) -> None:
@@ -294,20 +310,25 @@ def build(ctx: Context) -> None:
 
     example.click(use_example, [task], [train_file], queue=False, api_visibility="private")
 
-    def check(key: str, file: Any, evaluation_file: Any, mapped: str) -> tuple[Any, ...]:
+    def check(key: str, file: Any, evaluation_file: Any, mapped: str, request: gr.Request = None) -> tuple[Any, ...]:
+        language = language_of(request)
         if not as_path(file):
             return "", gr.Dataframe(visible=False), gr.skip()
         try:
             train, evaluation = read(ctx, key, file, evaluation_file, mapped)
         except PlaygroundError as e:
-            return f"⚠ {sentence_of(e)}", gr.Dataframe(visible=False), gr.skip()
+            return f"⚠ {sentence_of(e, language)}", gr.Dataframe(visible=False), gr.skip()
         problems = problems_of(train, evaluation)
-        lines = [f"**{train.summary()}** · columns read: {mapping_text(train.mapping) or 'none found'}"]
+        columns = mapping_text(train.mapping)
+        lines = [say("fine_tune.columns", summary=train.summary(), columns=columns) if columns
+                 else say("fine_tune.no_columns", summary=train.summary())]
         if evaluation is not None:
-            lines.append(f"Evaluation file: {evaluation.summary()}")
-        lines += [f"⚠ {p}" for p in problems[:20]] + ([f"… and {len(problems) - 20} more."] if len(problems) > 20 else [])
+            lines.append(say("fine_tune.evaluation", said=evaluation.summary()))
+        lines += [f"⚠ {render(p, language)}" for p in problems[:20]]
+        lines += [say("fine_tune.more", count=len(problems) - 20)] if len(problems) > 20 else []
         if not problems:
-            lines.append("Ready to train.")
+            lines.append(say("fine_tune.ready"))
+        lines = [render(line, language) for line in lines]
         import pandas as pd
 
         frame = pd.DataFrame(train.preview)
@@ -319,9 +340,10 @@ def build(ctx: Context) -> None:
     def train_on_page(key: str, base_model: str, file: Any, evaluation_file: Any, how: str, n_epochs: float,
                       rate: float, batch: float, seed_value: float, rank: float, alpha: float, targets: str,
                       mapped: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        language = language_of(request)
         curve_points: list[dict[str, Any]] = []
         per_epoch: list[str] = []
-        yield "Checking the data…", gr.skip(), "", "", gr.File(visible=False), None
+        yield say("fine_tune.checking").render(language), gr.skip(), "", "", gr.File(visible=False), None
         try:
             for message in run_training(ctx, key, base_model, file, evaluation_file, how, n_epochs, rate,
                                         int(batch), int(seed_value or 0), int(rank), int(alpha), targets, mapped,
@@ -330,23 +352,27 @@ def build(ctx: Context) -> None:
                     curve_points.append({"step": message["step"], "loss": message["loss"], "split": "train"})
                 if message.get("eval"):
                     curve_points.append({"step": message["step"], "loss": message["eval"].get("loss"), "split": "eval"})
-                    when = f"epoch {message['epoch']:.2g}" if message.get("epoch") else "before training"
-                    per_epoch.append(f"{when}: {metrics_text(message['eval'])}")
+                    said = metrics_text(message["eval"], language)
+                    per_epoch.append((say("fine_tune.epoch_metrics", epoch=f"{message['epoch']:.2g}", metrics=said)
+                                      if message.get("epoch") else say("fine_tune.base_metrics", metrics=said))
+                                     .render(language))
                 if message.get("done") and message.get("model"):
                     # beside the model, in the data folder (made once; Gradio serves a copy)
                     archive = shutil.make_archive(message["model"], "zip", message["model"])
-                    words = (f"**Saved:** `{message['model']}` ({message.get('data', '')}) — pick it in the "
-                             f"{[k for k, v in TASK_CHOICES if v == key][0].split(' (')[0]} tab or its Compare models "
-                             f"(reload the page if it is not listed yet)."
-                             + "".join(f"\n\n{n}" for n in message.get("notes") or []))
-                    yield (progress_line(message), plotted(message.get("loss_curve") or curve_points),
-                           "\n\n".join(per_epoch + [f"**final:** {metrics_text(message.get('metrics') or {})}"]),
+                    tab = [k for k, v in TASK_CHOICES if v == key][0].split(" (")[0]
+                    words = (say("fine_tune.saved", model=message["model"], data=message.get("data", ""), tab=tab,
+                                 tab_zh=TASK_TITLES[CHINESE].get(key, tab)).render(language)
+                             + "".join(f"\n\n{n}" for n in message.get("notes") or []))  # the worker's, in English
+                    final = say("fine_tune.final_metrics", metrics=metrics_text(message.get("metrics") or {}, language))
+                    yield (progress_line(message, language),
+                           plotted(message.get("loss_curve") or curve_points, language),
+                           "\n\n".join(per_epoch + [final.render(language)]),
                            words, gr.File(archive, visible=True), message["model"])
                     return
-                yield (progress_line(message), plotted(curve_points),
+                yield (progress_line(message, language), plotted(curve_points, language),
                        "\n\n".join(per_epoch), gr.skip(), gr.skip(), gr.skip())
         except Exception as e:  # noqa: BLE001 - one sentence, beside the curve
-            yield f"⚠ {sentence_of(e)}", gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+            yield f"⚠ {sentence_of(e, language)}", gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
 
     inputs = [task, base, train_file, eval_file, method, epochs, learning_rate, batch_size, seed, lora_rank,
               lora_alpha, lora_targets, mapping]
@@ -359,11 +385,12 @@ def build(ctx: Context) -> None:
 
     stop.click(fine_tune_stop, None, None, queue=False, api_name="fine_tune_stop")
 
-    def push_to_hub(saved: str | None, repo_id: str, hub_token: str) -> str:
+    def push_to_hub(saved: str | None, repo_id: str, hub_token: str, request: gr.Request = None) -> str:
+        language = language_of(request)
         if not saved:
-            return "⚠ Train a model first."
+            return f"⚠ {say('fine_tune.train_first').render(language)}"
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", (repo_id or "").strip()):
-            return "⚠ Name the repository as owner/name."
+            return f"⚠ {say('fine_tune.repo_name').render(language)}"
         try:
             from huggingface_hub import HfApi
 
@@ -372,8 +399,9 @@ def build(ctx: Context) -> None:
             api.upload_folder(folder_path=saved, repo_id=repo_id.strip(),
                               ignore_patterns=[".checkpoints/*"], commit_message="Fine-tuned in the Model Playground")
         except Exception as e:  # noqa: BLE001 - the Hub's refusal (no token, offline) in one sentence
-            return f"⚠ The Hub refused the push: {str(e).splitlines()[0][:200]}"
-        return f"Pushed to https://huggingface.co/{repo_id.strip()} (private)."
+            detail = (str(e).splitlines() or [""])[0][:200]
+            return f"⚠ {say('fine_tune.push_refused', detail=detail).render(language)}"
+        return say("fine_tune.pushed", repo=repo_id.strip()).render(language)
 
     push.click(push_to_hub, [folder, repo, token], [pushed], api_visibility="private")
 
@@ -410,7 +438,7 @@ def build(ctx: Context) -> None:
                 yield {k: message.get(k) for k in ("phase", "place", "step", "max_steps", "epoch", "loss", "eval",
                                                    "eta_seconds") if message.get(k) is not None}
         except Exception as e:  # noqa: BLE001
-            raise gr.Error(sentence_of(e)) from None
+            raise gr.Error(sentence_of(e, language_of(request))) from None
 
     gr.on([], fine_tune, [gr.Textbox(label="task", visible=False), gr.Textbox(label="base_model", visible=False),
                           gr.File(label="train_file", visible=False), gr.File(label="eval_file", visible=False),

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gradio as gr
 
+from models import InvalidInput
+from models.messages import say
 from models.tasks import task
 
 from .common import Context
@@ -21,12 +22,12 @@ def build(ctx: Context) -> None:
 
     def classify_image(image: str, model: str | None = None, top_k: int = top_k.default) -> dict[str, float]:
         if image is None:
-            raise gr.Error("No image was given; upload an image, use the webcam or paste one.", print_exception=False)
+            raise InvalidInput(say("image.none_given"), field="image")
         result = ctx.manager.predict(TASK, model, image, top_k=top_k)
         return label_scores(result)
 
     examples = sorted(str(p) for p in (Path(ctx.settings.examples_dir) / "images").glob("*.jpg"))
     task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),
-             inputs=lambda: [ImageInput(label="Image", sources=["upload", "webcam", "clipboard"], height=320)],
+             inputs=lambda: [ImageInput(label=word("image"), sources=["upload", "webcam", "clipboard"], height=320)],
              outputs=lambda: [label_bars(word("labels"))],
              fn=classify_image, run_label=word("run.classify"), examples=examples)

@@ -14,12 +14,14 @@ import math
 from typing import Any
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from models import InvalidInput, PlaygroundError
 from models.base import plain_number
 from models.images import check_image_file
+from models.messages import CHINESE, say
 
-from .words import english, param_word
+from .words import WORDS, english, param_word, text
 
 
 class Refused:
@@ -44,9 +46,12 @@ def raise_refused(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 
 def refused(component: Any, check: Any, *args: Any) -> Any:
-    """check(*args), or a Refused with its sentence (named for the component's field)."""
+    """check(*args), or a Refused with its sentence (named for the component's field; a keyed Message, which the
+    handler's wrapper renders in the reader's language)."""
     try:
         return check(*args)
+    except PlaygroundError as e:
+        return Refused(e.args[0] if e.args else str(e), field_name(component.label).lower())
     except gr.Error as e:
         return Refused(str(e.message), field_name(component.label).lower())
 
@@ -58,10 +63,17 @@ def field_name(label: Any) -> str:
     return name or "The value"
 
 
+def field_names(label: Any) -> dict[str, str]:
+    """A field's name for a sentence about it, in English (`name`) and as the Chinese page shows it (`name_zh`)."""
+    key = getattr(label, "key", None) if isinstance(label, I18nData) else None
+    chinese = text(key, CHINESE).split("（")[0].split(" (")[0].strip() if key in WORDS else ""
+    return {"name": field_name(label), "name_zh": chinese or field_name(label)}
+
+
 def checked_number(payload: Any, label: Any, minimum: float | None, maximum: float | None,
                    whole: bool) -> float | int | None:
     """The payload as a finite number within the bounds, or None when it is empty (the handler's default)."""
-    name = field_name(label)
+    names = field_names(label)
     if payload is None:
         return None
     if isinstance(payload, str):
@@ -72,22 +84,24 @@ def checked_number(payload: Any, label: Any, minimum: float | None, maximum: flo
             payload = float(text)
         except ValueError:
             shown = text if len(text) <= 20 else text[:20] + "…"
-            raise gr.Error(f"{name} must be a number, not {shown!r}.", print_exception=False) from None
+            raise InvalidInput(say("input.not_a_number", shown=shown, **names)) from None
     if isinstance(payload, bool) or not isinstance(payload, (int, float)):
-        raise gr.Error(f"{name} must be a number, not a {type(payload).__name__}.", print_exception=False)
+        raise InvalidInput(say("input.wrong_type", kind=type(payload).__name__, **names))
     if not math.isfinite(payload):
-        raise gr.Error(f"{name} must be a finite number, not {payload}.", print_exception=False)
+        raise InvalidInput(say("input.not_finite", value=payload, **names))
     low = minimum if minimum is not None else -math.inf
     high = maximum if maximum is not None else math.inf
     if not low <= payload <= high:
+        value = plain_number(payload)
         if minimum is not None and maximum is not None:
-            bound = f"between {plain_number(minimum)} and {plain_number(maximum)}"
-        else:
-            bound = f"at least {plain_number(minimum)}" if minimum is not None else f"at most {plain_number(maximum)}"
-        raise gr.Error(f"{name} must be {bound}, not {plain_number(payload)}.", print_exception=False)
+            raise InvalidInput(say("input.between", low=plain_number(minimum), high=plain_number(maximum), value=value,
+                                   **names))
+        if minimum is not None:
+            raise InvalidInput(say("input.at_least", low=plain_number(minimum), value=value, **names))
+        raise InvalidInput(say("input.at_most", high=plain_number(maximum), value=value, **names))
     if whole:
         if payload != int(payload):
-            raise gr.Error(f"{name} must be a whole number, not {payload}.", print_exception=False)
+            raise InvalidInput(say("input.not_whole", value=payload, **names))
         return int(payload)
     return payload
 
@@ -139,17 +153,13 @@ class ImageInput(gr.Image):
 
     def _checked(self, payload: Any) -> Any:
         if payload is not None and getattr(payload, "path", None):
-            try:
-                check_image_file(payload.path)
-            except PlaygroundError as e:
-                raise gr.Error(str(e), print_exception=False) from None
+            check_image_file(payload.path)  # a PlaygroundError with its keyed sentence
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except Exception:  # noqa: BLE001
-            raise gr.Error("The file is not an image that can be read; upload a PNG, JPEG, GIF or WebP.",
-                           print_exception=False) from None
+            raise InvalidInput(say("image.unreadable")) from None
 
 
 def param_control(param: Any, **overrides: Any) -> gr.Component:

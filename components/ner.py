@@ -6,6 +6,7 @@ from typing import Any
 import gradio as gr
 
 from .common import Context
+from .language import language_of
 from .render import ENTITY_COLOURS, ENTITY_HEADERS, entity_table, entity_type, highlighted
 from .task_tab import task_tab
 from .words import text, word
@@ -19,10 +20,12 @@ EXAMPLES = [
 
 
 def build(ctx: Context) -> None:
-    def ner(text: str, model: str | None = None) -> tuple[list[tuple[str, str | None]], dict[str, Any]]:
+    def ner(text: str, model: str | None = None,
+            request: gr.Request = None) -> tuple[list[tuple[str, str | None]], dict[str, Any]]:
         result = ctx.manager.predict(TASK, model, text)
-        spans = [{**e, "entity": entity_type(e["entity"])} for e in result["entities"]]
-        return highlighted(text, spans), entity_table(result["entities"])
+        language = language_of(request)  # the types and the table's columns in the reader's words
+        spans = [{**e, "entity": entity_type(e["entity"], language)} for e in result["entities"]]
+        return highlighted(text, spans), entity_table(result["entities"], language)
 
     # The type is written beside each entity (not only its colour, in a legend): readable without colour.
     task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),

@@ -6,9 +6,11 @@ from typing import Any
 
 import gradio as gr
 
+from models.messages import say
 from models.tasks import task
 
 from .common import Context
+from .language import language_of
 from .render import highlighted, percent
 from .task_tab import task_tab
 from .words import text, word
@@ -26,10 +28,11 @@ EXAMPLES = [
 
 def build(ctx: Context) -> None:
     def qa(question: str, context: str, model: str | None = None,
-           max_answer_tokens: int = task(TASK).param("max_answer_tokens").default) -> tuple[str, str, list[Any]]:
+           max_answer_tokens: int = task(TASK).param("max_answer_tokens").default,
+           request: gr.Request = None) -> tuple[str, str, list[Any]]:
         inputs = {"question": question, "context": context}
         result = ctx.manager.run(TASK, model, "predict", inputs, max_answer_tokens=max_answer_tokens)
-        text = result["answer"] if result["answer"] is not None else "(no answer in this text)"
+        text = result["answer"] if result["answer"] is not None else say("qa.no_answer").render(language_of(request))
         spans = [] if result["answer"] is None else [{"entity": "answer", "start": result["start"], "end": result["end"]}]
         # The confidence as text ("97.2%"): a gr.Number shows "0" before any run, and cannot be empty.
         return text, percent(result["score"]), highlighted(context, spans)

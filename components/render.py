@@ -11,15 +11,25 @@ from typing import Any
 
 import gradio as gr
 
+from models.messages import ENGLISH, LANGUAGES, say
+
+from .language import language_of
+from .words import text
+
 TOP_LABELS = 5     # label bars shown first; the rest are in a closed accordion below
 ALWAYS_SHOWN = 2   # ... of which these are shown even when they round to 0%
 
-# Entity types as the common NER models tag them (CoNLL, WikiANN, OntoNotes), in words.
-ENTITY_TYPES = {"PER": "Person", "PERSON": "Person", "LOC": "Place", "LOCATION": "Place",
-                "ORG": "Organisation", "ORGANIZATION": "Organisation", "ORGANISATION": "Organisation",
-                "MISC": "Other"}
-ENTITY_COLOURS = {"Person": "blue", "Place": "green", "Organisation": "orange", "Other": "purple"}
-ENTITY_HEADERS = ["Entity", "Type", "Confidence"]
+# Entity types as the common NER models tag them (CoNLL, WikiANN, OntoNotes), in words (components/words.py).
+ENTITY_TYPES = {"PER": "entity.person", "PERSON": "entity.person", "LOC": "entity.place", "LOCATION": "entity.place",
+                "ORG": "entity.organisation", "ORGANIZATION": "entity.organisation",
+                "ORGANISATION": "entity.organisation", "MISC": "entity.other"}
+# each type's colour, under its name in every language (a page in Chinese highlights 人名 in the same blue)
+ENTITY_COLOURS = {text(key, language): colour for key, colour in [
+    ("entity.person", "blue"), ("entity.place", "green"), ("entity.organisation", "orange"), ("entity.other", "purple")]
+    for language in LANGUAGES}
+ENTITY_COLUMNS = ["entity.column.entity", "entity.column.type", "entity.column.confidence"]
+ENTITY_HEADERS = [text(key) for key in ENTITY_COLUMNS]
+ALL_OF = {"labels": "result.all_labels", "candidates": "result.all_candidates"}  # label_bars' nouns
 
 
 def percent(score: float) -> str:
@@ -55,30 +65,32 @@ def label_bars(label: Any, *, noun: str = "labels", top: int = TOP_LABELS) -> gr
     they are its `bars` attribute, where a run's progress belongs (the full one is out of sight)."""
     with gr.Column():
         shown = gr.Label(label=label, num_top_classes=top)
-        with gr.Accordion(f"All {noun}", open=False, visible=False) as more:
+        with gr.Accordion(f"All {noun}", open=False, visible=False) as more:  # named at each result
             full = gr.Label(label=f"All {noun}", show_label=False, show_heading=False)
 
-    def split(value: Any) -> tuple[Any, Any]:
+    def split(value: Any, request: gr.Request = None) -> tuple[Any, Any]:
         if not isinstance(value, dict) or not value:  # a plain label (a regressor's value) or nothing
             return value, gr.Accordion(visible=False)
         best = top_scores(value, top)
-        return best, gr.Accordion(label=f"All {len(value)} {noun}", visible=len(value) > len(best))
+        named = say(ALL_OF[noun], count=len(value)).render(language_of(request))
+        return best, gr.Accordion(label=named, visible=len(value) > len(best))
 
     full.change(split, full, [shown, more], queue=False, show_progress="hidden", api_visibility="private")
     full.bars = shown  # type: ignore[attr-defined]
     return full
 
 
-def entity_type(tag: str) -> str:
-    """A NER tag in words (PER -> Person); a tag not known here is shown as the model names it."""
-    return ENTITY_TYPES.get(str(tag).upper(), tag)
+def entity_type(tag: str, language: str = ENGLISH) -> str:
+    """A NER tag in words (PER -> Person, 人名 in Chinese); a tag not known here is shown as the model names it."""
+    key = ENTITY_TYPES.get(str(tag).upper())
+    return text(key, language) if key else tag
 
 
-def entity_table(entities: list[dict[str, Any]]) -> dict[str, Any]:
+def entity_table(entities: list[dict[str, Any]], language: str = ENGLISH) -> dict[str, Any]:
     """Entities -> gr.Dataframe's value: entity, type in words, confidence. The confidence is the
     model's probability (0 to 1) in the data, which API clients get, and a percentage on the page."""
-    rows = [[e["text"], entity_type(e["entity"]), float(e["score"])] for e in entities]
-    return {"headers": ENTITY_HEADERS, "data": rows,
+    rows = [[e["text"], entity_type(e["entity"], language), float(e["score"])] for e in entities]
+    return {"headers": [text(key, language) for key in ENTITY_COLUMNS], "data": rows,
             "metadata": {"display_value": [[text, kind, percent(score)] for text, kind, score in rows],
                          "styling": [["", "", ""] for _ in rows]}}
 

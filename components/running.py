@@ -27,11 +27,13 @@ import gradio as gr
 from models import PlaygroundError
 from models.availability import human_size
 from models.base import plain_number
+from models.messages import ENGLISH, render, say
 from models.tasks import task as declared
 
 from .compare import register
 from .common import Context, event_options, on_gpu, plain_errors, sentence_of, with_request
-from .inputs import Refused, field_name, first_refused
+from .inputs import Refused, field_name, field_names, first_refused
+from .language import language_of
 from .tools import endpoint_doc
 
 POLL_SECONDS = 0.25      # how often a watched load's state is sent to the page
@@ -43,6 +45,11 @@ PHONE_SCROLL = """() => {
 
 
 # -- the model's state, as the page shows it ------------------------------------------------------
+
+# what the state panel says of a model not loaded yet, by where it is (models/availability.py): without, with its size
+IDLE = {"local": ("state.idle_local", "state.idle_local_size"), "cached": ("state.idle_cached", "state.idle_cached_size"),
+        "download": ("state.idle_download", "state.idle_download_size")}
+
 
 def _size(n: int | None) -> str:
     return human_size(n) if n else ""
@@ -57,75 +64,74 @@ def _panel(kind: str, body: str) -> str:
     return f'<div class="model-status {kind}" role="status" aria-live="polite">{body}</div>'
 
 
-def gpu_note(ctx: Context, spec: Any) -> str:
+def gpu_note(ctx: Context, spec: Any, language: str = ENGLISH) -> str:
     """For a model the catalog marks as meant for a GPU, running on a CPU."""
     if spec.needs_gpu and ctx.manager.device_if_known() == "cpu" and not ctx.settings.zero_gpu:
-        return " It is meant for a GPU: on this CPU it will be slow."
+        return say("state.slow_on_cpu").render(language)
     return ""
 
 
-def ready_html(entry: dict[str, Any], note: str = "") -> str:
-    size = millions(entry["parameters"])
+def ready_html(entry: dict[str, Any], note: str = "", language: str = ENGLISH) -> str:
     replicas = entry.get("replicas")  # served by Ray Serve (models/cluster.py)
-    where = html.escape(entry["device"]) + (f' (replica{"s" if len(replicas) > 1 else ""} '
-                                            f'{html.escape(", ".join(replicas))})' if replicas else "")
-    return _panel("ready", f'<span class="dot">●</span> <b>{html.escape(entry["label"])}</b> is ready on '
-                           f'{where} in {html.escape(entry["dtype"])} · {size} parameters · '
-                           f'loaded in {entry["load_seconds"]:.1f} s.{html.escape(note)}')
+    where = (say("state.replicas" if len(replicas) > 1 else "state.replica", device=entry["device"],
+                 replicas=", ".join(replicas)).render(language) if replicas else entry["device"])
+    said = say("state.ready", label=html.escape(entry["label"]), where=html.escape(where),
+               dtype=html.escape(entry["dtype"]), size=millions(entry["parameters"]), seconds=entry["load_seconds"])
+    return _panel("ready", f'<span class="dot">●</span> {said.render(language)}{html.escape(note)}')
 
 
-def loading_html(label: str, state: dict[str, Any]) -> str:
-    phase = state["phase"]
-    if phase == "downloading":
+def loading_html(label: str, state: dict[str, Any], language: str = ENGLISH) -> str:
+    phase = render(state["phase"], language)
+    if state["phase"] == "downloading":
         got, planned = _size(state["downloaded_bytes"]), _size(state["planned_bytes"])
-        phase = f"downloading {got}" + (f" of {planned}" if planned else "")
+        phase = (say("load.downloading_of", got=got, planned=planned) if planned
+                 else say("load.downloading", got=got)).render(language)
     fraction = state.get("fraction")
     bar = (f'<progress max="100" value="{fraction * 100:.0f}"></progress>' if fraction is not None
            else '<progress></progress>')  # no value: the browser draws a moving bar
-    return _panel("loading", f'<b>Loading {html.escape(label)}</b>: {html.escape(phase)}… '
-                             f'{state["seconds"]:.0f} s {bar}')
+    said = say("state.loading", label=html.escape(label), phase=html.escape(phase), seconds=state["seconds"])
+    return _panel("loading", f"{said.render(language)} {bar}")
 
 
-def failed_html(label: str, message: str) -> str:
-    return _panel("failed", f'<b>{html.escape(label)} could not be loaded.</b> {html.escape(message)}')
+def failed_html(label: str, message: str, language: str = ENGLISH) -> str:
+    return _panel("failed", say("state.failed", label=html.escape(label), message=html.escape(message)).render(language))
 
 
-def model_state_html(ctx: Context, task: str, model: str | None) -> str:
-    """The state of the model picked, when no run of this page is watching it."""
+def model_state_html(ctx: Context, task: str, model: str | None, language: str = ENGLISH) -> str:
+    """The state of the model picked, when no run of this page is watching it, in `language`."""
     try:
         spec = ctx.manager.spec(task, model)
     except PlaygroundError as e:
-        return failed_html(str(model or "This model"), sentence_of(e))
+        return failed_html(str(model or say("state.this_model").render(language)), sentence_of(e, language), language)
     entry = ctx.manager.entry(spec.task, spec.model_id)
     if entry is not None:
-        return ready_html(entry, gpu_note(ctx, spec))
+        return ready_html(entry, gpu_note(ctx, spec, language), language)
     state = ctx.manager.loading(spec.task, spec.model_id)
     if state is not None:
-        return loading_html(spec.name, state)
-    where = ""
+        return loading_html(spec.name, state, language)
+    key, size = "state.idle", ""
     if ctx.availability is not None:
         found = ctx.availability.of(spec.task, spec.model_id)
         if found.state == "unavailable":
-            return _panel("unavailable", f"<b>{html.escape(spec.name)}</b> is not available on this server right now; "
-                                         "pick a model marked ready.")
+            return _panel("unavailable", say("state.unavailable", label=html.escape(spec.name)).render(language))
         size = _size(found.size_bytes)
-        where = {"local": f" (a folder on this server{', ' + size if size else ''})",
-                 "cached": f" (in this server's cache{', ' + size if size else ''})",
-                 "download": f" after a download{' of ' + size if size else ''}"}.get(found.state, "")
-    gpu = " It is meant for a GPU." if spec.needs_gpu and not ctx.settings.zero_gpu else ""
-    return _panel("idle", f"<b>{html.escape(spec.name)}</b> is not loaded yet: it loads on the first run{where}.{gpu}")
+        if found.state in IDLE:
+            key = IDLE[found.state][bool(size)]
+    gpu = say("state.for_gpu").render(language) if spec.needs_gpu and not ctx.settings.zero_gpu else ""
+    said = say(key, label=html.escape(spec.name), **({"size": size} if size and key != "state.idle" else {}))
+    return _panel("idle", said.render(language) + gpu)
 
 
-def picker_choices(ctx: Context, task: str) -> list[tuple[str, str]]:
+def picker_choices(ctx: Context, task: str, language: str = ENGLISH) -> list[tuple[str, str]]:
     """The catalog's models with what the server knows of each: ready, a download and its size, not available."""
     choices = []
     for spec in ctx.catalog.models(task):
-        mark = ctx.availability.of(spec.task, spec.model_id).mark() if ctx.availability is not None else ""
+        mark = render(ctx.availability.of(spec.task, spec.model_id).mark(), language) if ctx.availability is not None else ""
         choices.append((f"{spec.name} · {mark}" if mark else spec.name, spec.model_id))
     return choices
 
 
-def watch_load(ctx: Context, task: str, model: str | None) -> Iterator[str]:
+def watch_load(ctx: Context, task: str, model: str | None, language: str = ENGLISH) -> Iterator[str]:
     """Load the model picked (once for everyone who asks), sending its state to the page while it loads;
     raises what the load raised. A page that goes away leaves the load running for the next visitor."""
     spec = ctx.manager.spec(task, model)
@@ -147,7 +153,7 @@ def watch_load(ctx: Context, task: str, model: str | None) -> Iterator[str]:
             break
         state = ctx.manager.loading(spec.task, spec.model_id)
         if state is not None:
-            yield loading_html(spec.name, state)
+            yield loading_html(spec.name, state, language)
     if failure:
         raise failure[0]
 
@@ -312,26 +318,28 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
         clear = {**fields.clear(), view.alert: alert_html()}
         refused = first_refused(args)
         if refused is not None:
-            yield {**fields.mark(refused.field, refused.message), view.alert: alert_html(refused.message)}
+            message = render(refused.message, language)
+            yield {**fields.mark(refused.field, message), view.alert: alert_html(message)}
             return
         model = args[model_at]
         try:
             spec = ctx.manager.spec(view.task, model)
             before = view.fitted(ctx, model) if view.controls else {}
             first = True
-            for state in watch_load(ctx, view.task, model):
+            for state in watch_load(ctx, view.task, model, language):
                 yield {view.status: view.titled(state), **(clear if first else {})}
                 first = False
             entry = ctx.manager.entry(spec.task, spec.model_id)  # None: unloaded again at once (the cap)
-            ready = {view.status: view.titled(ready_html(entry, gpu_note(ctx, spec)) if entry
-                                              else model_state_html(ctx, view.task, model)), **clear}
+            ready = {view.status: view.titled(ready_html(entry, gpu_note(ctx, spec, language), language) if entry
+                                              else model_state_html(ctx, view.task, model, language)), **clear}
             if not first and view.controls:  # loaded now: its files are here if they were not before
                 after_load = view.fitted(ctx, model)
                 ready.update({c: u for c, u in after_load.items() if before.get(c) != u})
             yield ready
         except Exception as e:  # noqa: BLE001 - every failure becomes the panel's sentence, by the picker
             message = sentence_of(e, language)
-            yield {view.status: view.titled(failed_html(str(model or "The model"), message)),
+            label = str(model or say("state.the_model").render(language))
+            yield {view.status: view.titled(failed_html(label, message, language)),
                    view.alert: alert_html(message),
                    **fields.mark("model", message)}
             return
@@ -364,11 +372,12 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
     `outputs` attribute lists the components they touch)."""
     params = {p.name: p for p in declared(view.task).params}
 
-    def fit(model: str | None) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {view.status: view.titled(model_state_html(ctx, view.task, model)),
+    def fit(model: str | None, request: gr.Request = None) -> dict[Any, Any]:
+        language = language_of(request)
+        updates: dict[Any, Any] = {view.status: view.titled(model_state_html(ctx, view.task, model, language)),
                                    view.alert: alert_html(), **view.fields.clear()}
         if ctx.availability is not None:  # the marks as the startup check found them (it may end after the build)
-            updates[view.model] = gr.update(choices=picker_choices(ctx, view.task))
+            updates[view.model] = gr.update(choices=picker_choices(ctx, view.task, language))
         try:
             spec = ctx.manager.spec(view.task, model)
             updates.update(view.fitted(ctx, model))
@@ -389,7 +398,8 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
         if isinstance(control, gr.Slider):
             # The slider's box takes any number, then pulls it into range when it loses focus: its
             # "release" carries the number as typed, before that, so the person is told.
-            def told(value: Any, model: str | None, name: str = name, control: Any = control) -> Any:
+            def told(value: Any, model: str | None, request: gr.Request = None, name: str = name,
+                     control: Any = control) -> Any:
                 if isinstance(value, Refused):  # past the control's own limits (components/inputs.py)
                     message = value.message
                 else:
@@ -397,12 +407,12 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
                     message = ""
                     if isinstance(value, (int, float)) and low is not None and high is not None and not (
                             low <= value <= high):
-                        message = (f"{field_name(control.label)} goes from {plain_number(low)} to "
-                                   f"{plain_number(high)} for this model, not {plain_number(value)}.")
+                        message = say("input.slider_range", **field_names(control.label), low=plain_number(low),
+                                      high=plain_number(high), value=plain_number(value))
                 if not message:
                     return gr.update(info=getattr(control, "info", None) or "", elem_classes=[])
-                return gr.update(info=f"⚠ {message} The slider went back to its nearest end; "
-                                      "check it before you run.", elem_classes=["field-error"])
+                said = say("input.slider_moved", problem=message).render(language_of(request))
+                return gr.update(info=f"⚠ {said}", elem_classes=["field-error"])
             control.release(told, [control, view.model], [control], queue=False, api_visibility="private",
                             show_progress="hidden")
 

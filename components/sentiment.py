@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from models.messages import say
+
 from .common import Context
+from .language import language_of
 from .render import label_bars, label_scores
 from .task_tab import task_tab
 from .words import text, word
@@ -17,10 +20,10 @@ EXAMPLES = [
 
 
 def build(ctx: Context) -> None:
-    def sentiment(text: str, model: str | None = None) -> dict[str, float]:
+    def sentiment(text: str, model: str | None = None, request: gr.Request = None) -> dict[str, float]:
         result = ctx.manager.predict(TASK, model, text)
         if result["truncated"]:
-            gr.Warning("The text is longer than the model reads; only its beginning was classified.")
+            gr.Warning(say("text.read_beginning").render(language_of(request)))
         return label_scores(result["labels"])
 
     task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),

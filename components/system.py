@@ -10,14 +10,24 @@ from typing import Any
 
 import gradio as gr
 
+from models import InvalidInput
 from models.availability import human_size
+from models.messages import ENGLISH, Joined, say
 
 from .common import Context, plain_errors, sentence_of
+from .language import language_of
 from .running import millions
-from .words import word
+from .words import WORDS, text, word
 
-LOADED_HEADERS = ["Task", "Model", "Device", "Precision", "Parameters", "Memory", "Load time", "Last used"]
-CATALOG_HEADERS = ["Task", "Model", "State", "Size"]
+# the tables' columns: words.py keys, their text sent with each update in the reader's language
+LOADED_COLUMNS = ["task", "model", "device", "precision", "parameters", "memory", "load_time", "last_used"]
+CATALOG_COLUMNS = ["task", "model", "state", "size"]
+LOADED_HEADERS = [text(f"models.column.{c}") for c in LOADED_COLUMNS]  # English, as the page builds them
+CATALOG_HEADERS = [text(f"models.column.{c}") for c in CATALOG_COLUMNS]
+
+
+def headers(columns: list[str], language: str = ENGLISH) -> list[str]:
+    return [text(f"models.column.{c}", language) for c in columns]
 
 
 def versions() -> str:
@@ -30,82 +40,99 @@ def versions() -> str:
     return "Python " + platform.python_version() + " · " + " · ".join(f"{n} {version(n)}" for n in names)
 
 
-def memory_line(ctx: Context) -> str:
+def memory_line(ctx: Context, language: str = ENGLISH) -> str:
     if hasattr(ctx.manager, "replicas"):  # --backend ray (models/cluster.py)
-        return cluster_lines(ctx)
+        return cluster_lines(ctx, language)
     if ctx.manager.device_if_known() is None:  # asking for the device would import torch before any model
-        return f"No model loaded yet · at most {ctx.manager.max_loaded} models kept loaded"
+        return say("models.no_model_yet", limit=ctx.manager.max_loaded).render(language)
     mem = ctx.manager.memory()
     if mem.get("free_bytes") is None:
-        return f"Device: **{mem['device']}** · at most {ctx.manager.max_loaded} models kept loaded"
-    return (f"Device: **{mem['device']}** · free memory {mem['free_bytes'] / 2**30:.1f} GiB "
-            f"of {mem['total_bytes'] / 2**30:.1f} GiB · at most {ctx.manager.max_loaded} models kept loaded")
+        return say("models.device", device=mem["device"], limit=ctx.manager.max_loaded).render(language)
+    return say("models.device_memory", device=mem["device"], free=mem["free_bytes"] / 2**30,
+               total=mem["total_bytes"] / 2**30, limit=ctx.manager.max_loaded).render(language)
 
 
-def cluster_lines(ctx: Context) -> str:
+def ray_state(state: str, language: str = ENGLISH) -> str:
+    """A state of Ray Serve's (HEALTHY, RUNNING...) as a word; lower-case as Ray writes it where words.py has none."""
+    key = f"models.ray.{state.lower()}"
+    return text(key, language) if key in WORDS else state.lower()
+
+
+def cluster_lines(ctx: Context, language: str = ENGLISH) -> str:
     """Ray Serve: each deployment's replicas by state (serve.status()), then each replica: its node, device,
     requests running and models."""
     manager: Any = ctx.manager
     deployments = manager.deployments()
     if not deployments:
-        return (f"Served by Ray Serve at **{manager.address}**: not connected yet"
-                + (f" ({manager.failure})" if manager.failure else "") + ".")
-    parts = [f"**{d['application']}** {d['status'].lower()}, "
-             + ", ".join(f"{n} {state.lower()}" for state, n in sorted(d["replicas"].items())) for d in deployments]
-    lines = [f"Served by Ray Serve at **{manager.address}** · at most {manager.max_loaded} models per replica · "
-             + " · ".join(parts)]
+        if manager.failure:  # a Message where the cluster said why: in the same language
+            return say("models.ray_not_connected_because", address=manager.address,
+                       failure=manager.failure).render(language)
+        return say("models.ray_not_connected", address=manager.address).render(language)
+    parts = []
+    for d in deployments:
+        replicas = [say("models.replica_state", count=n, state=ray_state(state, language)).render(language)
+                    for state, n in sorted(d["replicas"].items())]
+        parts.append(say("models.deployment", application=d["application"], status=ray_state(d["status"], language),
+                         replicas=Joined(replicas)).render(language))
+    lines = [say("models.ray_served", address=manager.address, limit=manager.max_loaded,
+                 deployments=" · ".join(parts)).render(language)]
     for r in manager.replicas():
-        models = ", ".join(m["label"] for m in r["models"]) or "no model"
-        lines.append(f"- replica `{r['replica']}` of **{r['deployment']}** on {r['node']} "
-                     f"({r['device'] or 'no model loaded yet'}): {r['running']} request"
-                     f"{'s' if r['running'] != 1 else ''} running · {models}")
+        models = Joined(m["label"] for m in r["models"]) or say("models.no_model")
+        lines.append(say("models.replica_one" if r["running"] == 1 else "models.replica_many", replica=r["replica"],
+                         deployment=r["deployment"], node=r["node"], device=r["device"] or say("models.no_device_yet"),
+                         running=r["running"], models=models).render(language))
     return "\n".join(lines)
 
 
-def ago(when: float | None, now: float | None = None) -> str:
+def ago(when: float | None, now: float | None = None, language: str = ENGLISH) -> str:
     if not when:
         return ""
     seconds = max(0.0, (now or time.time()) - when)
     if seconds < 60:
-        return f"{seconds:.0f} s ago"
+        return say("models.seconds_ago", seconds=seconds).render(language)
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
+        return say("models.minutes_ago", minutes=seconds / 60).render(language)
+    return say("models.hours_ago", hours=seconds / 3600).render(language)
 
 
-STATES = {"local": "ready (a folder here)", "cached": "ready (in the cache)", "download": "needs a download",
-          "unavailable": "not available now", "unknown": "being checked", "remote": "on a remote server"}
+STATES = ("local", "cached", "download", "unavailable", "unknown", "remote")  # words.py models.state.<state>
+
+
+def state_words(state: str, language: str = ENGLISH) -> str:
+    return text(f"models.state.{state}", language) if state in STATES else state
 
 
 def megabytes(mb: float) -> str:
     return f"{mb:,.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
 
 
-def loaded_rows(models: list[dict[str, Any]]) -> list[list[Any]]:
+def loaded_rows(models: list[dict[str, Any]], language: str = ENGLISH) -> list[list[Any]]:
     """The /models data as the table shows it, most recently used first."""
     rows = []
     for m in sorted(models, key=lambda m: m.get("last_used") or 0, reverse=True):
-        device = m["device"] + (f" · replica {m['replica']}" if m.get("replica") else "")
+        device = say("models.on_replica", device=m["device"], replica=m["replica"]).render(language) \
+            if m.get("replica") else m["device"]
         rows.append([m["task"], m["label"], device, m["dtype"], millions(m["parameters"]),
-                     megabytes(m["memory_mb"]), f"{m['load_seconds']:.1f} s", ago(m.get("last_used"))])
+                     megabytes(m["memory_mb"]), say("models.load_time", seconds=m["load_seconds"]).render(language),
+                     ago(m.get("last_used"), language=language)])
     return rows
 
 
-def catalog_rows(ctx: Context) -> list[list[Any]]:
+def catalog_rows(ctx: Context, language: str = ENGLISH) -> list[list[Any]]:
     if ctx.availability is None:
         return []
-    return [[state.task, state.label, STATES.get(state.state, state.state),
+    return [[state.task, state.label, state_words(state.state, language),
              human_size(state.size_bytes) if state.size_bytes else ""]
             for state in ctx.availability.catalog_states()]
 
 
-def catalog_note(ctx: Context) -> str:
+def catalog_note(ctx: Context, language: str = ENGLISH) -> str:
     if ctx.availability is None:
         return ""
-    text = ctx.availability.summary()
+    note = ctx.availability.summary().render(language)
     if ctx.availability.offline():
-        text += "\n\n**For the operator:** " + ctx.availability.advice()
-    return text
+        note += "\n\n" + say("models.operator", advice=ctx.availability.advice()).render(language)
+    return note
 
 
 def choice(entry: dict[str, Any]) -> tuple[str, str]:
@@ -140,11 +167,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         loaded_at and last_used (seconds since the epoch), least recently used first."""
         return ctx.manager.loaded()
 
+    def unload_one_model(task: str, model: str) -> None:
+        if not ctx.manager.unload(task, model):
+            raise InvalidInput(say("models.not_loaded", model=model, task=task), field="model")
+
     @plain_errors
     def unload(task: str, model: str) -> list[dict[str, Any]]:
         """Unload one model; returns what stays loaded."""
-        if not ctx.manager.unload(task, model):
-            raise gr.Error(f"{model} is not loaded for {task}; it may have been unloaded already.")
+        unload_one_model(task, model)
         return ctx.manager.loaded()
 
     @plain_errors
@@ -153,28 +183,40 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ctx.manager.unload_all()
         return ctx.manager.loaded()
 
-    def shown(models: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+    def shown(models: list[dict[str, Any]] | None, request: gr.Request = None) -> tuple[Any, ...]:
+        """The tables and lines in the reader's language (the headers sent with the rows, so they are too)."""
+        language = language_of(request)
         models = models or []
-        return (loaded_rows(models), gr.update(choices=list(dict.fromkeys(choice(m) for m in models)), value=None),
-                memory_line(ctx), catalog_rows(ctx), catalog_note(ctx))
+        return ({"headers": headers(LOADED_COLUMNS, language), "data": loaded_rows(models, language)},
+                gr.update(choices=list(dict.fromkeys(choice(m) for m in models)), value=None),
+                memory_line(ctx, language),
+                {"headers": headers(CATALOG_COLUMNS, language), "data": catalog_rows(ctx, language)},
+                catalog_note(ctx, language))
 
-    def act(picked: str | None, action: str) -> tuple[list[dict[str, Any]], str]:
+    def act(picked: str | None, action: str, language: str = ENGLISH) -> tuple[list[dict[str, Any]], str]:
         """The page's Load / Unload / Unload all, with the outcome in a sentence (never a toast)."""
         try:
             if action == "unload all":
                 count = ctx.manager.unload_all()
-                return ctx.manager.loaded(), f"Unloaded {count} model{'s' if count != 1 else ''}."
+                said = say("models.unloaded_one" if count == 1 else "models.unloaded_many", count=count)
+                return ctx.manager.loaded(), said.render(language)
             if not picked:
-                return ctx.manager.loaded(), "Pick a model first."
+                return ctx.manager.loaded(), say("models.pick_first").render(language)
             task, model = picked.split("\n", 1)
             if action == "load":
                 started = time.perf_counter()
                 ctx.manager.get(task, model)
-                return ctx.manager.loaded(), f"Loaded in {time.perf_counter() - started:.1f} s."
-            unload(task, model)
-            return ctx.manager.loaded(), "Unloaded; its memory is free again."
+                return ctx.manager.loaded(), say("models.loaded_in",
+                                                 seconds=time.perf_counter() - started).render(language)
+            unload_one_model(task, model)
+            return ctx.manager.loaded(), say("models.unloaded").render(language)
         except Exception as e:  # noqa: BLE001 - the sentence goes beside the buttons
-            return ctx.manager.loaded(), f"⚠ {sentence_of(e)}"
+            return ctx.manager.loaded(), f"⚠ {sentence_of(e, language)}"
+
+    def acting(action: str) -> Any:
+        def on_click(picked: str | None, request: gr.Request = None) -> tuple[list[dict[str, Any]], str]:
+            return act(picked, action, language_of(request))
+        return on_click
 
     views = [table, which, memory, catalog, note]
     gr.on([tab.select], models, None, [loaded], api_name="models").then(
@@ -185,7 +227,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         return
     for button, action in [(unload_one, "unload"), (unload_every, "unload all"), (load_one, "load")]:
         picked = to_load if action == "load" else which
-        button.click(lambda p, a=action: act(p, a), [picked], [loaded, outcome], api_visibility="private",
+        button.click(acting(action), [picked], [loaded, outcome], api_visibility="private",
                      concurrency_id="device", concurrency_limit=ctx.settings.concurrency_limit).then(
             shown, [loaded], views, api_visibility="private")
     gr.api(unload, api_name="unload", queue=False)

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from models.tasks import task
 
 from . import compare, explain
 from .common import Context, model_picker
 from .inputs import param_control
+from .language import language_of
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
 from .words import WORDS, english, text, word
 
@@ -41,6 +43,22 @@ def title(key: str, intro: str) -> gr.Markdown:
     if f"heading.{key}" in WORDS and text(f"intro.{key}") == intro:
         return gr.Markdown(word(f"heading.{key}"), elem_classes=["task-intro"])
     return gr.Markdown(f"## {task(key).title}\n{intro}", elem_classes=["task-intro"])
+
+
+def column_heads(dataset: gr.Dataset) -> None:
+    """An examples table's column heads, in the reader's language. They are the inputs' labels, which Gradio's
+    Dataset draws as they are (no translation): English in the page's config, and the reader's words from the
+    page's load on."""
+    labels = list(dataset.headers)
+    dataset.headers = [english(label) for label in labels]
+    if len(labels) < 2:  # one column: Gradio draws no head
+        return
+
+    def heads(request: gr.Request = None) -> Any:
+        language = language_of(request)
+        return gr.update(headers=[text(label.key, language) if isinstance(label, I18nData) and label.key in WORDS
+                                  else english(label) for label in labels])
+    gr.on(None, heads, None, [dataset], queue=False, api_visibility="private", show_progress="hidden")
 
 
 def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[Any]],
@@ -92,9 +110,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
                 filled = drawn + [params[p.name] for p in declaration.params if p.kind == "labels"]
                 one = not isinstance(examples[0], (list, tuple))  # plain values fill the first input only
                 shown_examples = gr.Examples(examples, inputs=filled[:1] if one else filled, label=word("examples"))
-                # the table's column heads are the inputs' labels, which Gradio's Dataset draws as they are (no
-                # translation): their English text, as before the labels were words
-                shown_examples.dataset.headers = [english(h) for h in shown_examples.dataset.headers]
+                column_heads(shown_examples.dataset)
         with gr.Column():
             status, alert = state_panels()
             shown = outputs()

@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from models.fitting import FALLBACK_SIDE
-from models.messages import say
+from models.messages import ENGLISH, say
 
 from .common import Context, session_of
 from .language import language_of
@@ -23,9 +23,21 @@ EXAMPLES = [
 SCHEDULERS = ["default", "euler", "euler_a", "dpm++", "ddim", "lcm"]
 
 
-def caption(seed: int, index: int, p: dict[str, Any]) -> str:
-    return (f"seed {seed} (image {index + 1}) · {p['steps']} steps · guidance {p['guidance_scale']} · "
-            f"{p['width']}x{p['height']}")
+def caption(seed: int, index: int, p: dict[str, Any], language: str = ENGLISH) -> str:
+    return say("diffusion.caption", seed=seed, number=index + 1, steps=p["steps"], guidance=p["guidance_scale"],
+               width=p["width"], height=p["height"]).render(language)
+
+
+def done_note(result: dict[str, Any], notice: str, language: str = ENGLISH) -> str:
+    """The line under the images: seed, steps run, time, and what the person should know about the run."""
+    p = result["parameters"]
+    parts = [say("diffusion.done", seed=result["seed"], steps_run=result["steps_run"], steps=p["steps"],
+                 seconds=result["seconds"])]
+    if result["stopped"]:
+        parts.append(say("diffusion.stopped_early"))
+    if result["prompt_truncated"]:
+        parts.append(say("diffusion.prompt_cut"))
+    return "".join(part.render(language) for part in parts) + (f"\n\n⚠ {notice}" if notice else "")
 
 
 def gpu_seconds(steps: Any = None, width: Any = None, height: Any = None, num_images: Any = 1, **_: Any) -> float:
@@ -45,31 +57,28 @@ def build(ctx: Context) -> None:
                       num_images: int = 1, seed: int | None = None, model: str | None = None,
                       scheduler: str = "default",
                       request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple[list[Any], str]:
-        session = session_of(request)
+        session, language = session_of(request), language_of(request)
         notice = ""
         if CHINESE_CHARACTERS.search(prompt or "") and not ctx.manager.run(TASK, model, "reads_chinese"):
-            notice = say("diffusion.english_only", model=ctx.manager.spec(TASK, model).name).render(language_of(request))
+            notice = say("diffusion.english_only", model=ctx.manager.spec(TASK, model).name).render(language)
             gr.Warning(notice)
         stop_event = ctx.stops.start(session, TASK)
         try:
             estimate = ctx.manager.run(TASK, model, "estimate_seconds", steps=steps, width=width, height=height,
                                        num_images=num_images)
             if estimate and estimate > 10:
-                gr.Info(f"This will take about {estimate:.0f} s.")
+                gr.Info(say("diffusion.estimate", seconds=estimate).render(language))
             result = ctx.manager.run(  # loaded again if evicted under the call
                 TASK, model, "predict", prompt, negative_prompt=negative_prompt, steps=steps,
                 guidance_scale=guidance_scale, width=width, height=height, num_images=num_images, seed=seed,
                 scheduler=None if scheduler in (None, "", "default") else scheduler,
-                progress=lambda step, total: progress((step, total), desc="Denoising", unit="steps"), stop=stop_event)
+                progress=lambda step, total: progress((step, total), desc=text("t2i.denoising", language),
+                                                      unit=text("t2i.steps", language)), stop=stop_event)
         finally:
             ctx.stops.finish(session, TASK, stop_event)
-        p = result["parameters"]
-        images = [(img, caption(result["seed"], i, p)) for i, img in enumerate(result["images"])]
-        note = (f"seed **{result['seed']}** · {result['steps_run']}/{p['steps']} steps · "
-                f"{result['seconds']:.1f} s" + (" · stopped early" if result["stopped"] else "")
-                + (" · the prompt is longer than the model reads; its end was left out"
-                   if result["prompt_truncated"] else "")) + (f"\n\n⚠ {notice}" if notice else "")
-        return images, note
+        images = [(img, caption(result["seed"], i, result["parameters"], language))
+                  for i, img in enumerate(result["images"])]
+        return images, done_note(result, notice, language)
 
     schedulers: list[Any] = []
 

@@ -5,9 +5,11 @@ from typing import Any
 
 import gradio as gr
 
+from models.messages import say
 from models.tasks import task
 
 from .common import Context
+from .language import language_of
 from .render import label_bars, label_scores
 from .task_tab import task_tab
 from .words import text, word
@@ -26,11 +28,11 @@ def build(ctx: Context) -> None:
 
     def zero_shot_classification(text: str, labels: Any, multi_label: bool = False,
                                  hypothesis_template: str = param("hypothesis_template").default,
-                                 model: str | None = None) -> dict[str, float]:
+                                 model: str | None = None, request: gr.Request = None) -> dict[str, float]:
         result = ctx.manager.predict(TASK, model, text, labels=labels, multi_label=multi_label,
                                      hypothesis_template=hypothesis_template)
         if result["truncated"]:
-            gr.Warning("The text is longer than the model reads; only its beginning was classified.")
+            gr.Warning(say("text.read_beginning").render(language_of(request)))
         return label_scores(result["labels"])
 
     task_tab(ctx, TASK, intro=text(f"intro.{TASK}"),

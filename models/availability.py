@@ -30,15 +30,12 @@ from .catalog import Catalog, shown_endpoint
 from .download import hub_repo, plan_files
 from .errors import ModelNotFound
 from .loading import is_local, shown
-from .messages import Message, say
+from .messages import Joined, Message, say
 from .tasks import canonical_task
 
 log = logging.getLogger("playground")
 
-ADVICE = ("To serve models without the Hub: on a machine that reaches it, run `python app.py --download` "
-          "(it fetches the catalog's models into the Hugging Face cache; a model must be in the catalog, "
-          "--config, to be fetched), then copy the cache here; set HF_HUB_OFFLINE=1 to skip the Hub; "
-          "or point the catalog at local folders (--config).")
+ADVICE = say("models.advice")  # the operator's way to models without the Hub
 
 # The file that says a repo is in the cache, next to at least one .safetensors file: a snapshot with
 # only its config (an interrupted download) is not ready. CLIP tags fetch only open_clip's weights.
@@ -119,12 +116,12 @@ class ModelAvailability:
     def mark(self) -> str:
         """A few words for the model picker, after the model's name."""
         if self.ready():
-            return f"ready, {human_size(self.size_bytes)}" if self.size_bytes else "ready"
+            return say("mark.ready_size", size=human_size(self.size_bytes)) if self.size_bytes else say("mark.ready")
         if self.state == "download":
-            return f"download {human_size(self.size_bytes)}" if self.size_bytes else "download"
+            return say("mark.download_size", size=human_size(self.size_bytes)) if self.size_bytes else say("mark.download")
         if self.state == "remote":
-            return f"remote ({shown_endpoint(self.endpoint)})"
-        return "not available now" if self.state == "unavailable" else "checking…"
+            return say("mark.remote", server=shown_endpoint(self.endpoint))
+        return say("mark.unavailable" if self.state == "unavailable" else "mark.checking")
 
 
 @dataclass(frozen=True)
@@ -387,39 +384,37 @@ class Availability:
     def catalog_states(self) -> list[ModelAvailability]:
         return [self.of(task, spec.model_id) for task in self.catalog.tasks() for spec in self.catalog.models(task)]
 
-    def summary(self) -> str:
-        """One line for the console and the Models tab."""
+    def summary(self) -> Message:
+        """One line for the console and the Models tab (which renders it in the reader's language)."""
         if env_offline():
-            hub = "offline (HF_HUB_OFFLINE=1)"
+            hub = say("models.hub_offline")
         else:
             with self._lock:
                 known, wall = self._known, self._wall
-            hub = {None: "being checked", True: "reachable"}.get(
-                known, f"not reachable (checked {time.strftime('%H:%M', time.localtime(wall))})")
+            hub = {None: say("models.hub_checking"), True: say("models.hub_reachable")}.get(known) or \
+                say("models.hub_unreachable", time=time.strftime("%H:%M", time.localtime(wall)))
         states = self.catalog_states()
         count = {s: sum(a.state == s for a in states) for s in ("download", "unavailable", "unknown", "remote")}
-        parts = [f"{sum(a.ready() for a in states)} ready"]
+        parts = [say("models.ready_count", count=sum(a.ready() for a in states))]
         if count["download"]:
             sizes = [a.size_bytes for a in states if a.state == "download" and a.size_bytes]
-            size = ""
-            if sizes:
-                size = f" ({'' if len(sizes) == count['download'] else 'at least '}{human_size(sum(sizes))})"
-            parts.append(f"{count['download']} {'needs' if count['download'] == 1 else 'need'} a download{size}")
-        if count["unavailable"]:
-            parts.append(f"{count['unavailable']} not available now")
-        if count["unknown"]:
-            parts.append(f"{count['unknown']} being checked")
-        if count["remote"]:
-            parts.append(f"{count['remote']} on remote servers")
-        return f"Hub: {hub}. Catalog: {', '.join(parts)}."
+            one = count["download"] == 1
+            if not sizes:
+                key = "models.download_one" if one else "models.download_many"
+            elif len(sizes) == count["download"]:
+                key = "models.download_one_size" if one else "models.download_many_size"
+            else:
+                key = "models.download_many_least"
+            parts.append(say(key, count=count["download"], size=human_size(sum(sizes)) if sizes else ""))
+        for state, key in [("unavailable", "models.unavailable_count"), ("unknown", "models.checking_count"),
+                           ("remote", "models.remote_count")]:
+            if count[state]:
+                parts.append(say(key, count=count[state]))
+        return say("models.summary", hub=hub, parts=Joined(parts))
 
-    def advice(self) -> str:
+    def advice(self) -> Message:
         """What the operator can do about models that cannot be had (the log and the Models tab)."""
-        if env_offline():
-            return ("HF_HUB_OFFLINE is set, so only models in the Hugging Face cache or in local folders load: "
-                    "run `python app.py --download` on a machine that reaches the Hub and copy its cache here, "
-                    "or point the catalog at local folders (--config).")
-        return ADVICE
+        return say("models.advice_offline") if env_offline() else ADVICE
 
     def unavailable_message(self, task: str, model_id: str) -> Message:
         """The visitor's sentence: which model, and what to do (never `--download`, the operator's)."""

@@ -72,7 +72,7 @@ class ClipMatching(Pipeline):
     # -- loading ---------------------------------------------------------------------------------
     def _load(self, device: str, dtype: Any) -> None:
         source = self._locate(self.spec.model_id)
-        self.report(f"reading the weights onto {device}")
+        self.report(say("load.weights_onto", device=device))
         precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
         # load_weights=False: open_clip would pick (and maybe unpickle) a checkpoint itself;
         # pretrained_text=False: it would fetch a text tower's base weights from the Hub.

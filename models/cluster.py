@@ -665,7 +665,7 @@ class ClusterManager:
         try:
             if on_loading is not None and self.entry(*key) is None:
                 on_loading(spec)
-            progress.report("loading on a replica of the cluster")
+            progress.report(say("load.on_replica"))
             self._remote(spec, "load", (), {})
         finally:
             with self._lock:

@@ -69,7 +69,7 @@ class TextToImage(Pipeline):
     # -- loading ---------------------------------------------------------------------------------
     def _load(self, device: str, dtype: Any) -> None:
         path = resolve(self.spec.model_id, needs="model_index.json", allow_pickle=self.allow_pickle)
-        self.report("reading the weights")
+        self.report(say("load.weights"))
         try:
             pipe = AutoPipelineForText2Image.from_pretrained(
                 path, dtype=dtype, use_safetensors=None if self.allow_pickle else True)
@@ -78,7 +78,7 @@ class TextToImage(Pipeline):
                 raise WrongModelKind(say("diffusion.not_text_to_image", model=self.spec.model_id)) from e
             raise
         if device != "cpu":
-            self.report(f"moving the weights to {device}")
+            self.report(say("load.moving", device=device))
         if device.startswith("cuda"):
             free, _ = torch.cuda.mem_get_info(torch.device(device))
             if free < SMALL_GPU_BYTES:

@@ -23,12 +23,12 @@ def load_transformers(pipeline: Pipeline, auto_model: str, *, task_label: str, s
                       model_types: tuple[str, ...] = (), processor: str = "AutoTokenizer") -> None:
     """Shared load for transformers models: config check, processor, weights to device and dtype."""
     path = resolve(pipeline.spec.model_id, allow_pickle=pipeline.allow_pickle)
-    pipeline.report("reading the config")
+    pipeline.report(say("load.config"))
     config = transformers.AutoConfig.from_pretrained(path, trust_remote_code=False)
     check_architecture(config, pipeline.spec.model_id, task_label, suffixes, model_types)
-    pipeline.report("reading the tokenizer" if processor == "AutoTokenizer" else "reading the image processor")
+    pipeline.report(say("load.tokenizer" if processor == "AutoTokenizer" else "load.image_processor"))
     proc = getattr(transformers, processor).from_pretrained(path, trust_remote_code=False)
-    pipeline.report(f"reading the weights onto {pipeline.device}")
+    pipeline.report(say("load.weights_onto", device=pipeline.device))
     model = getattr(transformers, auto_model).from_pretrained(
         path, config=config, dtype=pipeline.dtype, device_map=pipeline.device,
         use_safetensors=None if pipeline.allow_pickle else True, trust_remote_code=False)

@@ -63,6 +63,83 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 CHINESE: "参数 top_logprobs 必须是 0 到 {limit} 之间的整数，而不是 {value}。"},
     "chat.top_logprobs_alone": {ENGLISH: "top_logprobs needs logprobs set to true.",
                                 CHINESE: "参数 top_logprobs 需要把 logprobs 设为 true。"},
+    # chat_tab: the Chat tab's own lines: a reply's figures, the chat template, Explain, Compare, export (components/chat.py)
+    "chat_tab.seed": {ENGLISH: "seed {seed}", CHINESE: "种子 {seed}"},
+    "chat_tab.new_tokens": {ENGLISH: "{count} new tokens", CHINESE: "{count} 个新 token"},
+    "chat_tab.speed": {ENGLISH: "{rate:.1f} tokens/s", CHINESE: "速度 {rate:.1f} tokens/s"},
+    "chat_tab.first_token": {ENGLISH: "first token {seconds:.2f} s", CHINESE: "首个 token {seconds:.2f} 秒"},
+    "chat_tab.no_token_yet": {ENGLISH: "no token yet", CHINESE: "还没有 token"},
+    "chat_tab.total": {ENGLISH: "total {seconds:.2f} s", CHINESE: "总计 {seconds:.2f} 秒"},
+    "chat_tab.context_of": {ENGLISH: "context {used:,} of {window:,} tokens",
+                            CHINESE: "上下文 {used:,} / {window:,} 个 token"},
+    "chat_tab.context": {ENGLISH: "context {used:,} tokens", CHINESE: "上下文 {used:,} 个 token"},
+    "chat_tab.logprob": {ENGLISH: "log-probability {logprob:.2f}", CHINESE: "对数概率 {logprob:.2f}"},
+    "chat_tab.perplexity": {ENGLISH: "perplexity {perplexity:.2f}", CHINESE: "困惑度 {perplexity:.2f}"},
+    "chat_tab.generating": {ENGLISH: "generating…", CHINESE: "生成中…"},
+    "chat_tab.stopped": {ENGLISH: "stopped", CHINESE: "已停止"},
+    "chat_tab.max_reached": {ENGLISH: "reached max new tokens", CHINESE: "已达到最大新 token 数"},
+    "chat_tab.dropped_one": {ENGLISH: "The oldest turn of this chat was left out so that it fits the model's window "
+                                      "of {window:,} tokens; the model did not read it.",
+                             CHINESE: "为了放进模型 {window:,} 个 token 的上下文窗口，这段对话最早的一轮被略去了；"
+                                      "模型没有读到它。"},
+    "chat_tab.dropped_many": {ENGLISH: "The {count} oldest turns of this chat were left out so that it fits the "
+                                       "model's window of {window:,} tokens; the model did not read them.",
+                              CHINESE: "为了放进模型 {window:,} 个 token 的上下文窗口，这段对话最早的 {count} 轮"
+                                       "被略去了；模型没有读到它们。"},
+    "chat_tab.thought": {ENGLISH: "Thought", CHINESE: "思考过程"},
+    "chat_tab.thinking": {ENGLISH: "Thinking…", CHINESE: "思考中…"},
+    "chat_tab.template_remote": {ENGLISH: "**Chat template:** the server's own: {name} runs at {endpoint}.",
+                                 CHINESE: "**聊天模板：** 由服务器自己应用：{name} 运行在 {endpoint}。"},
+    "chat_tab.template_own": {ENGLISH: "**Chat template:** {name}'s own ({lines} lines), applied to the system prompt "
+                                       "and every message; see it under *Chat template*.",
+                              CHINESE: "**聊天模板：** {name} 自带的模板（{lines} 行），应用于系统提示词和每条消息；"
+                                       "可在 *聊天模板* 下查看。"},
+    "chat_tab.template_none": {ENGLISH: "**No chat template:** {name} is a base model that continues a text. Each "
+                                        "message you send is continued as it is; earlier turns and the system prompt "
+                                        "are not read.",
+                               CHINESE: "**没有聊天模板：** {name} 是续写文本的基础模型。你发送的每条消息都会被原样"
+                                        "续写；之前的轮次和系统提示词不会被读取。"},
+    "chat_tab.template_later": {ENGLISH: "**Chat template:** the model's own, read when it loads (its files are not "
+                                         "here yet).",
+                                CHINESE: "**聊天模板：** 模型自带的模板，在加载时读取（它的文件还不在这里）。"},
+    "chat_tab.no_tokens": {ENGLISH: "The reply has no tokens to show.", CHINESE: "这条回复没有可显示的 token。"},
+    "chat_tab.logprobs": {ENGLISH: "**Log-probability** {logprob:.3f} over {count} tokens · **perplexity** "
+                                   "{perplexity}. {how}",
+                          CHINESE: "**对数概率** {logprob:.3f}（共 {count} 个 token）· **困惑度** {perplexity}。{how}"},
+    "chat_tab.logprobs_thinking": {ENGLISH: "**Log-probability** {logprob:.3f} over {count} tokens ({thinking} of "
+                                            "them thinking) · **perplexity** {perplexity}. {how}",
+                                   CHINESE: "**对数概率** {logprob:.3f}（共 {count} 个 token，其中 {thinking} 个是思考）"
+                                            "· **困惑度** {perplexity}。{how}"},
+    "chat_tab.logprobs_how": {ENGLISH: "The redder a token, the less likely the model found it: each is the model's "
+                                       "own probability at that step (temperature 1), before temperature, top-k, top-p "
+                                       "and the repetition penalty.",
+                              CHINESE: "token 越红，模型认为它越不可能出现：每个都是模型在那一步自己的概率（温度为 1），"
+                                       "在应用温度、top-k、top-p 和重复惩罚之前。"},
+    "chat_tab.too_large": {ENGLISH: "too large to tell", CHINESE: "太大，无法给出"},
+    "chat_tab.waiting": {ENGLISH: "waiting…", CHINESE: "等待中…"},
+    "chat_tab.loading": {ENGLISH: "loading…", CHINESE: "加载中…"},
+    "chat_tab.one_after_another": {ENGLISH: "The models together pass the number kept loaded: the sides answer one "
+                                            "after another.",
+                                   CHINESE: "这些模型加起来超过了保持加载的模型数量：各栏依次回答。"},
+    "chat_tab.side_failed": {ENGLISH: "{side} failed", CHINESE: "{side} 出错了"},
+    "chat_tab.first_later": {ENGLISH: "{side}: its first token {ratio:.1f}x later than A's",
+                             CHINESE: "{side}：首个 token 比 A 慢 {ratio:.1f}x"},
+    "chat_tab.first_sooner": {ENGLISH: "{side}: its first token {ratio:.1f}x sooner than A's",
+                              CHINESE: "{side}：首个 token 比 A 快 {ratio:.1f}x"},
+    "chat_tab.first_as_soon": {ENGLISH: "{side}: its first token as soon as A's",
+                               CHINESE: "{side}：首个 token 和 A 一样快"},
+    "chat_tab.and_speed": {ENGLISH: "{said}, {ratio:.1f}x A's tokens/s", CHINESE: "{said}，tokens/s 是 A 的 {ratio:.1f}x"},
+    "chat_tab.system_prompt_type": {ENGLISH: "system_prompt must be a string, not {kind}.",
+                                    CHINESE: "参数 system_prompt 必须是字符串，而不是 {kind}。"},
+    "chat_tab.type_first": {ENGLISH: "Type a message first.", CHINESE: "请先输入一条消息。"},
+    "chat_tab.nothing_to_export": {ENGLISH: "The chat is empty: there is nothing to export yet.",
+                                   CHINESE: "对话是空的：还没有可以导出的内容。"},
+    "chat_tab.no_file": {ENGLISH: "No file came with the import; pick a .json file.",
+                         CHINESE: "导入时没有收到文件；请选择一个 .json 文件。"},
+    "chat_tab.not_json": {ENGLISH: "That file is not JSON; import a file exported from this tab, or a list of "
+                                   "{{role, content}} messages.",
+                          CHINESE: "这个文件不是 JSON；请导入从本页导出的文件，或一个由 {{role, content}} "
+                                   "消息组成的列表。"},
     # clip: open_clip models, templates and galleries (models/clip.py)
     "clip.needs_tag": {ENGLISH: "{model} needs a pretrained tag, written {model}:TAG.",
                        CHINESE: "{model} 需要一个预训练标签，写作 {model}:TAG。"},
@@ -124,6 +201,80 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cluster.stopped_answering": {ENGLISH: "The model cluster at {address} stopped answering; the page keeps working "
                                            "and the models come back when the cluster does.",
                                   CHINESE: "位于 {address} 的模型集群不再应答；页面仍可使用，集群恢复后模型会回来。"},
+    # compare: /compare and the tabs' Compare mode (components/compare.py; /explain's request checks too)
+    "compare.task": {ENGLISH: "task must be one of the endpoints {names}, not {task!r}.",
+                     CHINESE: "参数 task 必须是以下端点之一：{names}，而不是 {task!r}。"},
+    "compare.no_parameter": {ENGLISH: "{endpoint} has no parameter {name!r}; its parameters are {known}.",
+                             CHINESE: "{endpoint} 没有参数 {name!r}；它的参数有：{known}。"},
+    "compare.models_type": {ENGLISH: "models must be a list of model ids or labels.",
+                            CHINESE: "参数 models 必须是模型 id 或标签的列表。"},
+    "compare.inputs_json": {ENGLISH: "inputs must be a JSON object of the endpoint's parameters by name.",
+                            CHINESE: "参数 inputs 必须是一个 JSON 对象，按名称给出端点的参数。"},
+    "compare.inputs_object": {ENGLISH: "inputs must be an object of the endpoint's parameters by name.",
+                              CHINESE: "参数 inputs 必须是一个对象，按名称给出端点的参数。"},
+    "compare.settings_type": {ENGLISH: "settings must be a list of objects, one per side.",
+                              CHINESE: "参数 settings 必须是对象的列表，每栏一个。"},
+    "compare.sides_count": {ENGLISH: "Compare 2 to {most} models (or one model with 2 to {most} settings), not "
+                                     "{count}.",
+                            CHINESE: "请比较 2 到 {most} 个模型（或一个模型的 2 到 {most} 组设置），而不是 {count} 个。"},
+    "compare.settings_count": {ENGLISH: "settings has {count} entries for {models} models; give one per side.",
+                               CHINESE: "参数 settings 有 {count} 项，模型却有 {models} 个；请每栏给一项。"},
+    "compare.not_a_setting": {ENGLISH: "{name!r} is not a setting to vary; choose one of {known}.",
+                              CHINESE: "{name!r} 不是可以改变的设置；请从以下选择一个：{known}。"},
+    "compare.values_count": {ENGLISH: "Give 2 to {most} values of {setting}, separated by commas (like 0.2, 1.0); "
+                                      "{count} were given.",
+                             CHINESE: "请给出{setting_zh}的 2 到 {most} 个取值，用逗号分隔（例如 0.2, 1.0）；"
+                                      "现在给了 {count} 个。"},
+    "compare.not_a_number": {ENGLISH: "{piece!r} is not a number; give values of {setting} like {default}.",
+                             CHINESE: "{piece!r} 不是数字；请给出{setting_zh}的取值，例如 {default}。"},
+    "compare.vary_one_model": {ENGLISH: "Vary a setting on one model (pick one, or none for the tab's model), or "
+                                        "compare models with the same settings.",
+                               CHINESE: "请在一个模型上改变设置（选一个，或不选以使用本页的模型），"
+                                        "或者用相同的设置比较多个模型。"},
+    "compare.pick_models": {ENGLISH: "Pick 2 to {most} models to compare, or one model and a setting to vary.",
+                            CHINESE: "请选 2 到 {most} 个模型来比较，或者选一个模型和一个要改变的设置。"},
+    "compare.one_after_another": {ENGLISH: "The models together pass the number kept loaded, so the sides ran one "
+                                           "after another.",
+                                  CHINESE: "这些模型加起来超过了保持加载的模型数量，所以各栏依次运行。"},
+    "compare.comparing": {ENGLISH: "Comparing…", CHINESE: "正在比较…"},
+    "compare.waiting": {ENGLISH: "waiting…", CHINESE: "等待中…"},
+    "compare.running": {ENGLISH: "running…", CHINESE: "运行中…"},
+    "compare.measuring": {ENGLISH: "Measuring throughput, one side at a time…",
+                          CHINESE: "正在测量吞吐量，一次一栏…"},
+    "compare.failed": {ENGLISH: "{side} failed", CHINESE: "{side} 出错了"},
+    "compare.slower": {ENGLISH: "{side} is {times} slower than {base}", CHINESE: "{side} 比 {base} 慢 {times}"},
+    "compare.faster": {ENGLISH: "{side} is {times} faster than {base}", CHINESE: "{side} 比 {base} 快 {times}"},
+    "compare.as_fast": {ENGLISH: "{side} is as fast as {base}", CHINESE: "{side} 和 {base} 一样快"},
+    "compare.larger": {ENGLISH: "{side} is {times} larger", CHINESE: "{side} 的参数量大 {times}"},
+    "compare.smaller": {ENGLISH: "{side} is {times} smaller", CHINESE: "{side} 的参数量小 {times}"},
+    "compare.and_larger": {ENGLISH: "{said} and {times} larger", CHINESE: "{said}，参数量大 {times}"},
+    "compare.and_smaller": {ENGLISH: "{said} and {times} smaller", CHINESE: "{said}，参数量小 {times}"},
+    "compare.with_throughput": {ENGLISH: "{said}, with {ratio}x {base}'s throughput",
+                                CHINESE: "{said}，吞吐量是 {base} 的 {ratio}x"},
+    "compare.has_throughput": {ENGLISH: "{side} has {ratio}x {base}'s throughput",
+                               CHINESE: "{side} 的吞吐量是 {base} 的 {ratio}x"},
+    "compare.agree_label": {ENGLISH: "they agree on the label: {label}", CHINESE: "它们给出相同的标签：{label}"},
+    "compare.disagree": {ENGLISH: "they disagree: {scores}", CHINESE: "它们的判断不同：{scores}"},
+    "compare.only_found": {ENGLISH: "only {side} found {entities}", CHINESE: "只有 {side} 找到了 {entities}"},
+    "compare.same_entities": {ENGLISH: "they find the same entities", CHINESE: "它们找到的实体相同"},
+    "compare.same_answer": {ENGLISH: "they give the same answer: {answer}", CHINESE: "它们给出相同的答案：{answer}"},
+    "compare.answers_overlap": {ENGLISH: "their answers overlap ({answers})", CHINESE: "它们的答案有重叠（{answers}）"},
+    "compare.answers_differ": {ENGLISH: "their answers differ ({answers})", CHINESE: "它们的答案不同（{answers}）"},
+    "compare.same_order": {ENGLISH: "they rank the images in the same order, {first} first",
+                           CHINESE: "它们给图片的排序相同，{first} 排在第一"},
+    "compare.same_first": {ENGLISH: "they put the same image first ({first}), then rank the rest differently",
+                           CHINESE: "它们把同一张图片排在第一（{first}），其余图片的排序不同"},
+    "compare.different_first": {ENGLISH: "they put different images first: {firsts}",
+                                CHINESE: "它们排在第一的图片不同：{firsts}"},
+    "compare.results_same": {ENGLISH: "their results are the same", CHINESE: "它们的结果相同"},
+    "compare.results_differ": {ENGLISH: "their results differ", CHINESE: "它们的结果不同"},
+    "compare.this_call": {ENGLISH: "{seconds:.2f} s this call", CHINESE: "本次调用 {seconds:.2f} 秒"},
+    "compare.parameters": {ENGLISH: "{count} parameters", CHINESE: "{count} 参数"},
+    "compare.already_loaded": {ENGLISH: "already loaded", CHINESE: "已经加载"},
+    "compare.loaded_in": {ENGLISH: "loaded in {seconds:.1f} s", CHINESE: "加载用时 {seconds:.1f} 秒"},
+    "compare.throughput": {ENGLISH: "**{rate} calls/s** measured ({calls} calls, {at_once} at once)",
+                           CHINESE: "实测 **{rate} calls/s**（共 {calls} 次调用，每次同时 {at_once} 个）"},
+    "compare.not_measured": {ENGLISH: "⚠ not measured: {error}", CHINESE: "⚠ 未能测量：{error}"},
     # device: where models run, chosen at the first load (models/devices.py, models/manager.py)
     "device.unknown": {ENGLISH: "Unknown device {device!r}; use one of: {devices}.",
                        CHINESE: "未知的设备 {device!r}；请使用以下之一：{devices}。"},
@@ -147,6 +298,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "diffusion.unknown_scheduler": {ENGLISH: "Unknown scheduler {scheduler} for this model; use one of: "
                                              "{schedulers}.",
                                     CHINESE: "这个模型没有调度器 {scheduler}；请使用以下之一：{schedulers}。"},
+    "diffusion.caption": {ENGLISH: "seed {seed} (image {number}) · {steps} steps · guidance {guidance} · {width}x{height}",
+                          CHINESE: "种子 {seed}（第 {number} 张）· {steps} 步 · 引导系数 {guidance} · {width}x{height}"},
+    "diffusion.estimate": {ENGLISH: "This will take about {seconds:.0f} s.",
+                           CHINESE: "这大约需要 {seconds:.0f} 秒。"},
+    "diffusion.done": {ENGLISH: "seed **{seed}** · {steps_run}/{steps} steps · {seconds:.1f} s",
+                       CHINESE: "种子 **{seed}** · {steps_run}/{steps} 步 · {seconds:.1f} 秒"},
+    "diffusion.stopped_early": {ENGLISH: " · stopped early", CHINESE: " · 已提前停止"},
+    "diffusion.prompt_cut": {ENGLISH: " · the prompt is longer than the model reads; its end was left out",
+                             CHINESE: " · 提示词超出了模型能读取的长度，结尾部分被省略了"},
     # explain: attributions (models/explain.py)
     "explain.method": {ENGLISH: "method must be fast or integrated_gradients, not {value!r}.",
                        CHINESE: "参数 method 必须是 fast 或 integrated_gradients，而不是 {value!r}。"},
@@ -182,6 +342,31 @@ MESSAGES: dict[str, dict[str, str]] = {
                                       "(empty: the best match, {best}).",
                              CHINESE: "参数 target 必须是所搜索图片的编号，从 0 到 {last}（留空：最佳匹配，即 "
                                       "{best}）。"},
+    # (the page's explanation and /explain: components/explain.py)
+    "explain.task": {ENGLISH: "task must be one of the endpoints {names}, not {task!r}.",
+                     CHINESE: "参数 task 必须是以下可解释的端点之一：{names}，而不是 {task!r}。"},
+    "explain.said": {ENGLISH: "**{target}**: its {attributed} {target_score} against {baseline_score} for the "
+                              "baseline ({baseline}) · {method} · convergence delta {delta}{share}.",
+                     CHINESE: "**{target}**：它的 {attributed_zh} 为 {target_score}，基线（{baseline_zh}）为 "
+                              "{baseline_score} · {method} · 收敛误差 {delta}{share}。"},
+    "explain.said_fast": {ENGLISH: "gradient × input", CHINESE: "梯度 × 输入"},
+    "explain.said_steps": {ENGLISH: "Integrated Gradients, {steps} steps", CHINESE: "积分梯度，{steps} 步"},
+    "explain.share": {ENGLISH: ": the scores account for {share:.0%} of the change from the baseline",
+                      CHINESE: "：这些分数占了相对基线变化的 {share:.0%}"},
+    "explain.share_care": {ENGLISH: ": the scores account for {share:.0%} of the change from the baseline — read "
+                                    "them with care",
+                           CHINESE: "：这些分数占了相对基线变化的 {share:.0%}，请谨慎解读"},
+    "explain.share_more_steps": {ENGLISH: ": the scores account for {share:.0%} of the change from the baseline — "
+                                          "read them with care; Integrated Gradients with more steps would come "
+                                          "closer",
+                                 CHINESE: "：这些分数占了相对基线变化的 {share:.0%}，请谨慎解读；"
+                                          "用步数更多的积分梯度会更接近"},
+    "explain.toward": {ENGLISH: "toward", CHINESE: "支持"},
+    "explain.against": {ENGLISH: "against", CHINESE: "反对"},
+    "explain.part_text": {ENGLISH: "text: ", CHINESE: "文本："},
+    "explain.part_question": {ENGLISH: "question: ", CHINESE: "问题："},
+    "explain.part_context": {ENGLISH: "context: ", CHINESE: "上下文："},
+    "explain.part_hypothesis": {ENGLISH: "hypothesis: ", CHINESE: "假设："},
     # fill_mask: the fill-mask task (models/text.py)
     "fill_mask.no_mask_token": {ENGLISH: "{model} has no mask token, so it cannot fill a mask; pick a masked "
                                          "language model (BERT, RoBERTa, DistilBERT...).",
@@ -192,6 +377,66 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fill_mask.mask_too_far": {ENGLISH: "The {mask} is past the first {limit} tokens that the model reads; shorten "
                                         "the text before it.",
                                CHINESE: "{mask} 在模型读取的前 {limit} 个 token 之后；请缩短它前面的文本。"},
+    "fill_mask.first_mask_shown": {ENGLISH: "The text has {count} masks; the candidates shown are the first one's.",
+                                   CHINESE: "这段文字有 {count} 个掩码；显示的候选词属于第一个掩码。"},
+    # fine_tune: the Fine-tune tab's lines and sentences (components/fine_tune.py)
+    "fine_tune.line_full": {ENGLISH: "{count} trainings are already waiting for their turn on this server; try again "
+                                     "when one has ended.",
+                            CHINESE: "这台服务器上已有 {count} 个训练在排队等候；请等其中一个结束后再试。"},
+    "fine_tune.mapping": {ENGLISH: "Write the mapping as role=column pairs (text=review, label=stars), not {part!r}.",
+                          CHINESE: "请把映射写成“角色=列”的形式（text=review, label=stars），而不是 {part!r}。"},
+    "fine_tune.no_file": {ENGLISH: "Upload a training file, or pick an example dataset.",
+                          CHINESE: "请上传训练文件，或选择示例数据集。"},
+    "fine_tune.evaluation": {ENGLISH: "Evaluation file: {said}",
+                             CHINESE: "评估文件：{said}"},
+    "fine_tune.more_problems": {ENGLISH: "({count} more problems.)",
+                                CHINESE: "（还有 {count} 个问题。）"},
+    "fine_tune.off": {ENGLISH: "Fine-tuning is off on this server (a hosted app turns it on with --allow-training).",
+                      CHINESE: "这台服务器没有开启微调（托管的应用可以用 --allow-training 开启）。"},
+    "fine_tune.task": {ENGLISH: "task must be sentiment, ner or text-generation, not {task!r}.",
+                       CHINESE: "参数 task 必须是 sentiment、ner 或 text-generation，而不是 {task!r}。"},
+    "fine_tune.rows": {ENGLISH: "{count} rows",
+                       CHINESE: "{count} 行"},
+    "fine_tune.rows_labels": {ENGLISH: "{count} rows; labels: {labels}",
+                              CHINESE: "{count} 行；标签：{labels}"},
+    "fine_tune.columns": {ENGLISH: "**{summary}** · columns read: {columns}",
+                          CHINESE: "**{summary}** · 读取的列：{columns}"},
+    "fine_tune.no_columns": {ENGLISH: "**{summary}** · columns read: none found",
+                             CHINESE: "**{summary}** · 读取的列：没有找到"},
+    "fine_tune.more": {ENGLISH: "… and {count} more.",
+                       CHINESE: "……还有 {count} 个。"},
+    "fine_tune.ready": {ENGLISH: "Ready to train.",
+                        CHINESE: "可以开始训练了。"},
+    "fine_tune.checking": {ENGLISH: "Checking the data…",
+                           CHINESE: "正在检查数据…"},
+    "fine_tune.waiting": {ENGLISH: "Waiting for the training before yours: place {place} in line.",
+                          CHINESE: "正在等待排在你前面的训练：你排在第 {place} 位。"},
+    "fine_tune.starting": {ENGLISH: "Starting…", CHINESE: "正在开始…"},
+    "fine_tune.loading": {ENGLISH: "Loading the base model…", CHINESE: "正在加载基础模型…"},
+    "fine_tune.evaluating": {ENGLISH: "Evaluating the base model…", CHINESE: "正在评估基础模型…"},
+    "fine_tune.training": {ENGLISH: "Training…", CHINESE: "正在训练…"},
+    "fine_tune.saving": {ENGLISH: "Saving…", CHINESE: "正在保存…"},
+    "fine_tune.step": {ENGLISH: "Training: step {step} of {max_steps} · epoch {epoch:.2f}",
+                       CHINESE: "训练中：第 {step} 步，共 {max_steps} 步 · 第 {epoch:.2f} 轮"},
+    "fine_tune.eta": {ENGLISH: "about {seconds:.0f} s left", CHINESE: "约剩 {seconds:.0f} 秒"},
+    "fine_tune.loss": {ENGLISH: "loss {loss:.4f}", CHINESE: "损失 {loss:.4f}"},
+    "fine_tune.stopped": {ENGLISH: "Stopped: what was learned so far is saved.",
+                          CHINESE: "已停止：到目前为止学到的内容已保存。"},
+    "fine_tune.done": {ENGLISH: "Done.", CHINESE: "完成。"},
+    "fine_tune.caption": {ENGLISH: "training loss per logged step, evaluation loss per epoch · step {step}",
+                          CHINESE: "每个记录步的训练损失，每轮的评估损失 · 第 {step} 步"},
+    "fine_tune.base_metrics": {ENGLISH: "before training: {metrics}", CHINESE: "训练前：{metrics}"},
+    "fine_tune.epoch_metrics": {ENGLISH: "epoch {epoch}: {metrics}", CHINESE: "第 {epoch} 轮：{metrics}"},
+    "fine_tune.final_metrics": {ENGLISH: "**final:** {metrics}", CHINESE: "**最终：** {metrics}"},
+    "fine_tune.saved": {ENGLISH: "**Saved:** `{model}` ({data}) — pick it in the {tab} tab or its Compare models "
+                                 "(reload the page if it is not listed yet).",
+                        CHINESE: "**已保存：** `{model}`（{data}）—— 可以在“{tab_zh}”标签页或它的“比较模型”中选择它"
+                                 "（如果还没有列出，请刷新页面）。"},
+    "fine_tune.train_first": {ENGLISH: "Train a model first.", CHINESE: "请先训练一个模型。"},
+    "fine_tune.repo_name": {ENGLISH: "Name the repository as owner/name.", CHINESE: "请把仓库名写成 owner/name。"},
+    "fine_tune.push_refused": {ENGLISH: "The Hub refused the push: {detail}", CHINESE: "Hub 拒绝了推送：{detail}"},
+    "fine_tune.pushed": {ENGLISH: "Pushed to https://huggingface.co/{repo} (private).",
+                         CHINESE: "已推送到 https://huggingface.co/{repo}（私有）。"},
     # generation: text generation, local or remote (models/text.py, models/remote.py)
     "generation.temperature_zero": {ENGLISH: "Temperature must be greater than 0 when sampling; use do_sample=False "
                                              "for greedy decoding.",
@@ -227,6 +472,48 @@ MESSAGES: dict[str, dict[str, str]] = {
                         CHINESE: "图片没有像素；请上传一张真正的图片。"},
     "image.corrupt": {ENGLISH: "The image file is truncated or corrupt; upload it again or try another file.",
                       CHINESE: "图片文件不完整或已损坏；请重新上传，或换一个文件。"},
+    "image.none_given": {ENGLISH: "No image was given; upload an image, use the webcam or paste one.",
+                         CHINESE: "没有提供图片；请上传图片、使用摄像头或粘贴一张。"},
+    # input: a number typed in a box or sent through the API, before the handler (components/inputs.py)
+    "input.not_a_number": {ENGLISH: "{name} must be a number, not {shown!r}.",
+                           CHINESE: "“{name_zh}”必须是数字，而不是 {shown!r}。"},
+    "input.wrong_type": {ENGLISH: "{name} must be a number, not a {kind}.",
+                         CHINESE: "“{name_zh}”必须是数字，而不是 {kind}。"},
+    "input.not_finite": {ENGLISH: "{name} must be a finite number, not {value}.",
+                         CHINESE: "“{name_zh}”必须是有限的数字，而不是 {value}。"},
+    "input.between": {ENGLISH: "{name} must be between {low} and {high}, not {value}.",
+                      CHINESE: "“{name_zh}”必须在 {low} 到 {high} 之间，当前为 {value}。"},
+    "input.at_least": {ENGLISH: "{name} must be at least {low}, not {value}.",
+                       CHINESE: "“{name_zh}”不能小于 {low}，当前为 {value}。"},
+    "input.at_most": {ENGLISH: "{name} must be at most {high}, not {value}.",
+                      CHINESE: "“{name_zh}”不能大于 {high}，当前为 {value}。"},
+    "input.not_whole": {ENGLISH: "{name} must be a whole number, not {value}.",
+                        CHINESE: "“{name_zh}”必须是整数，而不是 {value}。"},
+    "input.slider_range": {ENGLISH: "{name} goes from {low} to {high} for this model, not {value}.",
+                           CHINESE: "对这个模型，“{name_zh}”的范围是 {low} 到 {high}，而不是 {value}。"},
+    "input.slider_moved": {ENGLISH: "{problem} The slider went back to its nearest end; check it before you run.",
+                           CHINESE: "{problem}滑块已回到最近的一端；运行前请检查它。"},
+    # load: what a model's load is doing, shown while it loads (models/progress.py, the adapters)
+    "load.waiting": {ENGLISH: "waiting for another model to finish loading", CHINESE: "正在等待另一个模型加载完成"},
+    "load.starting": {ENGLISH: "starting", CHINESE: "正在开始"},
+    "load.config": {ENGLISH: "reading the config", CHINESE: "正在读取配置"},
+    "load.tokenizer": {ENGLISH: "reading the tokenizer", CHINESE: "正在读取分词器"},
+    "load.image_processor": {ENGLISH: "reading the image processor", CHINESE: "正在读取图像处理器"},
+    "load.weights": {ENGLISH: "reading the weights", CHINESE: "正在读取权重"},
+    "load.weights_onto": {ENGLISH: "reading the weights onto {device}", CHINESE: "正在把权重读到 {device} 上"},
+    "load.moving": {ENGLISH: "moving the weights to {device}", CHINESE: "正在把权重移到 {device} 上"},
+    "load.on_replica": {ENGLISH: "loading on a replica of the cluster", CHINESE: "正在集群的一个副本上加载"},
+    "load.asking": {ENGLISH: "asking {server}", CHINESE: "正在询问 {server}"},
+    "load.downloading": {ENGLISH: "downloading {got}", CHINESE: "正在下载 {got}"},
+    "load.downloading_of": {ENGLISH: "downloading {got} of {planned}", CHINESE: "正在下载 {got}，共 {planned}"},
+    # mark: what the model picker says after a model's name (models/availability.py)
+    "mark.ready": {ENGLISH: "ready", CHINESE: "就绪"},
+    "mark.ready_size": {ENGLISH: "ready, {size}", CHINESE: "就绪，{size}"},
+    "mark.download": {ENGLISH: "download", CHINESE: "需下载"},
+    "mark.download_size": {ENGLISH: "download {size}", CHINESE: "需下载 {size}"},
+    "mark.remote": {ENGLISH: "remote ({server})", CHINESE: "远程（{server}）"},
+    "mark.unavailable": {ENGLISH: "not available now", CHINESE: "暂不可用"},
+    "mark.checking": {ENGLISH: "checking…", CHINESE: "检查中…"},
     # model: finding, loading and running a model (models/loading.py, manager.py, base.py, hf.py, catalog.py)
     "model.hosted_only": {ENGLISH: "This hosted playground only runs the models in its list; pick one of those "
                                    "instead of {model}.",
@@ -304,6 +591,79 @@ MESSAGES: dict[str, dict[str, str]] = {
                                      "smaller images, fewer steps, or unload other models.",
                             CHINESE: "设备内存不足，无法完成这个请求；请缩短文本、减少或缩小图片、减少步数，"
                                      "或卸载其他模型。"},
+    # models: the Models tab's lines and sentences (components/system.py)
+    "models.no_model_yet": {ENGLISH: "No model loaded yet · at most {limit} models kept loaded",
+                            CHINESE: "还没有加载模型 · 最多同时保留 {limit} 个已加载的模型"},
+    "models.device": {ENGLISH: "Device: **{device}** · at most {limit} models kept loaded",
+                      CHINESE: "设备：**{device}** · 最多同时保留 {limit} 个已加载的模型"},
+    "models.device_memory": {ENGLISH: "Device: **{device}** · free memory {free:.1f} GiB of {total:.1f} GiB · at most "
+                                      "{limit} models kept loaded",
+                             CHINESE: "设备：**{device}** · 可用内存 {free:.1f} GiB，共 {total:.1f} GiB · 最多同时保留 "
+                                      "{limit} 个已加载的模型"},
+    "models.ray_not_connected": {ENGLISH: "Served by Ray Serve at **{address}**: not connected yet.",
+                                 CHINESE: "由位于 **{address}** 的 Ray Serve 提供服务：尚未连接。"},
+    "models.ray_not_connected_because": {ENGLISH: "Served by Ray Serve at **{address}**: not connected yet "
+                                                  "({failure}).",
+                                         CHINESE: "由位于 **{address}** 的 Ray Serve 提供服务：尚未连接（{failure}）。"},
+    "models.ray_served": {ENGLISH: "Served by Ray Serve at **{address}** · at most {limit} models per replica · "
+                                   "{deployments}",
+                          CHINESE: "由位于 **{address}** 的 Ray Serve 提供服务 · 每个副本最多 {limit} 个模型 · "
+                                   "{deployments}"},
+    "models.deployment": {ENGLISH: "**{application}** {status}, {replicas}",
+                          CHINESE: "**{application}**：{status}，副本：{replicas}"},
+    "models.replica_state": {ENGLISH: "{count} {state}", CHINESE: "{count} 个{state}"},
+    "models.replica_one": {ENGLISH: "- replica `{replica}` of **{deployment}** on {node} ({device}): {running} request "
+                                    "running · {models}",
+                           CHINESE: "- **{deployment}** 的副本 `{replica}`，在 {node} 上（{device}）：{running} "
+                                    "个请求在运行 · {models}"},
+    "models.replica_many": {ENGLISH: "- replica `{replica}` of **{deployment}** on {node} ({device}): {running} "
+                                     "requests running · {models}",
+                            CHINESE: "- **{deployment}** 的副本 `{replica}`，在 {node} 上（{device}）：{running} "
+                                     "个请求在运行 · {models}"},
+    "models.no_device_yet": {ENGLISH: "no model loaded yet", CHINESE: "还没有加载模型"},
+    "models.no_model": {ENGLISH: "no model", CHINESE: "没有模型"},
+    "models.seconds_ago": {ENGLISH: "{seconds:.0f} s ago", CHINESE: "{seconds:.0f} 秒前"},
+    "models.minutes_ago": {ENGLISH: "{minutes:.0f} min ago", CHINESE: "{minutes:.0f} 分钟前"},
+    "models.hours_ago": {ENGLISH: "{hours:.1f} h ago", CHINESE: "{hours:.1f} 小时前"},
+    "models.on_replica": {ENGLISH: "{device} · replica {replica}", CHINESE: "{device} · 副本 {replica}"},
+    "models.load_time": {ENGLISH: "{seconds:.1f} s", CHINESE: "{seconds:.1f} 秒"},
+    "models.unloaded_one": {ENGLISH: "Unloaded {count} model.", CHINESE: "已卸载 {count} 个模型。"},
+    "models.unloaded_many": {ENGLISH: "Unloaded {count} models.", CHINESE: "已卸载 {count} 个模型。"},
+    "models.pick_first": {ENGLISH: "Pick a model first.", CHINESE: "请先选择一个模型。"},
+    "models.loaded_in": {ENGLISH: "Loaded in {seconds:.1f} s.", CHINESE: "加载完成，用了 {seconds:.1f} 秒。"},
+    "models.unloaded": {ENGLISH: "Unloaded; its memory is free again.", CHINESE: "已卸载；它占用的内存已经释放。"},
+    "models.not_loaded": {ENGLISH: "{model} is not loaded for {task}; it may have been unloaded already.",
+                          CHINESE: "{model} 没有为 {task} 加载；它可能已经被卸载了。"},
+    "models.hub_offline": {ENGLISH: "offline (HF_HUB_OFFLINE=1)", CHINESE: "离线（HF_HUB_OFFLINE=1）"},
+    "models.hub_checking": {ENGLISH: "being checked", CHINESE: "检查中"},
+    "models.hub_reachable": {ENGLISH: "reachable", CHINESE: "可以连接"},
+    "models.hub_unreachable": {ENGLISH: "not reachable (checked {time})", CHINESE: "无法连接（{time} 检查）"},
+    "models.ready_count": {ENGLISH: "{count} ready", CHINESE: "{count} 个就绪"},
+    "models.download_one": {ENGLISH: "{count} needs a download", CHINESE: "{count} 个需要下载"},
+    "models.download_one_size": {ENGLISH: "{count} needs a download ({size})", CHINESE: "{count} 个需要下载（{size}）"},
+    "models.download_many": {ENGLISH: "{count} need a download", CHINESE: "{count} 个需要下载"},
+    "models.download_many_size": {ENGLISH: "{count} need a download ({size})", CHINESE: "{count} 个需要下载（{size}）"},
+    "models.download_many_least": {ENGLISH: "{count} need a download (at least {size})",
+                                   CHINESE: "{count} 个需要下载（至少 {size}）"},
+    "models.unavailable_count": {ENGLISH: "{count} not available now", CHINESE: "{count} 个暂不可用"},
+    "models.checking_count": {ENGLISH: "{count} being checked", CHINESE: "{count} 个检查中"},
+    "models.remote_count": {ENGLISH: "{count} on remote servers", CHINESE: "{count} 个在远程服务器上"},
+    "models.summary": {ENGLISH: "Hub: {hub}. Catalog: {parts}.", CHINESE: "Hub：{hub}。目录：{parts}。"},
+    "models.operator": {ENGLISH: "**For the operator:** {advice}", CHINESE: "**给运维人员：** {advice}"},
+    "models.advice": {ENGLISH: "To serve models without the Hub: on a machine that reaches it, run `python app.py "
+                               "--download` (it fetches the catalog's models into the Hugging Face cache; a model must "
+                               "be in the catalog, --config, to be fetched), then copy the cache here; set "
+                               "HF_HUB_OFFLINE=1 to skip the Hub; or point the catalog at local folders (--config).",
+                      CHINESE: "要在没有 Hub 的情况下提供模型：在一台能连接 Hub 的机器上运行 `python app.py "
+                               "--download`（它会把目录中的模型下载到 Hugging Face 缓存中；模型必须在目录（--config）中"
+                               "才会被下载），然后把缓存复制到这里；设置 HF_HUB_OFFLINE=1 可跳过 Hub；或者让目录指向本地"
+                               "文件夹（--config）。"},
+    "models.advice_offline": {ENGLISH: "HF_HUB_OFFLINE is set, so only models in the Hugging Face cache or in local "
+                                       "folders load: run `python app.py --download` on a machine that reaches the "
+                                       "Hub and copy its cache here, or point the catalog at local folders (--config).",
+                              CHINESE: "已设置 HF_HUB_OFFLINE，所以只能加载 Hugging Face 缓存或本地文件夹中的模型："
+                                       "请在一台能连接 Hub 的机器上运行 `python app.py --download`，再把它的缓存复制到"
+                                       "这里，或者让目录指向本地文件夹（--config）。"},
     # param: a task's declared parameters (models/base.py check_number, models/tasks.py)
     "param.not_a_number": {ENGLISH: "{name} must be a number.",
                            CHINESE: "参数 {name_zh} 必须是数字。"},
@@ -332,6 +692,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # qa: extractive question answering (models/question_answering.py)
     "qa.question_too_long": {ENGLISH: "The question is {tokens} tokens long; keep it under {limit} tokens.",
                              CHINESE: "问题有 {tokens} 个 token；请让它少于 {limit} 个 token。"},
+    "qa.no_answer": {ENGLISH: "(no answer in this text)", CHINESE: "（这段文字中没有答案）"},
     # remote: a chat model on a remote OpenAI-compatible server (models/remote.py)
     "remote.no_models_endpoint": {ENGLISH: "{server} has no /models (404); check the endpoint in the catalog: it is "
                                            "the server's OpenAI base URL, usually ending in /v1.",
@@ -371,6 +732,42 @@ MESSAGES: dict[str, dict[str, str]] = {
                              CHINESE: "{server} 中途出错：{detail_zh}"},
     "remote.no_logprobs": {ENGLISH: "{server} gives no token probabilities for {model}; ask without logprobs.",
                            CHINESE: "{server} 没有为 {model} 提供 token 概率；请不要请求 logprobs。"},
+    # result: what a result's display says around it (components/render.py)
+    "result.all_labels": {ENGLISH: "All {count} labels", CHINESE: "全部 {count} 个标签"},
+    "result.all_candidates": {ENGLISH: "All {count} candidates", CHINESE: "全部 {count} 个候选词"},
+    # state: the model's state at the top of a tab's results (components/running.py)
+    "state.ready": {ENGLISH: "<b>{label}</b> is ready on {where} in {dtype} · {size} parameters · loaded in {seconds:.1f} s.",
+                    CHINESE: "<b>{label}</b> 已就绪：在 {where} 上，精度 {dtype} · {size} 参数 · 加载用了 {seconds:.1f} 秒。"},
+    "state.replica": {ENGLISH: "{device} (replica {replicas})", CHINESE: "{device}（副本 {replicas}）"},
+    "state.replicas": {ENGLISH: "{device} (replicas {replicas})", CHINESE: "{device}（副本 {replicas}）"},
+    "state.slow_on_cpu": {ENGLISH: " It is meant for a GPU: on this CPU it will be slow.",
+                          CHINESE: "它是为 GPU 准备的：在这台 CPU 上会很慢。"},
+    "state.loading": {ENGLISH: "<b>Loading {label}</b>: {phase}… {seconds:.0f} s",
+                      CHINESE: "<b>正在加载 {label}</b>：{phase}… {seconds:.0f} 秒"},
+    "state.failed": {ENGLISH: "<b>{label} could not be loaded.</b> {message}",
+                     CHINESE: "<b>{label} 无法加载。</b>{message}"},
+    "state.this_model": {ENGLISH: "This model", CHINESE: "这个模型"},
+    "state.the_model": {ENGLISH: "The model", CHINESE: "模型"},
+    "state.unavailable": {ENGLISH: "<b>{label}</b> is not available on this server right now; pick a model marked ready.",
+                          CHINESE: "<b>{label}</b> 目前在这台服务器上不可用；请选择标记为就绪的模型。"},
+    "state.idle": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run.",
+                   CHINESE: "<b>{label}</b> 尚未加载：第一次运行时加载。"},
+    "state.idle_local": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run (a folder on this server).",
+                         CHINESE: "<b>{label}</b> 尚未加载：第一次运行时加载（这台服务器上的一个文件夹）。"},
+    "state.idle_local_size": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run (a folder on this "
+                                       "server, {size}).",
+                              CHINESE: "<b>{label}</b> 尚未加载：第一次运行时加载（这台服务器上的一个文件夹，{size}）。"},
+    "state.idle_cached": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run (in this server's cache).",
+                          CHINESE: "<b>{label}</b> 尚未加载：第一次运行时加载（在这台服务器的缓存中）。"},
+    "state.idle_cached_size": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run (in this server's "
+                                        "cache, {size}).",
+                               CHINESE: "<b>{label}</b> 尚未加载：第一次运行时加载（在这台服务器的缓存中，{size}）。"},
+    "state.idle_download": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run after a download.",
+                            CHINESE: "<b>{label}</b> 尚未加载：下载之后，第一次运行时加载。"},
+    "state.idle_download_size": {ENGLISH: "<b>{label}</b> is not loaded yet: it loads on the first run after a download "
+                                          "of {size}.",
+                                 CHINESE: "<b>{label}</b> 尚未加载：下载 {size} 之后，第一次运行时加载。"},
+    "state.for_gpu": {ENGLISH: " It is meant for a GPU.", CHINESE: "它是为 GPU 准备的。"},
     # task: the task a request names (models/tasks.py)
     "task.unknown": {ENGLISH: "Unknown task {task}; use one of: {tasks}.",
                      CHINESE: "未知的任务 {task}；请使用以下之一：{tasks}。"},
@@ -396,6 +793,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 CHINESE: "{what_zh} {piece!r}... 有 {length:,} 个字符，上限是 {limit} 个。"},
     "text.list_empty": {ENGLISH: "No {what}s were given; type at least one, separated by {separator}.",
                         CHINESE: "没有给出{what_zh}；请至少输入一个，用{separator_zh}分隔。"},
+    "text.read_beginning": {ENGLISH: "The text is longer than the model reads; only its beginning was classified.",
+                            CHINESE: "这段文字超出了模型能读取的长度；只对开头部分做了分类。"},
     # training: fine-tuning's data checks and job (models/training.py, models/training_worker.py)
     "training.tasks": {ENGLISH: "Fine-tuning takes the tasks {tasks}, not {task!r}.",
                        CHINESE: "微调只支持这些任务：{tasks}，不支持 {task!r}。"},
@@ -538,6 +937,33 @@ class Message(str):
         """The sentence in `language` (a key of LANGUAGES); English where the key has no such template."""
         template = MESSAGES[self.key].get(language or ENGLISH) or MESSAGES[self.key][ENGLISH]
         return template.format(**_with_words(self.values, language or ENGLISH))
+
+
+class Joined(Message):
+    """Parts said one after another (Messages or plain text), each in the reader's language, with that language's
+    punctuation: `Joined(parts)` a list ("a, b"; "a、b"), "sentences" ("A. B."; "A。B。"), "clauses" one sentence
+    ("a; b."; "a；b。"). It can be a value of a Message, or the whole sentence of an error; none is "" (falsy)."""
+
+    KINDS = {"list": {ENGLISH: (", ", ""), CHINESE: ("、", "")},   # language: (between, at the end)
+             "sentences": {ENGLISH: (" ", ""), CHINESE: ("", "")},
+             "clauses": {ENGLISH: ("; ", "."), CHINESE: ("；", "。")}}
+
+    def __new__(cls, parts: Any, kind: str = "list") -> "Joined":
+        parts = tuple(parts)
+        joined = str.__new__(cls, cls._join([str(p) for p in parts], cls.KINDS[kind][ENGLISH]))
+        joined.key, joined.values, joined.parts, joined.kind = "", {}, parts, kind
+        return joined
+
+    @staticmethod
+    def _join(texts: list[str], punctuation: tuple[str, str]) -> str:
+        return punctuation[0].join(texts) + punctuation[1] if texts else ""
+
+    def render(self, language: str | None) -> str:
+        kind = self.KINDS[self.kind]
+        return self._join([render(p, language) for p in self.parts], kind.get(language or ENGLISH, kind[ENGLISH]))
+
+    def __reduce__(self) -> tuple:
+        return (Joined, (self.parts, self.kind))
 
 
 def _rebuild(key: str, values: dict[str, Any]) -> Message:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-WAITING = "waiting for another model to finish loading"
-STARTING = "starting"
+from .messages import say
+
+WAITING = say("load.waiting")  # a Message: the page shows it in the reader's language
+STARTING = say("load.starting")
 DOWNLOAD_QUIET_SECONDS = 3.0  # no new byte for this long: the download is over, the weights are being read
 
 

@@ -125,7 +125,7 @@ class RemoteChat(Generating, Pipeline):
     def load(self, device: str, dtype: Any) -> None:
         """Ask the server for its models (GET {endpoint}/models): reachable, the key taken, the model served."""
         self.device, self.dtype = "remote", "-"
-        self.report(f"asking {self.shown}")
+        self.report(say("load.asking", server=self.shown))
         http = httpx.Client(timeout=TIMEOUT, follow_redirects=True)
         try:
             entry = self._served(http)

@@ -74,9 +74,12 @@ class Data:
     def ok(self) -> bool:
         return not self.problems and bool(self.rows)
 
-    def summary(self) -> str:
+    def summary(self) -> Message:
+        """"240 rows; labels: pos 120, ...", in the reader's language when rendered."""
         labels = ", ".join(f"{k} {v}" for k, v in sorted(self.label_counts.items(), key=lambda kv: -kv[1])[:12])
-        return f"{len(self.rows)} rows" + (f"; labels: {labels}" if labels else "")
+        if labels:
+            return say("fine_tune.rows_labels", count=len(self.rows), labels=labels)
+        return say("fine_tune.rows", count=len(self.rows))
 
 
 def read_data(path: Any, task: str, mapping: dict[str, str] | None = None, *, min_rows: int = MIN_ROWS) -> Data:

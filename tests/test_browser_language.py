@@ -72,3 +72,22 @@ def test_an_english_browser_gets_the_same_english_words(app: Any, chromium: str)
         panel.get_by_role("button", name="Parameters").click()
         expect(panel.get_by_text("Longest answer (tokens)")).to_be_visible()
         no_page_errors(page)
+
+
+def test_what_the_server_says_for_each_request_is_in_chinese(app: Any, chromium: str) -> None:
+    """The model's state, the results' own words (entity types, the table's columns) and an examples table's
+    column heads come from the server with each request: in Chinese for a Chinese page."""
+    with open_page(app.url, chromium, ready_tab="情感分析", locale="zh-CN") as page:
+        panel = open_tab(page, "命名实体")
+        status = panel.locator(".model-status")
+        expect(status).to_contain_text(re.compile("尚未加载|已就绪"), timeout=RESULT_TIMEOUT)
+        panel.get_by_role("textbox", name="文本").fill("Ada Lovelace worked with Charles Babbage in London.")
+        panel.get_by_role("button", name="查找实体", exact=True).click()
+        expect(status).to_contain_text("已就绪", timeout=RESULT_TIMEOUT)
+        expect(panel.get_by_role("columnheader", name="类型")).to_be_visible(timeout=RESULT_TIMEOUT)
+        panel = open_tab(page, "问答")
+        heads = panel.locator("th")  # the examples table's (Gradio's Dataset)
+        expect(heads.filter(has_text="问题")).to_have_count(1, timeout=RESULT_TIMEOUT)
+        expect(heads.filter(has_text="上下文")).to_have_count(1)
+        expect(heads.filter(has_text="Question")).to_have_count(0)
+        no_page_errors(page)

@@ -337,3 +337,195 @@ def test_a_base_model_is_told_to_take_a_prompt(client: Any, tiny_models: Any) ->
         client.predict(**chat_args([{"role": "user", "content": "hi"}], tiny_models["gpt2"]), api_name="/chat")
     assert_plain_sentence(str(info.value))
     assert "no chat template" in str(info.value)
+
+
+# -- what the Chat tab writes, in the reader's language (components/chat.py) -----------------------------------
+
+def reply_stats(**change: Any) -> dict[str, Any]:
+    """A reply's statistics as stats_of gives them."""
+    return {"seed": 5, "new_tokens": 12, "tokens_per_second": 3.14, "first_token_seconds": 0.2, "seconds": 1.0,
+            "prompt_tokens": 28, "window": 1024, "dropped_turns": 0, "finish_reason": "length", "stopped": False,
+            "done": True, **change}
+
+
+def test_the_line_under_a_reply_is_in_the_readers_language() -> None:
+    from components.chat import describe
+    from models.messages import CHINESE
+
+    stats = reply_stats()
+    assert describe(stats) == ("seed 5 · 12 new tokens · 3.1 tokens/s · first token 0.20 s · total 1.00 s · "
+                               "context 40 of 1,024 tokens · reached max new tokens")
+    assert describe(stats, CHINESE) == ("种子 5 · 12 个新 token · 速度 3.1 tokens/s · 首个 token 0.20 秒 · "
+                                        "总计 1.00 秒 · 上下文 40 / 1,024 个 token · 已达到最大新 token 数")
+    writing = reply_stats(done=False, first_token_seconds=None, tokens_per_second=None, window=None,
+                          logprob=-3.25, perplexity=1.5)
+    assert describe(writing) == ("seed 5 · 12 new tokens · no token yet · total 1.00 s · context 40 tokens · "
+                                 "log-probability -3.25 · perplexity 1.50 · generating…")
+    assert describe(writing, CHINESE) == ("种子 5 · 12 个新 token · 还没有 token · 总计 1.00 秒 · 上下文 40 个 token · "
+                                          "对数概率 -3.25 · 困惑度 1.50 · 生成中…")
+    assert describe(reply_stats(stopped=True), CHINESE).endswith(" · 已停止")
+    assert describe(reply_stats(stopped=True)).endswith(" · stopped")
+
+
+def test_the_dropped_turns_warning_is_singular_or_plural_in_either_language() -> None:
+    from components.chat import describe
+    from models.messages import CHINESE
+
+    one, two = reply_stats(dropped_turns=1), reply_stats(dropped_turns=2)
+    assert describe(one).endswith("\n\n⚠ The oldest turn of this chat was left out so that it fits the model's "
+                                  "window of 1,024 tokens; the model did not read it.")
+    assert describe(two).endswith("\n\n⚠ The 2 oldest turns of this chat were left out so that it fits the model's "
+                                  "window of 1,024 tokens; the model did not read them.")
+    assert describe(one, CHINESE).endswith("\n\n⚠ 为了放进模型 1,024 个 token 的上下文窗口，这段对话最早的一轮被略去了；"
+                                           "模型没有读到它。")
+    assert describe(two, CHINESE).endswith("\n\n⚠ 为了放进模型 1,024 个 token 的上下文窗口，这段对话最早的 2 轮被略去了；"
+                                           "模型没有读到它们。")
+
+
+def test_the_chat_template_note_is_in_the_readers_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import components.chat as chat
+    from models.messages import CHINESE
+
+    spec = SimpleNamespace(name="tiny chat", endpoint=None, model_id="tiny")
+    ctx = SimpleNamespace(manager=SimpleNamespace(spec=lambda task, model: spec))
+    monkeypatch.setattr(chat, "chat_template", lambda s: (True, "{{ a }}\n{{ b }}\n{{ c }}"))
+    assert chat.template_note(ctx, "tiny") == (
+        "**Chat template:** tiny chat's own (3 lines), applied to the system prompt and every message; see it under "
+        "*Chat template*.", "{{ a }}\n{{ b }}\n{{ c }}")
+    line, template = chat.template_note(ctx, "tiny", CHINESE)
+    assert line == "**聊天模板：** tiny chat 自带的模板（3 行），应用于系统提示词和每条消息；可在 *聊天模板* 下查看。"
+    assert template.count("\n") == 2
+    monkeypatch.setattr(chat, "chat_template", lambda s: (False, ""))
+    assert chat.template_note(ctx, "tiny")[0] == (
+        "**No chat template:** tiny chat is a base model that continues a text. Each message you send is continued "
+        "as it is; earlier turns and the system prompt are not read.")
+    assert chat.template_note(ctx, "tiny", CHINESE) == (
+        "**没有聊天模板：** tiny chat 是续写文本的基础模型。你发送的每条消息都会被原样续写；之前的轮次和系统提示词"
+        "不会被读取。", "")
+    monkeypatch.setattr(chat, "chat_template", lambda s: (None, ""))
+    assert chat.template_note(ctx, "tiny")[0] == ("**Chat template:** the model's own, read when it loads (its files "
+                                                  "are not here yet).")
+    assert chat.template_note(ctx, "tiny", CHINESE)[0] == "**聊天模板：** 模型自带的模板，在加载时读取（它的文件还不在这里）。"
+    spec.endpoint = "http://llm.example:8000/v1"
+    assert chat.template_note(ctx, "tiny")[0] == ("**Chat template:** the server's own: tiny chat runs at "
+                                                  "http://llm.example:8000/v1.")
+    assert chat.template_note(ctx, "tiny", CHINESE)[0] == ("**聊天模板：** 由服务器自己应用：tiny chat 运行在 "
+                                                           "http://llm.example:8000/v1。")
+
+
+def test_the_chats_compared_are_summed_up_in_the_readers_language() -> None:
+    from components.chat import chat_summary
+    from models.messages import CHINESE
+
+    figures = [{"first_token_seconds": 0.5, "tokens_per_second": 10.0},
+               {"first_token_seconds": 0.6, "tokens_per_second": 8.0},
+               {"first_token_seconds": 0.25},
+               {"first_token_seconds": 0.5, "tokens_per_second": 10.0}]
+    lines = ["seed 1 · …", "seed 1 · …", "seed 1 · …", "seed 1 · …"]
+    assert chat_summary(figures, lines) == ("B: its first token 1.2x later than A's, 0.8x A's tokens/s; C: its first "
+                                            "token 2.0x sooner than A's; D: its first token as soon as A's, 1.0x A's "
+                                            "tokens/s.")
+    assert chat_summary(figures, lines, CHINESE) == ("B：首个 token 比 A 慢 1.2x，tokens/s 是 A 的 0.8x；C：首个 token "
+                                                     "比 A 快 2.0x；D：首个 token 和 A 一样快，tokens/s 是 A 的 1.0x。")
+    failed = ["seed 1 · …", "seed 1 · …", "⚠ Out of memory."]
+    assert chat_summary(figures[:3], failed) == "B: its first token 1.2x later than A's, 0.8x A's tokens/s; C failed."
+    assert chat_summary(figures[:3], failed, CHINESE) == "B：首个 token 比 A 慢 1.2x，tokens/s 是 A 的 0.8x；C 出错了。"
+    assert chat_summary([{}], ["⚠ No."], CHINESE) == "A 出错了。" and chat_summary([{}], ["x"], CHINESE) == ""
+
+
+def logprob_token(text: str, logprob: float) -> dict[str, Any]:
+    return {"token": text, "logprob": logprob, "bytes": list(text.encode()),
+            "top_logprobs": [{"token": text, "logprob": logprob, "bytes": list(text.encode())}]}
+
+
+def test_explain_says_the_log_probability_and_the_tables_headers_in_the_readers_language() -> None:
+    from components.chat import EXPLAIN_TOP, explained
+    from models.messages import CHINESE
+
+    how = ("The redder a token, the less likely the model found it: each is the model's own probability at that step "
+           "(temperature 1), before temperature, top-k, top-p and the repetition penalty.")
+    stats = {"logprobs": {"content": [logprob_token("Hi", -0.5), logprob_token("!", -1.0)]}, "logprob": -1.5,
+             "perplexity": 2.117}
+    summary, pieces, table = explained(stats)
+    assert summary == f"**Log-probability** -1.500 over 2 tokens · **perplexity** 2.117. {how}"
+    assert [text for text, _ in pieces] == ["Hi", "!"]
+    assert table["headers"] == ["#", "Token", "Probability", "Log-prob", f"Top {EXPLAIN_TOP} alternatives (probability)"]
+    assert [row[:2] for row in table["data"]] == [[1, '"Hi"'], [2, '"!"']]
+    summary, _, table = explained(stats, CHINESE)
+    assert summary.startswith("**对数概率** -1.500（共 2 个 token）· **困惑度** 2.117。token 越红，模型认为它越不可能出现")
+    assert table["headers"] == ["#", "Token", "概率", "对数概率", f"前 {EXPLAIN_TOP} 个候选（概率）"]
+    thinking = {**stats, "logprobs": {"reasoning_content": [logprob_token("<think>", -0.1)], **stats["logprobs"]},
+                "perplexity": None}
+    assert explained(thinking)[0] == (f"**Log-probability** -1.500 over 3 tokens (1 of them thinking) · "
+                                      f"**perplexity** too large to tell. {how}")
+    assert explained(thinking, CHINESE)[0].startswith("**对数概率** -1.500（共 3 个 token，其中 1 个是思考）· "
+                                                      "**困惑度** 太大，无法给出。")
+    assert explained({"logprobs": {"content": []}})[0] == "The reply has no tokens to show."
+    assert explained({"logprobs": {"content": []}}, CHINESE)[0] == "这条回复没有可显示的 token。"
+
+
+def test_a_thought_and_the_chat_tabs_errors_are_in_the_readers_language(tmp_path: Any) -> None:
+    from components.chat import exported, imported, reply_messages
+    from components.common import sentence_of
+    from models.messages import CHINESE, say
+
+    update = {"thinking": "hmm", "thinking_seconds": 1.2, "answer": "Yes.", "done": True}
+    assert reply_messages(update)[0]["metadata"]["title"] == "Thought"
+    assert reply_messages(update, CHINESE)[0]["metadata"]["title"] == "思考过程"
+    assert reply_messages({**update, "thinking_seconds": None, "done": False}, CHINESE)[0]["metadata"]["title"] == "思考中…"
+    with pytest.raises(InvalidInput) as empty:
+        exported([], "", "json")
+    assert str(empty.value) == "The chat is empty: there is nothing to export yet."
+    assert sentence_of(empty.value, CHINESE) == "对话是空的：还没有可以导出的内容。"
+    with pytest.raises(InvalidInput) as none:
+        imported(None)
+    assert str(none.value) == "No file came with the import; pick a .json file." and none.value.field == "message"
+    assert sentence_of(none.value, CHINESE) == "导入时没有收到文件；请选择一个 .json 文件。"
+    (tmp_path / "chat.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InvalidInput) as bad:
+        imported(str(tmp_path / "chat.json"))
+    assert str(bad.value) == ("That file is not JSON; import a file exported from this tab, or a list of {role, "
+                              "content} messages.")
+    assert sentence_of(bad.value, CHINESE) == "这个文件不是 JSON；请导入从本页导出的文件，或一个由 {role, content} 消息组成的列表。"
+    assert str(say("chat_tab.type_first")) == "Type a message first."
+    assert say("chat_tab.type_first").render(CHINESE) == "请先输入一条消息。"
+    kind = say("chat_tab.system_prompt_type", kind="int")
+    assert str(kind) == "system_prompt must be a string, not int."
+    assert kind.render(CHINESE) == "参数 system_prompt 必须是字符串，而不是 int。"
+
+
+def test_generate_gives_its_line_in_the_language_a_program_asks_for(app: Any, tiny_models: Any) -> None:
+    from gradio_client import Client
+
+    args = dict(prompt="the cat sat", model=tiny_models["chat-gpt2"], max_new_tokens=20, temperature=0, top_p=1.0,
+                top_k=0, repetition_penalty=1.0, seed=1, api_name="/generate")
+    _, speed = Client(app.url, verbose=False, headers={"Accept-Language": "zh-CN"}).predict(**args)
+    assert speed.startswith("种子 1 · 20 个新 token · ") and "已达到最大新 token 数" in speed
+    _, speed = Client(app.url, verbose=False).predict(**args)
+    assert speed.startswith("seed 1 · 20 new tokens · ") and speed.endswith("reached max new tokens")
+
+
+def test_the_pages_template_note_and_explain_table_are_in_the_readers_language(app: Any, tiny_models: Any) -> None:
+    """The tab's own small handlers, called as Gradio calls them (the request where Gradio puts it): the chat
+    template note at each pick, the Explain table's headers when the panel opens and when the chat is cleared."""
+    import gradio as gr
+    from gradio.helpers import special_args
+
+    handlers = {getattr(f.fn, "__name__", ""): f for f in app.demo.fns.values()}
+
+    def run(name: str, values: list[Any], language: str) -> Any:
+        request = gr.Request(headers={"accept-language": language})
+        args, *_ = special_args(handlers[name].fn, list(values), request, None)
+        return handlers[name].fn(*args)
+
+    chat = tiny_models["chat-gpt2"]
+    assert run("show_template", [chat], "zh-CN")[0].startswith("**聊天模板：** tiny chat 自带的模板（")
+    assert run("show_template", [chat], "en")[0].startswith("**Chat template:** tiny chat's own (")
+    assert "load" in [t[1] for t in handlers["show_template"].targets]  # on the page's load too, as fit_on_pick
+    _, table = run("explain_shown", [True, None], "zh-CN")
+    assert table["headers"][2:4] == ["概率", "对数概率"] and table["data"] == []
+    _, table = run("explain_shown", [True, None], "en")
+    assert table["headers"][2:4] == ["Probability", "Log-prob"]
+    assert run("cleared", [], "zh-CN")[-1]["headers"][1:3] == ["Token", "概率"]

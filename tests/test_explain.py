@@ -272,3 +272,74 @@ def test_a_bad_explanation_request_is_one_sentence(client: Client, kwargs: dict,
         client.predict(**request, api_name="/explain")
     assert_plain_sentence(str(info.value))
     assert says.lower() in str(info.value).lower(), str(info.value)
+
+
+# -- in the reader's language (English unless asked) ------------------------------------------------------
+
+def test_the_explanations_words_are_in_the_readers_language() -> None:
+    from components.explain import said, shaded, top_words
+    from models.explain import IMAGE_BASELINE, TEXT_BASELINE
+    from models.messages import CHINESE
+
+    found = {"target": "POSITIVE", "attributed": "logit", "target_score": 2.5, "baseline_score": 0.5,
+             "baseline": TEXT_BASELINE, "method": "integrated_gradients", "steps": 64, "convergence_delta": -0.6,
+             "words": [{"text": "love", "score": 0.5, "part": "question", "start": 0, "end": 4},
+                       {"text": "it", "score": -0.1, "part": "context", "start": 0, "end": 2}]}
+    assert said(found) == (f"**POSITIVE**: its logit 2.5 against 0.5 for the baseline ({TEXT_BASELINE}) · Integrated "
+                           "Gradients, 64 steps · convergence delta -0.6: the scores account for 70% of the change "
+                           "from the baseline — read them with care; Integrated Gradients with more steps would come "
+                           "closer.")
+    assert said(found, CHINESE) == ("**POSITIVE**：它的 logit 为 2.5，基线（每个词的 token 都换成填充 token，特殊 token "
+                                    "保留）为 0.5 · 积分梯度，64 步 · 收敛误差 -0.6：这些分数占了相对基线变化的 70%，"
+                                    "请谨慎解读；用步数更多的积分梯度会更接近。")
+    close = {**found, "method": "fast", "convergence_delta": 0.1, "baseline": IMAGE_BASELINE}
+    assert said(close).endswith("· gradient × input · convergence delta 0.1: the scores account for 105% of the "
+                                "change from the baseline.")
+    assert said(close, CHINESE).endswith("基线（模型归一化之后的全零输入，即平均颜色）为 0.5 · 梯度 × 输入 · 收敛误差 0.1："
+                                         "这些分数占了相对基线变化的 105%。")
+    exact = {**found, "steps": 256, "baseline_score": 2.5, "convergence_delta": 0.0}
+    assert said(exact).endswith("convergence delta 0.") and said(exact, CHINESE).endswith("收敛误差 0。")
+    careful = {**found, "steps": 256}
+    assert said(careful).endswith("— read them with care.") and said(careful, CHINESE).endswith("请谨慎解读。")
+    assert list(top_words(found)["effect"]) == ["toward", "against"]
+    assert list(top_words(found, CHINESE)["effect"]) == ["支持", "反对"]
+    sources = {"question": "love", "context": "it"}
+    assert [p for p, score in shaded(found, sources) if score is None] == ["question: ", "\n", "context: "]
+    assert [p for p, score in shaded(found, sources, CHINESE) if score is None] == ["问题：", "\n", "上下文："]
+
+
+def test_explain_answers_in_chinese_when_asked(app: Any) -> None:
+    chinese = Client(app.url, verbose=False, headers={"Accept-Language": "zh-CN"})
+    for kwargs, says in [({"task": "text_to_image"}, "参数 task 必须是以下可解释的端点之一："),
+                         ({"inputs": [1]}, "参数 inputs 必须是一个对象"),
+                         ({"method": "magic"}, "参数 method 必须是 fast 或 integrated_gradients")]:
+        request = {"task": "sentiment", "model": "", "inputs": {"text": "I love it"}, "target": None,
+                   "method": "fast", "steps": 16, **kwargs}
+        with pytest.raises(AppError) as info:
+            chinese.predict(**request, api_name="/explain")
+        assert str(info.value).startswith(says), str(info.value)
+    with pytest.raises(AppError) as info:
+        Client(app.url, verbose=False).predict(task="text_to_image", model="", inputs={}, target=None,
+                                               method="fast", steps=16, api_name="/explain")
+    assert str(info.value).startswith("Task must be one of the endpoints ")
+
+
+def test_the_pages_explanation_is_in_the_readers_language(app: Any) -> None:
+    """The tab's Explain, called as Gradio calls it (the request where Gradio puts it, after the inputs)."""
+    import gradio as gr
+    from gradio.helpers import special_args
+
+    fn = next(f for f in app.demo.fns.values() if getattr(f.fn, "__name__", "") == "explain_on_page"
+              and any(isinstance(c, gr.HighlightedText) for c in f.outputs)
+              and any(isinstance(c, gr.Dropdown) and any("sentiment" in str(v) for _, v in c.choices) for c in f.inputs))
+
+    def run(language: str) -> list[str]:
+        values = [c.value if not callable(c.value) else None for c in fn.inputs]
+        values[0] = "I love this movie"
+        request = gr.Request(headers={"accept-language": language})
+        args, *_ = special_args(fn.fn, values, request, None)
+        assert args[-1] is request  # last, after the inputs
+        return [v for update in fn.fn(*args) for v in update.values() if isinstance(v, str)]
+
+    assert any(s.startswith("**POSITIVE**：它的 logit 为 ") and "收敛误差" in s for s in run("zh-CN"))
+    assert any(s.startswith("**POSITIVE**: its logit ") and "convergence delta" in s for s in run("en"))

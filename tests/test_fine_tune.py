@@ -253,3 +253,229 @@ def test_a_bad_request_is_one_sentence_and_trains_nothing(client: Client, app: A
         assert_plain_sentence(str(info.value))
         assert says.lower() in str(info.value).lower(), str(info.value)
         assert sorted(app.trained.glob("*")) == before
+
+
+# -- the tab's lines in the reader's language (components/fine_tune.py) -----------------------------------------
+
+def test_the_progress_line_in_both_languages() -> None:
+    from components.fine_tune import progress_line
+    from models.messages import CHINESE
+
+    step = {"phase": "training", "step": 12, "max_steps": 40, "epoch": 0.9, "eta_seconds": 33.4, "loss": 0.69314}
+    cases = [({"phase": "waiting", "place": 2, "step": 0}, "Waiting for the training before yours: place 2 in line.",
+              "正在等待排在你前面的训练：你排在第 2 位。"),
+             ({"done": True, "stopped": True}, "Stopped: what was learned so far is saved.", "已停止：到目前为止学到的内容已保存。"),
+             ({"done": True}, "Done.", "完成。"),
+             (step, "Training: step 12 of 40 · epoch 0.90 · about 33 s left · loss 0.6931",
+              "训练中：第 12 步，共 40 步 · 第 0.90 轮 · 约剩 33 秒 · 损失 0.6931"),
+             ({**step, "eta_seconds": None, "loss": None}, "Training: step 12 of 40 · epoch 0.90",
+              "训练中：第 12 步，共 40 步 · 第 0.90 轮"),
+             ({}, "Starting…", "正在开始…"),
+             ({"phase": "loading the base model", "step": 0}, "Loading the base model…", "正在加载基础模型…"),
+             ({"phase": "evaluating the base model", "step": 0}, "Evaluating the base model…", "正在评估基础模型…"),
+             ({"phase": "saving", "step": 40}, "Saving…", "正在保存…"),
+             ({"phase": "something new", "step": 0}, "Something new…", "Something new…")]  # a phase of its own
+    for message, english, chinese in cases:
+        assert progress_line(message) == english
+        assert progress_line(message, CHINESE) == chinese
+
+
+def test_metrics_and_the_datas_summary_in_both_languages(tmp_path: Path) -> None:
+    from components.fine_tune import metrics_text, plotted
+    from models.messages import CHINESE
+    from models.training import read_data
+
+    metrics = {"loss": 0.123456, "accuracy": 0.9, "macro_f1": 0.8875, "perplexity": 1.1314}
+    assert metrics_text(metrics) == "loss 0.1235 · accuracy 0.9 · macro f1 0.8875 · perplexity 1.131"
+    assert metrics_text(metrics, CHINESE) == "损失 0.1235 · 准确率 0.9 · 宏平均 F1 0.8875 · 困惑度 1.131"
+    assert metrics_text({"precision": 1, "recall": 0.5, "f1": 0.6667, "new_one": 2}, CHINESE) == \
+        "精确率 1 · 召回率 0.5 · F1 0.6667 · new one 2"
+    data = read_data(write_csv(tmp_path / "d.csv", [{"text": f"t{i}", "label": "pos" if i % 3 else "neg"}
+                                                   for i in range(9)]), "sentiment")
+    assert data.summary() == "9 rows; labels: pos 6, neg 3"
+    assert data.summary().render(CHINESE) == "9 行；标签：pos 6, neg 3"
+    chat = read_data(write_jsonl(tmp_path / "c.jsonl", [{"prompt": "a", "completion": "b"}] * 8), "text-generation")
+    assert chat.summary() == "8 rows" and chat.summary().render(CHINESE) == "8 行"
+    curve = [{"step": 5, "loss": 0.7, "split": "train"}]
+    assert plotted(curve).caption == "training loss per logged step, evaluation loss per epoch · step 5"
+    assert plotted(curve, CHINESE).caption == "每个记录步的训练损失，每轮的评估损失 · 第 5 步"
+
+
+def stub_context(tmp_path: Path, allow_training: bool = True) -> Any:
+    from types import SimpleNamespace
+
+    from components.common import Context, Settings
+
+    spec = SimpleNamespace(task="sentiment", name="tiny", model_id="own/tiny", endpoint=None)
+    catalog = SimpleNamespace(models=lambda task: [spec], default=lambda task: "own/tiny", tasks=lambda: ["sentiment"])
+    manager = SimpleNamespace(spec=lambda task, model: spec, allow_pickle=False)
+    settings = Settings(allow_training=allow_training, data_dir=str(tmp_path / "data"), examples_dir=str(tmp_path))
+    return Context(catalog=catalog, manager=manager, settings=settings)  # type: ignore[arg-type]
+
+
+def test_a_files_problems_are_said_in_the_readers_language(tmp_path: Path) -> None:
+    import pickle
+
+    from components.common import sentence_of
+    from components.fine_tune import problems_of, read, run_training
+    from models import InvalidInput
+    from models.messages import CHINESE, render
+
+    bad = write_csv(tmp_path / "bad.csv", [{"text": "" if i < 8 else "ok", "label": "pos" if i % 2 else "neg"}
+                                           for i in range(12)])
+    ctx = stub_context(tmp_path)
+    train, evaluation = read(ctx, "sentiment", bad, bad, "")
+    problems = problems_of(train, evaluation)
+    assert len(problems) == 16 and str(problems[8]) == "Evaluation file: Row 1: its text is empty."
+    assert render(problems[0], CHINESE) == "第 1 行：文本是空的。"
+    assert render(problems[8], CHINESE) == "评估文件：第 1 行：文本是空的。"
+    with pytest.raises(InvalidInput) as raised:
+        next(run_training(ctx, "sentiment", None, bad, None, "full", 1, 5e-5, 8, 0, 8, 16, "", None, "s"))
+    assert raised.value.field == "train_file"
+    assert str(raised.value) == ("Row 1: its text is empty. Row 2: its text is empty. Row 3: its text is empty. "
+                                 "(5 more problems.)")
+    chinese = "第 1 行：文本是空的。第 2 行：文本是空的。第 3 行：文本是空的。（还有 5 个问题。）"
+    assert sentence_of(raised.value, CHINESE) == chinese
+    again = pickle.loads(pickle.dumps(raised.value.args[0]))
+    assert again == str(raised.value) and again.render(CHINESE) == chinese
+
+
+def test_the_checks_sentences_in_both_languages(tmp_path: Path) -> None:
+    from components.common import sentence_of
+    from components.fine_tune import TrainingLine, parse_mapping, read, run_training
+    from models import InvalidInput
+    from models.messages import CHINESE
+
+    cases = [(lambda: parse_mapping("text=review, stars"), "Write the mapping as role=column pairs (text=review, "
+              "label=stars), not 'stars'.", "请把映射写成“角色=列”的形式（text=review, label=stars），而不是 'stars'。"),
+             (lambda: read(stub_context(tmp_path), "sentiment", None, None, ""),
+              "Upload a training file, or pick an example dataset.", "请上传训练文件，或选择示例数据集。"),
+             (lambda: next(run_training(stub_context(tmp_path, allow_training=False), "sentiment", None, None, None,
+                                        "full", 1, 5e-5, 8, 0, 8, 16, "", None, "s")),
+              "Fine-tuning is off on this server (a hosted app turns it on with --allow-training).",
+              "这台服务器没有开启微调（托管的应用可以用 --allow-training 开启）。"),
+             (lambda: next(run_training(stub_context(tmp_path), "qa", None, None, None, "full", 1, 5e-5, 8, 0, 8, 16,
+                                        "", None, "s")),
+              "Task must be sentiment, ner or text-generation, not 'qa'.",
+              "参数 task 必须是 sentiment、ner 或 text-generation，而不是 'qa'。")]
+    line = TrainingLine()
+    line.join(1)
+    cases.append((lambda: line.join(1), "1 trainings are already waiting for their turn on this server; try again when "
+                  "one has ended.", "这台服务器上已有 1 个训练在排队等候；请等其中一个结束后再试。"))
+    for call, english, chinese in cases:
+        with pytest.raises(InvalidInput) as raised:
+            call()
+        assert sentence_of(raised.value) == english
+        assert sentence_of(raised.value, CHINESE) == chinese
+
+
+def page_handlers(ctx: Any) -> dict[str, Any]:
+    """The Fine-tune tab built on ctx: its handlers by name."""
+    import gradio as gr
+
+    from components import fine_tune
+
+    with gr.Blocks() as demo:
+        fine_tune.build(ctx)
+    return {fn.name: fn.fn for fn in demo.fns.values()}
+
+
+def page_request(language: str) -> Any:
+    import gradio as gr
+
+    from components.language import COOKIE
+
+    return gr.Request(headers={"cookie": f"{COOKIE}={language}"}, session_hash="test")
+
+
+def test_the_tabs_handlers_answer_in_the_readers_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+    import huggingface_hub
+
+    from models.messages import CHINESE, ENGLISH
+
+    handlers = page_handlers(stub_context(tmp_path))
+    check, push = handlers["check"], handlers["push_to_hub"]
+    good = write_csv(tmp_path / "good.csv", [{"review": f"nice {i}", "stars": i % 2} for i in range(10)])
+    said, _, mapped = check("sentiment", good, good, "text=review, label=stars", page_request(CHINESE))
+    assert said == ("**10 行；标签：0 5, 1 5** · 读取的列：text=review, label=stars\n\n评估文件：10 行；标签：0 5, 1 5"
+                    "\n\n可以开始训练了。")
+    said, _, _ = check("sentiment", good, None, "text=review, label=stars", page_request(ENGLISH))
+    assert said == "**10 rows; labels: 0 5, 1 5** · columns read: text=review, label=stars\n\nReady to train."
+    odd = write_csv(tmp_path / "odd.csv", [{"a": f"nice {i}", "b": i % 2} for i in range(10)])
+    said, _, _ = check("sentiment", odd, None, "", page_request(CHINESE))  # no column found by its name
+    assert said.startswith("**0 行** · 读取的列：没有找到\n\n⚠ 文件需要这些列：text+label；它的列是：")
+    said, _, _ = check("sentiment", odd, None, "", page_request(ENGLISH))
+    assert said.startswith("**0 rows** · columns read: none found\n\n⚠ The file needs columns for text+label;")
+    many = write_csv(tmp_path / "many.csv", [{"text": "", "label": "x"}] * 25)
+    said, _, _ = check("sentiment", many, None, "", page_request(CHINESE))
+    assert said.endswith("⚠ 第 20 行：文本是空的。\n\n……还有 5 个。")  # 25 problems
+    said, _, _ = check("sentiment", many, None, "", None)
+    assert said.endswith("⚠ Row 20: its text is empty.\n\n… and 5 more.")
+    said, _, _ = check("sentiment", good, None, "oops", page_request(CHINESE))
+    assert said == "⚠ 请把映射写成“角色=列”的形式（text=review, label=stars），而不是 'oops'。"
+
+    assert push(None, "me/model", "", page_request(CHINESE)) == "⚠ 请先训练一个模型。"
+    assert push(None, "me/model", "", page_request(ENGLISH)) == "⚠ Train a model first."
+    assert push(str(tmp_path), "no slash", "", page_request(CHINESE)) == "⚠ 请把仓库名写成 owner/name。"
+
+    class Hub:
+        refuse = True
+
+        def __init__(self, token: Any = None) -> None:
+            pass
+
+        def create_repo(self, *args: Any, **kwargs: Any) -> None:
+            if Hub.refuse:
+                raise RuntimeError("401 Unauthorized\nmore detail")
+
+        def upload_folder(self, **kwargs: Any) -> None:
+            pass
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Hub)
+    assert push(str(tmp_path), "me/model", "", page_request(CHINESE)) == "⚠ Hub 拒绝了推送：401 Unauthorized"
+    assert push(str(tmp_path), "me/model", "", None) == "⚠ The Hub refused the push: 401 Unauthorized"
+    Hub.refuse = False
+    assert push(str(tmp_path), "me/model", "", page_request(CHINESE)) == "已推送到 https://huggingface.co/me/model（私有）。"
+    assert push(str(tmp_path), "me/model", "", None) == "Pushed to https://huggingface.co/me/model (private)."
+
+    off = page_handlers(stub_context(tmp_path, allow_training=False))
+    args = ("sentiment", "own/tiny", good, None, "full", 1, 5e-5, 8, 0, 8, 16, "", "")
+    said = [update[0] for update in off["train_on_page"](*args, page_request(CHINESE))]
+    assert said == ["正在检查数据…", "⚠ 这台服务器没有开启微调（托管的应用可以用 --allow-training 开启）。"]
+    said = [update[0] for update in off["train_on_page"](*args, page_request(ENGLISH))]
+    assert said == ["Checking the data…", "⚠ Fine-tuning is off on this server (a hosted app turns it on with "
+                                          "--allow-training)."]
+    with pytest.raises(gr.Error) as raised:
+        next(off["fine_tune"]("sentiment", "own/tiny", good, request=page_request(CHINESE)))
+    assert raised.value.message == "这台服务器没有开启微调（托管的应用可以用 --allow-training 开启）。"
+
+
+def test_the_saved_line_names_the_tab_in_the_readers_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import fine_tune
+    from models.messages import CHINESE, ENGLISH
+    from models.training import Data
+
+    model = tmp_path / "data" / "fine-tuned" / "sentiment-tiny"
+    model.mkdir(parents=True)
+    data = Data(task="sentiment", rows=[{}] * 8, label_counts={"pos": 5, "neg": 3}).summary()
+
+    def trained(*args: Any) -> Any:
+        yield {"phase": "training", "step": 4, "max_steps": 8, "epoch": 1.0, "eval": {"loss": 0.5, "accuracy": 0.75},
+               "eta_seconds": 2.0}
+        yield {"done": True, "model": str(model), "data": data, "metrics": {"accuracy": 0.875}, "loss_curve": [],
+               "notes": ["A note of the worker's."], "step": 8}
+
+    monkeypatch.setattr(fine_tune, "run_training", trained)
+    handlers = page_handlers(stub_context(tmp_path))
+    args = ("sentiment", "own/tiny", None, None, "full", 1, 5e-5, 8, 0, 8, 16, "", "")
+    updates = list(handlers["train_on_page"](*args, page_request(CHINESE)))
+    line, _, metrics, words, _, folder = updates[-1]
+    assert line == "完成。" and folder == str(model)
+    assert metrics == "第 1 轮：损失 0.5 · 准确率 0.75\n\n**最终：** 准确率 0.875"
+    assert words == (f"**已保存：** `{model}`（8 行；标签：pos 5, neg 3）—— 可以在“情感分析”标签页或它的“比较模型”中选择它"
+                     "（如果还没有列出，请刷新页面）。\n\nA note of the worker's.")
+    line, _, metrics, words, _, _ = list(handlers["train_on_page"](*args, page_request(ENGLISH)))[-1]
+    assert line == "Done." and metrics == "epoch 1: loss 0.5 · accuracy 0.75\n\n**final:** accuracy 0.875"
+    assert words == (f"**Saved:** `{model}` (8 rows; labels: pos 5, neg 3) — pick it in the Sentiment tab or its "
+                     "Compare models (reload the page if it is not listed yet).\n\nA note of the worker's.")

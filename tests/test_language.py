@@ -181,6 +181,23 @@ def test_every_error_sentence_a_reader_can_meet_is_written_with_a_key() -> None:
     assert keys == set(MESSAGES), set(MESSAGES) - keys  # every sentence in MESSAGES is said somewhere
 
 
+def test_every_sentence_a_tab_says_is_written_with_a_key() -> None:
+    """No error, warning or notice of components/ is raised or shown with a sentence written in place: the page
+    shows it in the reader's language (the /v1 API's ApiError stays English, as OpenAI's does)."""
+    import ast
+    from pathlib import Path
+
+    said = {"InvalidInput", "PlaygroundError", "Error", "Warning", "Info"}  # gr.Error, gr.Warning, gr.Info
+    written = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "components").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in said and isinstance(node.args[0], (ast.Constant, ast.JoinedStr, ast.BinOp, ast.IfExp)):
+                    written.append(f"components/{path.name}:{node.lineno}")
+    assert not written, written
+
+
 @pytest.fixture(scope="module")
 def app(tiny_models: Any) -> Iterator[Any]:
     with running_app(tiny_catalog(tiny_models, tasks=("sentiment",))) as launched:
@@ -230,3 +247,56 @@ def test_the_apis_description_names_parameters_in_english(app: Any) -> None:
     info = Client(app.url, verbose=False).view_api(return_format="dict", print_info=False)
     parameters = info["named_endpoints"]["/sentiment"]["parameters"]
     assert [p["label"] for p in parameters] == ["Text", "Model"]
+
+
+# -- what the server builds for each request, in the reader's language ------------------------------------------
+
+def test_a_number_a_box_refuses_is_told_in_either_language_with_the_fields_own_name() -> None:
+    from components.inputs import NumberField, NumberSlider, Refused
+    from components.words import param_word
+    from models.tasks import task
+
+    temperature = task("text-generation").param("temperature")
+    slider = NumberSlider(minimum=temperature.low, maximum=temperature.high, label=param_word(temperature, "label"))
+    refused = slider.preprocess(7)
+    assert isinstance(refused, Refused) and refused.field == "temperature"
+    assert refused.message == "Temperature must be between 0 and 2, not 7."
+    assert render(refused.message, CHINESE) == "“温度”必须在 0 到 2 之间，当前为 7。"
+    seed = NumberField(label=param_word(task("text-generation").param("seed"), "label"), precision=0, minimum=0)
+    assert render(seed.preprocess("abc").message, CHINESE).endswith("必须是数字，而不是 'abc'。")
+    assert seed.preprocess(1.5).message == "Seed must be a whole number, not 1.5."
+
+
+def test_the_model_state_panel_reads_in_chinese() -> None:
+    from components.running import failed_html, loading_html, ready_html
+    from models.progress import WAITING
+
+    entry = {"label": "tiny <chat>", "device": "cpu", "dtype": "float32", "parameters": 93_000, "load_seconds": 1.25}
+    assert "<b>tiny &lt;chat&gt;</b> is ready on cpu in float32 · 0.093M parameters · loaded in 1.2 s." in \
+        ready_html(entry)
+    assert "<b>tiny &lt;chat&gt;</b> 已就绪：在 cpu 上，精度 float32 · 0.093M 参数 · 加载用了 1.2 秒。" in \
+        ready_html(entry, language=CHINESE)
+    assert "cpu（副本 r1, r2）" in ready_html({**entry, "replicas": ["r1", "r2"]}, language=CHINESE)
+    waiting = {"phase": WAITING, "seconds": 3.2, "fraction": None}
+    assert "<b>Loading tiny</b>: waiting for another model to finish loading… 3 s" in loading_html("tiny", waiting)
+    assert "<b>正在加载 tiny</b>：正在等待另一个模型加载完成… 3 秒" in loading_html("tiny", waiting, CHINESE)
+    downloading = {"phase": "downloading", "seconds": 9, "fraction": 0.5, "downloaded_bytes": 5 * 2**20,
+                   "planned_bytes": 10 * 2**20}
+    assert "正在下载 5 MB，共 10 MB" in loading_html("tiny", downloading, CHINESE)
+    assert "<b>tiny 无法加载。</b>没有选择模型" in failed_html("tiny", "没有选择模型", CHINESE)
+
+
+def test_results_say_their_words_in_chinese() -> None:
+    from components.render import ENTITY_COLOURS, entity_table, entity_type
+    from components.text_to_image import caption, done_note
+
+    table = entity_table([{"text": "王小明", "entity": "PER", "score": 0.9}], CHINESE)
+    assert table["headers"] == ["实体", "类型", "置信度"] and table["data"] == [["王小明", "人名", 0.9]]
+    assert entity_type("LOC", CHINESE) == "地名" and entity_type("LOC") == "Place" and entity_type("X-Y") == "X-Y"
+    assert ENTITY_COLOURS["人名"] == ENTITY_COLOURS["Person"] == "blue"
+    p = {"steps": 4, "guidance_scale": 7.5, "width": 64, "height": 64}
+    assert caption(3, 0, p) == "seed 3 (image 1) · 4 steps · guidance 7.5 · 64x64"
+    assert caption(3, 0, p, CHINESE) == "种子 3（第 1 张）· 4 步 · 引导系数 7.5 · 64x64"
+    result = {"seed": 3, "steps_run": 2, "seconds": 1.5, "stopped": True, "prompt_truncated": False, "parameters": p}
+    assert done_note(result, "") == "seed **3** · 2/4 steps · 1.5 s · stopped early"
+    assert done_note(result, "", CHINESE) == "种子 **3** · 2/4 步 · 1.5 秒 · 已提前停止"
