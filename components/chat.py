@@ -321,7 +321,7 @@ def chat_summary(figures: list[dict[str, Any]], lines: list[str], language: str 
     base = figures[0] if figures and figures[0] and not lines[0].startswith("⚠") else None
     for i, f in enumerate(figures):
         if lines[i].startswith("⚠"):
-            parts.append(say("chat_tab.side_failed", side=names[i]))
+            parts.append(say("compare.failed", side=names[i]))
         elif i and base and f.get("first_token_seconds") and base.get("first_token_seconds"):
             first = f["first_token_seconds"] / base["first_token_seconds"]
             said = (say("chat_tab.first_later", side=names[i], ratio=first) if first >= 1.05 else
@@ -598,10 +598,11 @@ def build(ctx: Context) -> None:
     compare_fold.expand(lambda: gr.update(choices=[(s.name, s.model_id) for s in ctx.catalog.models(TASK)]), None,
                         [compare_picks.models], **quiet)
 
-    def pick_sides(models: list[str] | None, vary: str, values: str, current: str | None) -> list[Any]:
-        sides = planned(models, vary, values, current)
+    def pick_sides(models: list[str] | None, vary: str, values: str, current: str | None,
+                   request: gr.Request = None) -> list[Any]:
+        sides, language = planned(models, vary, values, current), language_of(request)
         return ([gr.Column(visible=i < len(sides)) for i in range(MAX_SIDES)]
-                + [head_of(ctx, TASK, i, *sides[i]) if i < len(sides) else "" for i in range(MAX_SIDES)]
+                + [head_of(ctx, TASK, i, *sides[i], language) if i < len(sides) else "" for i in range(MAX_SIDES)]
                 + [[] for _ in range(MAX_SIDES)] + ["" for _ in range(MAX_SIDES)])
 
     gr.on([compare_picks.models.change, compare_picks.vary.change, compare_picks.values.change], pick_sides,
@@ -632,7 +633,7 @@ def build(ctx: Context) -> None:
         for history in histories[:len(sides)]:
             history.append(said("user", message))
         shown = [list(h) for h in histories[:len(sides)]]
-        lines = [say("chat_tab.waiting" if sequential and i else "chat_tab.loading").render(language)
+        lines = [say("compare.waiting" if sequential and i else "chat_tab.loading").render(language)
                  for i in range(len(sides))] + [""] * (MAX_SIDES - len(sides))
         figures: list[dict[str, Any]] = [{} for _ in sides]
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import gradio as gr
 
 from models import Catalog, ModelManager, PlaygroundError
-from models.messages import render
+from models.messages import render, say
 
 from .inputs import raise_refused
 from .turns import Turns
@@ -20,7 +20,7 @@ from .words import word
 
 log = logging.getLogger("playground")
 
-UNEXPECTED = "Something went wrong on the server while running this request; try again, or pick another model."
+UNEXPECTED = say("common.unexpected")  # what an error nobody foresaw is told as (its traceback goes to the log)
 
 
 @dataclass
@@ -115,7 +115,7 @@ def sentence_of(error: BaseException, language: str | None = None) -> str:
         text = render(error.args[0], language) if error.args else str(error)
     else:
         log.exception("unexpected error in a handler", exc_info=error)
-        text = UNEXPECTED
+        text = UNEXPECTED.render(language)
     first = text.split(" ", 1)[0]
     if first.isalpha() and first.islower():  # "width must be…"; never a model id ("openai-community/gpt2 …")
         text = text[:1].upper() + text[1:]

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from models import InvalidInput
-from models.explain import DEFAULT_STEPS, IMAGE_BASELINE, MAX_STEPS, TEXT_BASELINE
+from models.explain import DEFAULT_STEPS, MAX_STEPS
 from models.messages import ENGLISH, LANGUAGES, say
 
 from .common import Context, event_options, sentence_of
@@ -57,9 +57,6 @@ EFFECT_COLOURS = {**{say("explain.toward").render(language): "#e23c3c" for langu
 # a text's parts, as the shaded text names them (a question and its context, a text and the hypothesis)
 PARTS = {"text": "explain.part_text", "question": "explain.part_question", "context": "explain.part_context",
          "hypothesis": "explain.part_hypothesis"}
-# the explanation's baseline (models/explain.py) in Chinese; what is attributed (a logit) stays as it is
-BASELINES_ZH = {TEXT_BASELINE: "每个词的 token 都换成填充 token，特殊 token 保留",
-                IMAGE_BASELINE: "模型归一化之后的全零输入，即平均颜色"}
 
 
 def explanation(ctx: Context, endpoint: str, task_key: str, model: str | None, values: dict[str, Any],
@@ -127,9 +124,9 @@ def said(found: dict[str, Any], language: str = ENGLISH) -> str:
         share = say(key, share=part)
     baseline = str(found["baseline"])
     return say("explain.said", target=found["target"], attributed=found["attributed"],
-               attributed_zh=found["attributed"], target_score=f"{found['target_score']:.3g}",
+               target_score=f"{found['target_score']:.3g}",
                baseline_score=f"{found['baseline_score']:.3g}", baseline=baseline,
-               baseline_zh=BASELINES_ZH.get(baseline, baseline), method=method,
+               method=method,
                delta=f"{found['convergence_delta']:.3g}", share=share).render(language)
 
 

@@ -362,7 +362,7 @@ def build(ctx: Context) -> None:
                     tab = [k for k, v in TASK_CHOICES if v == key][0].split(" (")[0]
                     words = (say("fine_tune.saved", model=message["model"], data=message.get("data", ""), tab=tab,
                                  tab_zh=TASK_TITLES[CHINESE].get(key, tab)).render(language)
-                             + "".join(f"\n\n{n}" for n in message.get("notes") or []))  # the worker's, in English
+                             + "".join(f"\n\n{render(n, language)}" for n in message.get("notes") or []))
                     final = say("fine_tune.final_metrics", metrics=metrics_text(message.get("metrics") or {}, language))
                     yield (progress_line(message, language),
                            plotted(message.get("loss_curve") or curve_points, language),

@@ -67,7 +67,8 @@ def field_names(label: Any) -> dict[str, str]:
     """A field's name for a sentence about it, in English (`name`) and as the Chinese page shows it (`name_zh`)."""
     key = getattr(label, "key", None) if isinstance(label, I18nData) else None
     chinese = text(key, CHINESE).split("（")[0].split(" (")[0].strip() if key in WORDS else ""
-    return {"name": field_name(label), "name_zh": chinese or field_name(label)}
+    english_name = field_name(label)
+    return {"name": english_name, "name_zh": chinese or ("这个值" if english_name == "The value" else english_name)}
 
 
 def checked_number(payload: Any, label: Any, minimum: float | None, maximum: float | None,

@@ -29,7 +29,8 @@ ENTITY_COLOURS = {text(key, language): colour for key, colour in [
     for language in LANGUAGES}
 ENTITY_COLUMNS = ["entity.column.entity", "entity.column.type", "entity.column.confidence"]
 ENTITY_HEADERS = [text(key) for key in ENTITY_COLUMNS]
-ALL_OF = {"labels": "result.all_labels", "candidates": "result.all_candidates"}  # label_bars' nouns
+ALL_OF = {"labels": "result.all_labels", "candidates": "result.all_candidates",  # label_bars' nouns
+          "captions": "result.all_captions"}
 
 
 def percent(score: float) -> str:
@@ -63,6 +64,8 @@ def label_bars(label: Any, *, noun: str = "labels", top: int = TOP_LABELS) -> gr
     endpoint's output, so API clients still get every label (a gr.Label with num_top_classes
     would cut its value, not only what is drawn). The bars on top are filled from it in the page;
     they are its `bars` attribute, where a run's progress belongs (the full one is out of sight)."""
+    if noun not in ALL_OF:
+        raise KeyError(f"label_bars has no words for {noun!r}; add it to ALL_OF and models/messages.py")
     with gr.Column():
         shown = gr.Label(label=label, num_top_classes=top)
         with gr.Accordion(f"All {noun}", open=False, visible=False) as more:  # named at each result

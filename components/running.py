@@ -118,7 +118,7 @@ def model_state_html(ctx: Context, task: str, model: str | None, language: str =
         if found.state in IDLE:
             key = IDLE[found.state][bool(size)]
     gpu = say("state.for_gpu").render(language) if spec.needs_gpu and not ctx.settings.zero_gpu else ""
-    said = say(key, label=html.escape(spec.name), **({"size": size} if size and key != "state.idle" else {}))
+    said = say(key, label=html.escape(spec.name), size=size)
     return _panel("idle", said.render(language) + gpu)
 
 

@@ -113,15 +113,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chat_tab.logprobs_how": {ENGLISH: "The redder a token, the less likely the model found it: each is the model's "
                                        "own probability at that step (temperature 1), before temperature, top-k, top-p "
                                        "and the repetition penalty.",
-                              CHINESE: "token 越红，模型认为它越不可能出现：每个都是模型在那一步自己的概率（温度为 1），"
-                                       "在应用温度、top-k、top-p 和重复惩罚之前。"},
+                              CHINESE: "token 越红，模型越没料到它：颜色反映模型在那一步给出的概率（温度为 1），"
+                                       "即应用温度、top-k、top-p 和重复惩罚之前的概率。"},
     "chat_tab.too_large": {ENGLISH: "too large to tell", CHINESE: "太大，无法给出"},
-    "chat_tab.waiting": {ENGLISH: "waiting…", CHINESE: "等待中…"},
     "chat_tab.loading": {ENGLISH: "loading…", CHINESE: "加载中…"},
     "chat_tab.one_after_another": {ENGLISH: "The models together pass the number kept loaded: the sides answer one "
                                             "after another.",
                                    CHINESE: "这些模型加起来超过了保持加载的模型数量：各栏依次回答。"},
-    "chat_tab.side_failed": {ENGLISH: "{side} failed", CHINESE: "{side} 出错了"},
     "chat_tab.first_later": {ENGLISH: "{side}: its first token {ratio:.1f}x later than A's",
                              CHINESE: "{side}：首个 token 比 A 慢 {ratio:.1f}x"},
     "chat_tab.first_sooner": {ENGLISH: "{side}: its first token {ratio:.1f}x sooner than A's",
@@ -201,6 +199,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cluster.stopped_answering": {ENGLISH: "The model cluster at {address} stopped answering; the page keeps working "
                                            "and the models come back when the cluster does.",
                                   CHINESE: "位于 {address} 的模型集群不再应答；页面仍可使用，集群恢复后模型会回来。"},
+    # common: what every tab may say (components/common.py)
+    "common.unexpected": {ENGLISH: "Something went wrong on the server while running this request; try again, or pick "
+                                   "another model.",
+                          CHINESE: "服务器在处理这个请求时出了问题；请再试一次，或换一个模型。"},
     # compare: /compare and the tabs' Compare mode (components/compare.py; /explain's request checks too)
     "compare.task": {ENGLISH: "task must be one of the endpoints {names}, not {task!r}.",
                      CHINESE: "参数 task 必须是以下端点之一：{names}，而不是 {task!r}。"},
@@ -269,11 +271,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "compare.results_same": {ENGLISH: "their results are the same", CHINESE: "它们的结果相同"},
     "compare.results_differ": {ENGLISH: "their results differ", CHINESE: "它们的结果不同"},
     "compare.this_call": {ENGLISH: "{seconds:.2f} s this call", CHINESE: "本次调用 {seconds:.2f} 秒"},
-    "compare.parameters": {ENGLISH: "{count} parameters", CHINESE: "{count} 参数"},
+    "compare.parameters": {ENGLISH: "{count} parameters", CHINESE: "参数量 {count}"},
     "compare.already_loaded": {ENGLISH: "already loaded", CHINESE: "已经加载"},
     "compare.loaded_in": {ENGLISH: "loaded in {seconds:.1f} s", CHINESE: "加载用时 {seconds:.1f} 秒"},
     "compare.throughput": {ENGLISH: "**{rate} calls/s** measured ({calls} calls, {at_once} at once)",
-                           CHINESE: "实测 **{rate} calls/s**（共 {calls} 次调用，每次同时 {at_once} 个）"},
+                           CHINESE: "实测 **{rate} calls/s**（共 {calls} 次调用，并发 {at_once}）"},
     "compare.not_measured": {ENGLISH: "⚠ not measured: {error}", CHINESE: "⚠ 未能测量：{error}"},
     # device: where models run, chosen at the first load (models/devices.py, models/manager.py)
     "device.unknown": {ENGLISH: "Unknown device {device!r}; use one of: {devices}.",
@@ -411,13 +413,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                            CHINESE: "正在检查数据…"},
     "fine_tune.waiting": {ENGLISH: "Waiting for the training before yours: place {place} in line.",
                           CHINESE: "正在等待排在你前面的训练：你排在第 {place} 位。"},
-    "fine_tune.starting": {ENGLISH: "Starting…", CHINESE: "正在开始…"},
+    "fine_tune.starting": {ENGLISH: "Starting…", CHINESE: "正在启动…"},
     "fine_tune.loading": {ENGLISH: "Loading the base model…", CHINESE: "正在加载基础模型…"},
     "fine_tune.evaluating": {ENGLISH: "Evaluating the base model…", CHINESE: "正在评估基础模型…"},
     "fine_tune.training": {ENGLISH: "Training…", CHINESE: "正在训练…"},
     "fine_tune.saving": {ENGLISH: "Saving…", CHINESE: "正在保存…"},
     "fine_tune.step": {ENGLISH: "Training: step {step} of {max_steps} · epoch {epoch:.2f}",
-                       CHINESE: "训练中：第 {step} 步，共 {max_steps} 步 · 第 {epoch:.2f} 轮"},
+                       CHINESE: "训练中：第 {step} 步，共 {max_steps} 步 · 轮次 {epoch:.2f}"},
     "fine_tune.eta": {ENGLISH: "about {seconds:.0f} s left", CHINESE: "约剩 {seconds:.0f} 秒"},
     "fine_tune.loss": {ENGLISH: "loss {loss:.4f}", CHINESE: "损失 {loss:.4f}"},
     "fine_tune.stopped": {ENGLISH: "Stopped: what was learned so far is saved.",
@@ -495,7 +497,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                            CHINESE: "{problem}滑块已回到最近的一端；运行前请检查它。"},
     # load: what a model's load is doing, shown while it loads (models/progress.py, the adapters)
     "load.waiting": {ENGLISH: "waiting for another model to finish loading", CHINESE: "正在等待另一个模型加载完成"},
-    "load.starting": {ENGLISH: "starting", CHINESE: "正在开始"},
+    "load.starting": {ENGLISH: "starting", CHINESE: "正在启动"},
     "load.config": {ENGLISH: "reading the config", CHINESE: "正在读取配置"},
     "load.tokenizer": {ENGLISH: "reading the tokenizer", CHINESE: "正在读取分词器"},
     "load.image_processor": {ENGLISH: "reading the image processor", CHINESE: "正在读取图像处理器"},
@@ -735,9 +737,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     # result: what a result's display says around it (components/render.py)
     "result.all_labels": {ENGLISH: "All {count} labels", CHINESE: "全部 {count} 个标签"},
     "result.all_candidates": {ENGLISH: "All {count} candidates", CHINESE: "全部 {count} 个候选词"},
+    "result.all_captions": {ENGLISH: "All {count} captions", CHINESE: "全部 {count} 条说明文字"},
     # state: the model's state at the top of a tab's results (components/running.py)
     "state.ready": {ENGLISH: "<b>{label}</b> is ready on {where} in {dtype} · {size} parameters · loaded in {seconds:.1f} s.",
-                    CHINESE: "<b>{label}</b> 已就绪：在 {where} 上，精度 {dtype} · {size} 参数 · 加载用了 {seconds:.1f} 秒。"},
+                    CHINESE: "<b>{label}</b> 已就绪：在 {where} 上，精度 {dtype} · 参数量 {size} · 加载用了 {seconds:.1f} 秒。"},
     "state.replica": {ENGLISH: "{device} (replica {replicas})", CHINESE: "{device}（副本 {replicas}）"},
     "state.replicas": {ENGLISH: "{device} (replicas {replicas})", CHINESE: "{device}（副本 {replicas}）"},
     "state.slow_on_cpu": {ENGLISH: " It is meant for a GPU: on this CPU it will be slow.",
@@ -880,6 +883,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                               CHINESE: "无法在这个模型上设置 LoRA：{detail} 请指定它的目标模块。"},
     "training.eval_label_unknown": {ENGLISH: "The evaluation rows have a label the training rows lack: {label!r}.",
                                     CHINESE: "评估数据中有训练数据没有的标签：{label!r}。"},
+    "training.lora_share": {ENGLISH: "LoRA trains {trainable:,} of {total:,} parameters ({share}%).",
+                            CHINESE: "LoRA 训练 {total:,} 个参数中的 {trainable:,} 个（{share}%）。"},
+    "training.new_head": {ENGLISH: "The base model's head predicts {had} labels ({have}); it was replaced by a new "
+                                   "head for the data's {count} ({labels}).",
+                          CHINESE: "基础模型的输出头预测 {had} 个标签（{have}）；它已被换成适合数据中 {count} 个标签"
+                                   "（{labels}）的新输出头。"},
     "training.failed": {ENGLISH: "Training failed: {kind}: {detail}",
                         CHINESE: "训练失败：{kind}：{detail}"},
     # zero_shot: zero-shot classification (models/text.py)
@@ -914,6 +923,9 @@ WORDS_ZH = {
     "it did not answer in time": "它没有及时应答", "connection refused": "连接被拒绝", "unknown host": "主机名未知",
     "its TLS certificate was not accepted": "它的 TLS 证书未被接受", "it closed the connection": "它关闭了连接",
     "network error": "网络错误", "the stream broke off.": "数据流中断了。",
+    # an explanation's baseline (models/explain.py)
+    "the pad token in place of every word's token (special tokens kept)": "每个词的 token 都换成填充 token，特殊 token 保留",
+    "the all-zero input after the model's normalisation (the mean colour)": "模型归一化之后的全零输入，即平均颜色",
 }
 
 

@@ -362,11 +362,11 @@ class Settings:
 
 # -- the job -------------------------------------------------------------------------------------------------
 
-def said_as_data(error: BaseException) -> dict[str, Any]:
-    """A failure as the worker reports it (JSON): {"error": its sentence}, with the sentence's key and values
-    when it was written with one (models/messages.py), so the app renders it in the reader's language."""
-    out: dict[str, Any] = {"error": str(error)}
-    message = error.args[0] if error.args else None
+def said_as_data(said: BaseException | str, field: str = "error") -> dict[str, Any]:
+    """A failure (or a note) as the worker reports it (JSON): {field: its sentence}, with the sentence's key and
+    values when it was written with one (models/messages.py), so the app renders it in the reader's language."""
+    out: dict[str, Any] = {field: str(said)}
+    message = (said.args[0] if said.args else None) if isinstance(said, BaseException) else said
     if isinstance(message, Message):
         try:
             json.dumps(message.values)
@@ -376,7 +376,7 @@ def said_as_data(error: BaseException) -> dict[str, Any]:
     return out
 
 
-def said_again(data: dict[str, Any]) -> str:
+def said_again(data: dict[str, Any], field: str = "error") -> str:
     """The sentence said_as_data wrote: a Message again where it came with a key, else its text."""
     key, values = data.get("key"), data.get("values")
     if key in MESSAGES and isinstance(values, dict):
@@ -384,7 +384,7 @@ def said_again(data: dict[str, Any]) -> str:
             return say(key, **values)
         except (KeyError, IndexError, TypeError, ValueError):
             pass
-    return str(data["error"])
+    return str(data[field])
 
 
 class Job:
@@ -449,6 +449,8 @@ class Job:
                 message = json.loads(line[len(MARK):])
                 if "error" in message:
                     raise TrainingFailed(said_again(message))
+                if "notes" in message:  # Messages again (str: the English, for programs), rendered by the page
+                    message["notes"] = [said_again(note, "note") for note in message["notes"]]
                 yield message
                 if message.get("done"):
                     return

@@ -131,7 +131,7 @@ def train(settings: Settings, rows: list[dict[str, Any]], eval_rows: list[dict[s
     tokenizer.save_pretrained(str(out_dir))
     _card(out_dir, settings, len(rows), len(eval_rows), metrics, curve, notes, stopped)
     report({"done": True, "model": str(out_dir), "metrics": metrics, "loss_curve": curve, "stopped": stopped,
-            "notes": notes, "step": trainer.state.global_step, "seconds": round(time.perf_counter() - started, 2)})
+            "notes": [said_as_data(note, "note") for note in notes], "step": trainer.state.global_step, "seconds": round(time.perf_counter() - started, 2)})
 
 
 def _with_lora(model: Any, settings: Settings, notes: list[str]) -> Any:
@@ -149,7 +149,7 @@ def _with_lora(model: Any, settings: Settings, notes: list[str]) -> Any:
         raise InvalidInput(say("training.lora_targets", detail=str(e)[:160]),
                            field="lora_target_modules") from None
     trainable, total = model.get_nb_trainable_parameters()
-    notes.append(f"LoRA trains {trainable:,} of {total:,} parameters ({100 * trainable / total:.2f}%).")
+    notes.append(say("training.lora_share", trainable=trainable, total=total, share=f"{100 * trainable / total:.2f}"))
     return model
 
 
@@ -206,8 +206,8 @@ class _Classification(_Task):
         if same:
             labels = have  # keep the base's order: its head fits as it is
         elif have and not all(h.startswith("LABEL_") for h in have):
-            notes.append(f"The base model's head predicts {len(have)} labels ({', '.join(have[:6])}); it was "
-                         f"replaced by a new head for the data's {len(labels)} ({', '.join(labels[:6])}).")
+            notes.append(say("training.new_head", had=len(have), have=", ".join(have[:6]), count=len(labels),
+                             labels=", ".join(labels[:6])))
         self.labels = labels
         model = auto_model.from_pretrained(
             self.settings.base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),

@@ -454,7 +454,7 @@ def test_explain_says_the_log_probability_and_the_tables_headers_in_the_readers_
     assert table["headers"] == ["#", "Token", "Probability", "Log-prob", f"Top {EXPLAIN_TOP} alternatives (probability)"]
     assert [row[:2] for row in table["data"]] == [[1, '"Hi"'], [2, '"!"']]
     summary, _, table = explained(stats, CHINESE)
-    assert summary.startswith("**对数概率** -1.500（共 2 个 token）· **困惑度** 2.117。token 越红，模型认为它越不可能出现")
+    assert summary.startswith("**对数概率** -1.500（共 2 个 token）· **困惑度** 2.117。token 越红，模型越没料到它")
     assert table["headers"] == ["#", "Token", "概率", "对数概率", f"前 {EXPLAIN_TOP} 个候选（概率）"]
     thinking = {**stats, "logprobs": {"reasoning_content": [logprob_token("<think>", -0.1)], **stats["logprobs"]},
                 "perplexity": None}

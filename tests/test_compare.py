@@ -217,8 +217,8 @@ def test_the_summary_and_figures_are_in_the_readers_language() -> None:
                "throughput_at_once": 16}
     assert figures_line(metrics, None) == ("0.12 s this call · 124M parameters · 12.0 MB · cpu · float32 · loaded in "
                                            "1.0 s · **3.14 calls/s** measured (31 calls, 16 at once)")
-    assert figures_line(metrics, None, CHINESE) == ("本次调用 0.12 秒 · 124M 参数 · 12.0 MB · cpu · float32 · "
-                                                    "加载用时 1.0 秒 · 实测 **3.14 calls/s**（共 31 次调用，每次同时 16 个）")
+    assert figures_line(metrics, None, CHINESE) == ("本次调用 0.12 秒 · 参数量 124M · 12.0 MB · cpu · float32 · "
+                                                    "加载用时 1.0 秒 · 实测 **3.14 calls/s**（共 31 次调用，并发 16）")
     assert figures_line({"latency_seconds": 0.5, "loaded_before": True}, None, CHINESE) == "本次调用 0.50 秒 · 已经加载"
     assert figures_line({}, "模型出错了。", CHINESE) == "⚠ 模型出错了。"
     assert not_measured("0.50 s this call", "It broke.") == "0.50 s this call · ⚠ not measured: It broke."

@@ -274,7 +274,7 @@ def test_the_model_state_panel_reads_in_chinese() -> None:
     entry = {"label": "tiny <chat>", "device": "cpu", "dtype": "float32", "parameters": 93_000, "load_seconds": 1.25}
     assert "<b>tiny &lt;chat&gt;</b> is ready on cpu in float32 · 0.093M parameters · loaded in 1.2 s." in \
         ready_html(entry)
-    assert "<b>tiny &lt;chat&gt;</b> 已就绪：在 cpu 上，精度 float32 · 0.093M 参数 · 加载用了 1.2 秒。" in \
+    assert "<b>tiny &lt;chat&gt;</b> 已就绪：在 cpu 上，精度 float32 · 参数量 0.093M · 加载用了 1.2 秒。" in \
         ready_html(entry, language=CHINESE)
     assert "cpu（副本 r1, r2）" in ready_html({**entry, "replicas": ["r1", "r2"]}, language=CHINESE)
     waiting = {"phase": WAITING, "seconds": 3.2, "fraction": None}
