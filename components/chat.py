@@ -696,12 +696,10 @@ def build(ctx: Context) -> None:
 
     code_fold.expand(show_code, [chatbot, model, system, *ordered], [code], **quiet)
 
-    fit_on_pick(ctx, view)
+    def fit_extra(spec: Any, language: str) -> dict[Any, Any]:
+        """Which chat template the picked model gets, in the reader's language."""
+        line, text = template_note(ctx, spec.model_id, language)
+        return {note: line, template: text}
 
-    def show_template(model: str | None, request: gr.Request = None) -> tuple[str, str]:
-        """Which chat template the picked model gets, in the reader's language (fit_on_pick's extra is given no
-        request): on the page's load and at each pick, as fit_on_pick's own update."""
-        return template_note(ctx, model, language_of(request))
-
-    gr.on(None, show_template, [model], [note, template], queue=False, api_visibility="private",
-          show_progress="hidden")
+    fit_extra.outputs = [note, template]  # type: ignore[attr-defined]
+    fit_on_pick(ctx, view, extra=fit_extra)

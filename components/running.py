@@ -365,10 +365,10 @@ def page_run(ctx: Context, view: RunView, triggers: list[Any], *, fn: Callable, 
     return events
 
 
-def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, Any]] | None = None) -> None:
+def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any, str], dict[Any, Any]] | None = None) -> None:
     """From the first page load on, and at each pick: the state panel, the picker's marks, and each
     fitted control (view.controls) set to the model's value and range (models/fitting.py: from its
-    config files, no load). `extra(spec)` adds a tab's own updates (text-to-image's schedulers; its
+    config files, no load). `extra(spec, language)` adds a tab's own updates (text-to-image's schedulers; its
     `outputs` attribute lists the components they touch)."""
     params = {p.name: p for p in declared(view.task).params}
 
@@ -382,7 +382,7 @@ def fit_on_pick(ctx: Context, view: RunView, extra: Callable[[Any], dict[Any, An
             spec = ctx.manager.spec(view.task, model)
             updates.update(view.fitted(ctx, model))
             if extra is not None:
-                updates.update(extra(spec))
+                updates.update(extra(spec, language))
         except PlaygroundError:  # a typed id that is no id: the panel above says so
             pass
         return updates

@@ -76,7 +76,7 @@ def task_tab(ctx: Context, key: str, *, intro: str, inputs: Callable[[], list[An
     tab's inputs and the labels (plain values: the first input); the catalog file's examples for the task,
     when it has some (Catalog.examples_for), replace the tab's own, and its first example's labels are where
     the labels start. A first input that is a text box runs the task on Enter too.
-    Number controls follow the model picked (running.fit_on_pick); `fit_extra(spec)` gives a tab's
+    Number controls follow the model picked (running.fit_on_pick); `fit_extra(spec, language)` gives a tab's
     own updates at each pick (its `outputs` attribute lists the components they touch)."""
     declaration = task(key)
     values = values or {}

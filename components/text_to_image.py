@@ -88,7 +88,7 @@ def build(ctx: Context) -> None:
                                       info=word("t2i.scheduler.info")))
         return schedulers
 
-    def model_schedulers(spec: Any) -> dict[Any, Any]:
+    def model_schedulers(spec: Any, language: str) -> dict[Any, Any]:
         """The schedulers the picked model can run: its own list when it is loaded, else every named one
         (never loading it, nor touching its place among the models kept loaded)."""
         pipeline = ctx.manager.peek(spec.task, spec.model_id)

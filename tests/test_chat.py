@@ -521,9 +521,17 @@ def test_the_pages_template_note_and_explain_table_are_in_the_readers_language(a
         return handlers[name].fn(*args)
 
     chat = tiny_models["chat-gpt2"]
-    assert run("show_template", [chat], "zh-CN")[0].startswith("**聊天模板：** tiny chat 自带的模板（")
-    assert run("show_template", [chat], "en")[0].startswith("**Chat template:** tiny chat's own (")
-    assert "load" in [t[1] for t in handlers["show_template"].targets]  # on the page's load too, as fit_on_pick
+    fit = next(f for f in app.demo.fns.values()  # the Chat tab's fit_on_pick: on the page's load and each pick
+               if getattr(f.fn, "__name__", "") == "fit" and any(getattr(o, "label", None) is None and
+                                                                  type(o).__name__ == "Markdown" for o in f.outputs))
+
+    def note(language: str) -> str:
+        args, *_ = special_args(fit.fn, [chat], gr.Request(headers={"accept-language": language}), None)
+        return next(v for v in fit.fn(*args).values() if isinstance(v, str) and v.startswith("**"))
+
+    assert note("zh-CN").startswith("**聊天模板：** tiny chat 自带的模板（")
+    assert note("en").startswith("**Chat template:** tiny chat's own (")
+    assert "load" in [t[1] for t in fit.targets]
     _, table = run("explain_shown", [True, None], "zh-CN")
     assert table["headers"][2:4] == ["概率", "对数概率"] and table["data"] == []
     _, table = run("explain_shown", [True, None], "en")
