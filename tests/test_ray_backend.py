@@ -239,9 +239,11 @@ def test_two_replicas_share_a_load_and_a_killed_one_loses_no_request_silently(ra
     assert len(failures) <= 4, failures  # retried once on the other replica: at most a few see a sentence
     assert all(o == expected for o in outcomes if not isinstance(o, Exception))
 
-    def text_recovered() -> bool:  # Serve starts a new replica for the killed one; the tests after need both
+    def text_recovered() -> bool:  # Serve starts a new replica for the killed one; the tests after need both,
+        # running for Serve and posting to the Board (the Models tab lists the replicas the Board hears from)
         return any(d["application"] == "text" and d["status"] == "HEALTHY" and d["replicas"] == {"RUNNING": 2}
-                   for d in manager.deployments())
+                   for d in manager.deployments()) and \
+            len([r for r in manager.replicas() if r["deployment"] == "text"]) == 2
     assert wait_until(text_recovered, timeout=180, interval=0.5), manager.deployments()
 
 
@@ -256,8 +258,12 @@ def test_unload_reaches_every_replica_and_the_models_tab_lists_them(ray_app: Any
     assert not [r for r in ray_client.predict(api_name="/models") if r["model"] == model]
     from components.system import cluster_lines
 
-    lines = cluster_lines(type("Ctx", (), {"manager": ray_app.manager})())
-    assert "**text** healthy, 2 running" in lines and "**diffusion** healthy, 1 running" in lines, lines
+    def lines() -> str:
+        return cluster_lines(type("Ctx", (), {"manager": ray_app.manager})())
+
+    def both_said() -> bool:  # Serve may still be replacing the replica a test before killed (or one it replaced)
+        return "**text** healthy, 2 running" in lines() and "**diffusion** healthy, 1 running" in lines()
+    assert wait_until(both_said, timeout=120, interval=0.5), lines()
 
 
 def test_a_wrong_input_is_the_replicas_sentence(ray_client: Client, catalog: dict) -> None:
@@ -280,6 +286,9 @@ def test_the_page_runs_a_tab_on_the_cluster_and_lists_its_replicas(ray_app: Any,
         expect(panel.get_by_test_id("label-output-value")).to_have_text("POSITIVE", timeout=RESULT_TIMEOUT)
         # the state panel: where it runs, the replica(s) named
         expect(panel.get_by_text(re.compile(r"tiny sentiment.* is ready on cpu \(replicas? [a-z0-9]"))).to_be_visible()
+        # both text replicas heard from by the Board (a replica Serve started again after a kill posts within 1 s)
+        assert wait_until(lambda: len([r for r in ray_app.manager.replicas() if r["deployment"] == "text"]) == 2,
+                          timeout=60), ray_app.manager.replicas()
         panel = open_tab(page, "Models")
         expect(panel.get_by_text(re.compile(r"Served by Ray Serve at"))).to_be_visible(timeout=RESULT_TIMEOUT)
         expect(panel.get_by_text(re.compile(r"replica \S+ of text on"))).to_have_count(2)
