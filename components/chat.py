@@ -162,6 +162,11 @@ def explain_headers(language: str = ENGLISH) -> list[str]:
     return ["#", *(text(key, language) for key in EXPLAIN_HEADS)]
 
 
+def explain_rows(rows: list[list[Any]], language: str = ENGLISH) -> dict[str, list[Any]]:
+    """The Explain table's value: its headers in `language` (the browser does not translate them), and the rows."""
+    return {"headers": explain_headers(language), "data": rows}
+
+
 # -- Explain: the reply's tokens and how likely each was ---------------------------------------------------
 
 def _shown_token(text: str, raw: list[int]) -> str:
@@ -190,7 +195,7 @@ def explained(stats: dict[str, Any], language: str = ENGLISH) -> tuple[str, list
     found = stats.get("logprobs") or {}
     tokens = [*found.get("reasoning_content", []), *found.get("content", [])]
     if not tokens:
-        return say("chat_tab.no_tokens").render(language), [], {"headers": explain_headers(language), "data": []}
+        return say("chat_tab.no_tokens").render(language), [], explain_rows([], language)
     pieces: list[tuple[str, float | None]] = []
     pending, logprob = b"", 0.0
 
@@ -217,7 +222,7 @@ def explained(stats: dict[str, Any], language: str = ENGLISH) -> tuple[str, list
     figures = dict(logprob=stats["logprob"], count=len(tokens), perplexity=perplexity, how=say("chat_tab.logprobs_how"))
     summary = (say("chat_tab.logprobs_thinking", thinking=len(thinking), **figures) if thinking
                else say("chat_tab.logprobs", **figures))
-    return summary.render(language), pieces, {"headers": explain_headers(language), "data": rows}
+    return summary.render(language), pieces, explain_rows(rows, language)
 
 
 # -- export, import, and the same request as code ----------------------------------------------------------
@@ -411,7 +416,7 @@ def build(ctx: Context) -> None:
         stats: dict[str, Any] = {}
         unchanged = [gr.skip()] * 3  # the Explain panel's summary, tokens and table
         cleared = [word("chat.explain.writing") if explain else HINT, None,  # the last reply's goes
-                   {"headers": explain_headers(language), "data": []}]
+                   explain_rows([], language)]
         try:
             asked = {**params, "logprobs": True, "top_logprobs": EXPLAIN_TOP} if explain else params
             for update in generation(request, inputs, model, asked):
@@ -567,14 +572,14 @@ def build(ctx: Context) -> None:
     chatbot.undo(undo, [chatbot], [chatbot, box], **quiet)
 
     def cleared(request: gr.Request = None) -> tuple[Any, ...]:
-        return "", "", HINT, None, {"headers": explain_headers(language_of(request)), "data": []}
+        return "", "", HINT, None, explain_rows([], language_of(request))
 
     def explain_shown(on: bool, table: Any, request: gr.Request = None) -> tuple[Any, Any]:
         """The panel shown or hidden; an empty table gets its headers in the reader's language (a table a reply
         wrote has them already)."""
         empty = table is None or len(table) == 0
         return gr.Column(visible=bool(on)), (
-            {"headers": explain_headers(language_of(request)), "data": []} if on and empty else gr.skip())
+            explain_rows([], language_of(request)) if on and empty else gr.skip())
 
     chatbot.clear(cleared, None, [stats_line, code, *explained_outputs], **quiet)
     explain.change(explain_shown, [explain, explain_table], [explain_panel, explain_table], **quiet)

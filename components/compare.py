@@ -580,10 +580,7 @@ def head_of(ctx: Context, task_key: str, index: int, model: Any, setting: dict[s
 
 def _shown(task_key: str, param: Any, language: str) -> str:
     """How a choice names a declared parameter (Param.shown), in `language` (words.py's param.<task>.<name>.shown)."""
-    try:
-        return text(f"param.{task_key}.{param.name}.shown", language)
-    except KeyError:
-        return param.shown
+    return text(f"param.{task_key}.{param.name}.shown", language, default=param.shown)
 
 
 # -- each tab's Compare mode ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from models.training import CURVE_COLOURS, FORMATS, TASKS
 
 from .common import Context, sentence_of, session_of
 from .language import language_of
-from .words import TASK_TITLES, WORDS, text, translated, word
+from .words import TASK_TITLES, text, translated, word
 
 STOPS = "fine-tune"  # the stop flags' task key
 MAX_WAITING = 4  # trainings that may wait for their turn (each holds a worker thread while it waits)
@@ -236,8 +236,7 @@ def progress_line(message: dict[str, Any], language: str = ENGLISH) -> str:
 
 
 def metric_name(name: str, language: str = ENGLISH) -> str:
-    key = f"fine.metric.{name}"
-    return text(key, language) if key in WORDS else name.replace("_", " ")
+    return text(f"fine.metric.{name}", language, default=name.replace("_", " "))
 
 
 def metrics_text(metrics: dict[str, Any], language: str = ENGLISH) -> str:

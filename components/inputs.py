@@ -14,14 +14,13 @@ import math
 from typing import Any
 
 import gradio as gr
-from gradio.i18n import I18nData
 
 from models import InvalidInput, PlaygroundError
 from models.base import plain_number
 from models.images import check_image_file
 from models.messages import CHINESE, say
 
-from .words import WORDS, english, param_word, text
+from .words import english, in_words, param_word
 
 
 class Refused:
@@ -65,10 +64,9 @@ def field_name(label: Any) -> str:
 
 def field_names(label: Any) -> dict[str, str]:
     """A field's name for a sentence about it, in English (`name`) and as the Chinese page shows it (`name_zh`)."""
-    key = getattr(label, "key", None) if isinstance(label, I18nData) else None
-    chinese = text(key, CHINESE).split("（")[0].split(" (")[0].strip() if key in WORDS else ""
     english_name = field_name(label)
-    return {"name": english_name, "name_zh": chinese or ("这个值" if english_name == "The value" else english_name)}
+    chinese = str(in_words(label, CHINESE) or "").split("（")[0].split(" (")[0].strip()
+    return {"name": english_name, "name_zh": "这个值" if english_name == "The value" else chinese or english_name}
 
 
 def checked_number(payload: Any, label: Any, minimum: float | None, maximum: float | None,

@@ -17,7 +17,7 @@ from models.messages import ENGLISH, Joined, say
 from .common import Context, plain_errors, sentence_of
 from .language import language_of
 from .running import millions
-from .words import WORDS, text, word
+from .words import text, word
 
 # the tables' columns: words.py keys, their text sent with each update in the reader's language
 LOADED_COLUMNS = ["task", "model", "device", "precision", "parameters", "memory", "load_time", "last_used"]
@@ -54,8 +54,7 @@ def memory_line(ctx: Context, language: str = ENGLISH) -> str:
 
 def ray_state(state: str, language: str = ENGLISH) -> str:
     """A state of Ray Serve's (HEALTHY, RUNNING...) as a word; lower-case as Ray writes it where words.py has none."""
-    key = f"models.ray.{state.lower()}"
-    return text(key, language) if key in WORDS else state.lower()
+    return text(f"models.ray.{state.lower()}", language, default=state.lower())
 
 
 def cluster_lines(ctx: Context, language: str = ENGLISH) -> str:
@@ -95,11 +94,9 @@ def ago(when: float | None, now: float | None = None, language: str = ENGLISH) -
     return say("models.hours_ago", hours=seconds / 3600).render(language)
 
 
-STATES = ("local", "cached", "download", "unavailable", "unknown", "remote")  # words.py models.state.<state>
-
-
 def state_words(state: str, language: str = ENGLISH) -> str:
-    return text(f"models.state.{state}", language) if state in STATES else state
+    """Where a catalog model is (models/availability.py), in words.py's models.state.<state>."""
+    return text(f"models.state.{state}", language, default=state)
 
 
 def megabytes(mb: float) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import gradio as gr
-from gradio.i18n import I18nData
 
 from models.tasks import task
 
@@ -18,7 +17,7 @@ from .common import Context, model_picker
 from .inputs import param_control
 from .language import language_of
 from .running import Fields, RunView, fit_on_pick, state_panels, wire_run
-from .words import WORDS, english, text, word
+from .words import WORDS, english, in_words, text, word
 
 
 @dataclass
@@ -56,8 +55,7 @@ def column_heads(dataset: gr.Dataset) -> None:
 
     def heads(request: gr.Request = None) -> Any:
         language = language_of(request)
-        return gr.update(headers=[text(label.key, language) if isinstance(label, I18nData) and label.key in WORDS
-                                  else english(label) for label in labels])
+        return gr.update(headers=[in_words(label, language) for label in labels])
     gr.on(None, heads, None, [dataset], queue=False, api_visibility="private", show_progress="hidden")
 
 

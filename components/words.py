@@ -370,10 +370,14 @@ WORDS: dict[str, dict[str, str]] = {
 def english(value: Any) -> Any:
     """The English text of a word (an I18nData from `word`), or the value itself (a str, None): what the server
     reads from a control's label or help (API docs, MCP tools, error sentences), always in English."""
+    return in_words(value, ENGLISH)
+
+
+def in_words(value: Any, language: str) -> Any:
+    """The text of a word (an I18nData from `word`) in `language`, or the value itself (a str, None): a control's
+    label as a reader of `language` sees it, for what the server writes about it."""
     key = getattr(value, "key", None) if isinstance(value, I18nData) else None
-    if key is None:
-        return value
-    return WORDS[key][ENGLISH] if key in WORDS else key
+    return value if key is None else text(key, language, default=key)
 
 
 def param_word(param: Any, part: str) -> Any:
@@ -402,8 +406,11 @@ def word(key: str) -> Any:
     return I18N(key)
 
 
-def text(key: str, language: str = ENGLISH) -> str:
-    """The word `key` in `language`, for the server's own use (logs, API descriptions)."""
+def text(key: str, language: str = ENGLISH, default: str | None = None) -> str:
+    """The word `key` in `language`, for what the server writes; `default` where words.py has no such word (a
+    KeyError without one)."""
+    if key not in WORDS and default is not None:
+        return default
     return WORDS[key].get(language) or WORDS[key][ENGLISH]
 
 
